@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+// ScoreAnisotropy — average geometry of score networks (arXiv 2510.22899), in Swift.
+//
+// Machine-specific flags (-target-cpu, -fno-math-errno) are deliberately NOT here: they
+// live in scripts/ so that the library stays usable as a dependency. See README.
+import PackageDescription
+
+let package = Package(
+    name: "ScoreAnisotropy",
+    products: [
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Formats", targets: ["Formats"]),
+        .executable(name: "sad", targets: ["sad"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS CBLAS + LAPACKE on Linux. On macOS `Tensors` uses Accelerate instead.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
+        ),
+        // Vector kernels in C (random number generation).
+        .target(name: "CKernels"),
+        .target(
+            name: "Tensors",
+            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+        ),
+        .target(name: "Formats", dependencies: ["Tensors"]),
+        // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
+        .target(name: "Benchmarks", dependencies: ["Tensors"], path: "Benchmarks"),
+        .executableTarget(
+            name: "sad",
+            dependencies: [
+                "Tensors", "Formats", "Benchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/sad"
+        ),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,26 @@
+#ifndef SAD_CKERNELS_H
+#define SAD_CKERNELS_H
+// Small vector kernels in C: clang's ext_vector_type always lowers to vector
+// instructions, while Swift's generic SIMD operators are scalarised by the optimiser in
+// long dependent chains such as polynomial evaluations (measured: 3x slower).
+#include <stddef.h>
+#include <stdint.h>
+
+/// Philox4x32-10 for 8 consecutive blocks: lane j has counter (c0 + j, c1, c2, c3).
+/// Writes word w of lane j to out[8 * w + j] (32 words).
+void sad_philox8(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+                 uint32_t k0, uint32_t k1, uint32_t *out);
+
+/// Fills `groups` groups of 32 floats. Group g uses the 8 blocks starting at counter
+/// c0 = 8 * (first_group + g); element 8 * w + j of a group comes from word w of lane j.
+/// mode 0: uniform in (0, 1): top 23 bits + 1/2, times 2^-23.
+/// mode 1: normal by Box-Muller on the word pairs (0, 1) and (2, 3), times std plus mean.
+void sad_philox_fill(uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1,
+                     uint64_t first_group, size_t groups, int mode, float mean, float std,
+                     float *out);
+
+/// Test hook: log(u), cos(2 pi u), sin(2 pi u) by the generator's polynomials, for n a
+/// multiple of 8 and u in (0, 1].
+void sad_fastmath_eval(const float *u, size_t n, float *log_out, float *cos_out, float *sin_out);
+
+#endif

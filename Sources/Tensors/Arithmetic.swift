@@ -1,0 +1,69 @@
+/// Elementwise add, subtract and multiply with NumPy broadcasting, and scaling by a
+/// constant. The VJP of broadcasting sums the upstream gradient over stretched axes.
+public enum Arithmetic {
+    public enum Operation: Sendable { case add, subtract, multiply }
+
+    /// Forward kernel: `a ∘ b` broadcast.
+    public static func forward(_ a: Tensor, _ b: Tensor, _ op: Operation) -> Tensor {
+        guard let shape = Broadcasting.shape(a.shape, b.shape) else {
+            preconditionFailure("cannot broadcast \(a.shape) with \(b.shape)")
+        }
+        let sa = Broadcasting.strides(of: a.shape, broadcastTo: shape)
+        let sb = Broadcasting.strides(of: b.shape, broadcastTo: shape)
+        return Tensor(shape: shape) { o in
+            a.data.withUnsafeBufferPointer { pa in
+                b.data.withUnsafeBufferPointer { pb in
+                    Broadcasting.forEach(shape, sa, sb) { out, ia, ib, n, ka, kb in
+                        switch op {
+                        case .add: for j in 0..<n { o[out + j] = pa[ia + j * ka] + pb[ib + j * kb] }
+                        case .subtract: for j in 0..<n { o[out + j] = pa[ia + j * ka] - pb[ib + j * kb] }
+                        case .multiply: for j in 0..<n { o[out + j] = pa[ia + j * ka] * pb[ib + j * kb] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// VJP: (∂a, ∂b) given ∂out.
+    public static func backward(_ a: Tensor, _ b: Tensor, _ op: Operation, _ dy: Tensor) -> (Tensor, Tensor) {
+        switch op {
+        case .add:
+            return (Broadcasting.reduce(dy, to: a.shape), Broadcasting.reduce(dy, to: b.shape))
+        case .subtract:
+            return (Broadcasting.reduce(dy, to: a.shape), Broadcasting.reduce(scale(dy, -1), to: b.shape))
+        case .multiply:
+            return (Broadcasting.reduce(forward(dy, b, .multiply), to: a.shape),
+                    Broadcasting.reduce(forward(dy, a, .multiply), to: b.shape))
+        }
+    }
+
+    /// `x · c` for a constant c.
+    public static func scale(_ x: Tensor, _ c: Float) -> Tensor {
+        Tensor(shape: x.shape) { o in
+            x.data.withUnsafeBufferPointer { p in for i in 0..<p.count { o[i] = p[i] * c } }
+        }
+    }
+}
+
+/// `a + b` with broadcasting.
+public func + (a: Variable, b: Variable) -> Variable { binary(a, b, .add) }
+/// `a − b` with broadcasting.
+public func - (a: Variable, b: Variable) -> Variable { binary(a, b, .subtract) }
+/// `a ⊙ b` with broadcasting.
+public func * (a: Variable, b: Variable) -> Variable { binary(a, b, .multiply) }
+/// `a · c` for a constant c.
+public func * (a: Variable, c: Float) -> Variable {
+    Variable.record(Arithmetic.scale(a.value, c), [a]) { { dy in [Arithmetic.scale(dy, c)] } }
+}
+
+private func binary(_ a: Variable, _ b: Variable, _ op: Arithmetic.Operation) -> Variable {
+    let y = Arithmetic.forward(a.value, b.value, op)
+    return Variable.record(y, [a, b]) {
+        let av = a.value, bv = b.value
+        return { dy in
+            let (da, db) = Arithmetic.backward(av, bv, op, dy)
+            return [da, db]
+        }
+    }
+}

@@ -1,0 +1,76 @@
+/// NumPy broadcasting rules: shapes are right-aligned; an extent of 1 stretches.
+public enum Broadcasting {
+    /// The broadcast shape of `a` and `b`, or nil if they are incompatible.
+    public static func shape(_ a: [Int], _ b: [Int]) -> [Int]? {
+        let rank = max(a.count, b.count)
+        var out = [Int](repeating: 1, count: rank)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else { return nil }
+        }
+        return out
+    }
+
+    /// Strides (in elements) for reading a tensor of `shape` as if it had shape `target`:
+    /// 0 along broadcast axes.
+    static func strides(of shape: [Int], broadcastTo target: [Int]) -> [Int] {
+        let own = Tensor.rowMajorStrides(shape)
+        let lead = target.count - shape.count
+        return (0..<target.count).map { i in
+            i < lead ? 0 : (shape[i - lead] == 1 && target[i] != 1 ? 0 : own[i - lead])
+        }
+    }
+
+    /// Visits every element of `target` in row-major order, passing the flat offsets of
+    /// the corresponding elements of two broadcast operands. The innermost axis is a
+    /// tight loop so the common cases (same shape, per-channel, scalar) stay fast.
+    @inline(__always)
+    static func forEach(_ target: [Int], _ sa: [Int], _ sb: [Int],
+                        _ body: (_ out: Int, _ a: Int, _ b: Int, _ n: Int, _ strideA: Int, _ strideB: Int) -> Void) {
+        let total = Tensor.elementCount(target)
+        if total == 0 { return }
+        let rank = target.count
+        if rank == 0 { body(0, 0, 0, 1, 0, 0); return }
+        let inner = target[rank - 1]
+        var index = [Int](repeating: 0, count: rank)
+        var offA = 0, offB = 0, out = 0
+        while out < total {
+            body(out, offA, offB, inner, sa[rank - 1], sb[rank - 1])
+            out += inner
+            // Increment the multi-index over the outer axes.
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                offA += sa[axis]
+                offB += sb[axis]
+                if index[axis] < target[axis] { break }
+                offA -= sa[axis] * target[axis]
+                offB -= sb[axis] * target[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+
+    /// Sums `gradient` (of the broadcast shape) down to `shape`: the VJP of broadcasting.
+    public static func reduce(_ gradient: Tensor, to shape: [Int]) -> Tensor {
+        if gradient.shape == shape { return gradient }
+        let s = strides(of: shape, broadcastTo: gradient.shape)
+        var result = [Float](repeating: 0, count: Tensor.elementCount(shape))
+        gradient.data.withUnsafeBufferPointer { g in
+            result.withUnsafeMutableBufferPointer { r in
+                forEach(gradient.shape, s, s) { out, a, _, n, sa, _ in
+                    if sa == 0 {
+                        var acc: Float = 0
+                        for j in 0..<n { acc += g[out + j] }
+                        r[a] += acc
+                    } else {
+                        for j in 0..<n { r[a + j * sa] += g[out + j] }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: shape, data: result)
+    }
+}

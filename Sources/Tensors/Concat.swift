@@ -1,0 +1,100 @@
+/// Concatenation along an axis and its inverse, slicing. Concatenation's VJP slices the
+/// upstream gradient; slicing's VJP scatters it into zeros.
+public enum Concat {
+    /// Joins tensors whose shapes agree except along `axis`.
+    public static func forward(_ xs: [Tensor], axis: Int) -> Tensor {
+        precondition(!xs.isEmpty)
+        let rank = xs[0].rank
+        precondition(axis >= 0 && axis < rank)
+        for x in xs {
+            precondition(x.rank == rank && (0..<rank).allSatisfy { $0 == axis || x.shape[$0] == xs[0].shape[$0] },
+                         "concat shapes \(xs.map(\.shape)) along axis \(axis)")
+        }
+        var shape = xs[0].shape
+        shape[axis] = xs.map { $0.shape[axis] }.reduce(0, +)
+        let outer = xs[0].shape[..<axis].reduce(1, *)
+        let inner = xs[0].shape[(axis + 1)...].reduce(1, *)
+        let rowOut = shape[axis] * inner
+        return Tensor(shape: shape) { o in
+            var offset = 0
+            for x in xs {
+                let row = x.shape[axis] * inner
+                x.data.withUnsafeBufferPointer { p in
+                    for i in 0..<outer {
+                        for j in 0..<row { o[i * rowOut + offset + j] = p[i * row + j] }
+                    }
+                }
+                offset += row
+            }
+        }
+    }
+
+    /// Elements `range` along `axis`.
+    public static func slice(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
+        precondition(axis >= 0 && axis < x.rank && range.lowerBound >= 0 && range.upperBound <= x.shape[axis],
+                     "slice \(range) of axis \(axis) in \(x.shape)")
+        var shape = x.shape
+        shape[axis] = range.count
+        let outer = x.shape[..<axis].reduce(1, *)
+        let inner = x.shape[(axis + 1)...].reduce(1, *)
+        let rowIn = x.shape[axis] * inner, row = range.count * inner, start = range.lowerBound * inner
+        return Tensor(shape: shape) { o in
+            x.data.withUnsafeBufferPointer { p in
+                for i in 0..<outer {
+                    for j in 0..<row { o[i * row + j] = p[i * rowIn + start + j] }
+                }
+            }
+        }
+    }
+
+    /// VJP of ``slice(_:axis:range:)``: `dy` placed at `range` of a zero tensor of `shape`.
+    public static func sliceBackward(_ dy: Tensor, shape: [Int], axis: Int, range: Range<Int>) -> Tensor {
+        var out = Tensor(zeros: shape)
+        let outer = shape[..<axis].reduce(1, *)
+        let inner = shape[(axis + 1)...].reduce(1, *)
+        let rowOut = shape[axis] * inner, row = range.count * inner, start = range.lowerBound * inner
+        out.data.withUnsafeMutableBufferPointer { o in
+            dy.data.withUnsafeBufferPointer { p in
+                for i in 0..<outer {
+                    for j in 0..<row { o[i * rowOut + start + j] = p[i * row + j] }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Concatenates along `axis` (e.g. the U-Net's `[h, skip]` along channels).
+public func concat(_ xs: [Variable], axis: Int) -> Variable {
+    let y = Concat.forward(xs.map(\.value), axis: axis)
+    return Variable.record(y, xs) {
+        let sizes = xs.map { $0.value.shape[axis] }
+        return { dy in
+            var start = 0
+            return sizes.map { n in
+                defer { start += n }
+                return Concat.slice(dy, axis: axis, range: start..<(start + n))
+            }
+        }
+    }
+}
+
+extension Variable {
+    /// Elements `range` along `axis`.
+    public func slice(axis: Int, _ range: Range<Int>) -> Variable {
+        let shape = value.shape
+        return Variable.record(Concat.slice(value, axis: axis, range: range), [self]) {
+            { dy in [Concat.sliceBackward(dy, shape: shape, axis: axis, range: range)] }
+        }
+    }
+
+    /// Splits along `axis` into consecutive pieces of the given sizes.
+    public func split(_ sizes: [Int], axis: Int) -> [Variable] {
+        precondition(sizes.reduce(0, +) == value.shape[axis], "split sizes \(sizes) for extent \(value.shape[axis])")
+        var start = 0
+        return sizes.map { n in
+            defer { start += n }
+            return slice(axis: axis, start..<(start + n))
+        }
+    }
+}

@@ -1,0 +1,110 @@
+/// Group normalisation (`nn.GroupNorm`): x (N, C, *) with C split into `groups` groups of
+/// consecutive channels; each (sample, group) is normalised by its own mean and biased
+/// variance, then scaled and shifted per channel: y = (x − μ)/√(σ² + eps)·γ_c + β_c.
+///
+/// Statistics are accumulated in Float64: with one channel per group (the U-Net's
+/// GroupNorm32 on 32 channels) the group is a single 16×16 plane, and the mean must be
+/// removed exactly for the "U-Net ignores t" property to hold to rounding.
+/// VJP with x̂ = (x − μ)/σ, g = ∂y·γ:
+///   ∂x = (g − mean(g) − x̂·mean(g·x̂))/σ,  ∂γ_c = Σ ∂y·x̂,  ∂β_c = Σ ∂y.
+public enum GroupNorm {
+    /// Normalised values and per-(sample, group) 1/σ, kept for the backward pass.
+    public struct Saved { let xHat: Tensor; let invStd: [Float] }
+
+    public static func forward(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> (Tensor, Saved) {
+        precondition(x.rank >= 2, "groupNorm expects (N, C, …), got \(x.shape)")
+        let n = x.shape[0], c = x.shape[1]
+        precondition(groups > 0 && c % groups == 0, "groupNorm: \(c) channels not divisible by \(groups) groups")
+        let spatial = x.count / max(n * c, 1)
+        let perGroup = (c / groups) * spatial
+        var invStd = [Float](repeating: 0, count: n * groups)
+        var xHat = Tensor(zeros: x.shape)
+        var y = Tensor(zeros: x.shape)
+        x.data.withUnsafeBufferPointer { px in
+            xHat.data.withUnsafeMutableBufferPointer { ph in
+                y.data.withUnsafeMutableBufferPointer { py in
+                    for s in 0..<(n * groups) {
+                        let base = s * perGroup
+                        var mean = 0.0
+                        for i in 0..<perGroup { mean += Double(px[base + i]) }
+                        mean /= Double(perGroup)
+                        var variance = 0.0
+                        for i in 0..<perGroup {
+                            let d = Double(px[base + i]) - mean
+                            variance += d * d
+                        }
+                        variance /= Double(perGroup)
+                        let inv = 1 / (variance + Double(eps)).squareRoot()
+                        invStd[s] = Float(inv)
+                        let group = s % groups
+                        for i in 0..<perGroup {
+                            let h = Float((Double(px[base + i]) - mean) * inv)
+                            ph[base + i] = h
+                            let channel = group * (c / groups) + i / spatial
+                            let gamma = weight?.data[channel] ?? 1, beta = bias?.data[channel] ?? 0
+                            py[base + i] = h * gamma + beta
+                        }
+                    }
+                }
+            }
+        }
+        return (y, Saved(xHat: xHat, invStd: invStd))
+    }
+
+    /// (∂x, ∂γ, ∂β).
+    public static func backward(_ saved: Saved, groups: Int, weight: Tensor?, _ dy: Tensor) -> (Tensor, Tensor, Tensor) {
+        let shape = saved.xHat.shape
+        let n = shape[0], c = shape[1]
+        let spatial = saved.xHat.count / max(n * c, 1)
+        let perGroup = (c / groups) * spatial
+        var dx = Tensor(zeros: shape)
+        var dGamma = [Double](repeating: 0, count: c), dBeta = [Double](repeating: 0, count: c)
+        saved.xHat.data.withUnsafeBufferPointer { ph in
+            dy.data.withUnsafeBufferPointer { pg in
+                dx.data.withUnsafeMutableBufferPointer { pdx in
+                    for s in 0..<(n * groups) {
+                        let base = s * perGroup
+                        let group = s % groups
+                        var meanG = 0.0, meanGH = 0.0
+                        for i in 0..<perGroup {
+                            let channel = group * (c / groups) + i / spatial
+                            let gamma = Double(weight?.data[channel] ?? 1)
+                            let g = Double(pg[base + i]) * gamma
+                            meanG += g
+                            meanGH += g * Double(ph[base + i])
+                            dGamma[channel] += Double(pg[base + i]) * Double(ph[base + i])
+                            dBeta[channel] += Double(pg[base + i])
+                        }
+                        meanG /= Double(perGroup)
+                        meanGH /= Double(perGroup)
+                        let inv = Double(saved.invStd[s])
+                        for i in 0..<perGroup {
+                            let channel = group * (c / groups) + i / spatial
+                            let g = Double(pg[base + i]) * Double(weight?.data[channel] ?? 1)
+                            pdx[base + i] = Float((g - meanG - Double(ph[base + i]) * meanGH) * inv)
+                        }
+                    }
+                }
+            }
+        }
+        return (dx, Tensor(shape: [c], data: dGamma.map { Float($0) }), Tensor(shape: [c], data: dBeta.map { Float($0) }))
+    }
+}
+
+/// `nn.GroupNorm(groups, C, eps)` with optional affine parameters (C).
+public func groupNorm(_ x: Variable, groups: Int, weight: Variable?, bias: Variable?, eps: Float = 1e-5) -> Variable {
+    let (y, saved) = GroupNorm.forward(x.value, groups: groups, weight: weight?.value, bias: bias?.value, eps: eps)
+    var inputs = [x]
+    if let weight { inputs.append(weight) }
+    if let bias { inputs.append(bias) }
+    return Variable.record(y, inputs) {
+        let w = weight?.value, hasW = weight != nil, hasB = bias != nil
+        return { dy in
+            let (dx, dg, db) = GroupNorm.backward(saved, groups: groups, weight: w, dy)
+            var out: [Tensor?] = [dx]
+            if hasW { out.append(dg) }
+            if hasB { out.append(db) }
+            return out
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import Benchmarks
+import Tensors
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the engine: sgemm peak, conv2d GFLOP/s vs that peak, RNG rate, eigendecomposition time.")
+
+    @OptionGroup var threadOptions: ThreadOptions
+
+    @Option(help: "Batch size of the conv2d benchmark.")
+    var convBatch = 1000
+
+    @Option(help: "Matrix sizes for the eigendecomposition benchmark (comma-separated).")
+    var eigenSizes = "256,3136"
+
+    @Option(help: "Timed repetitions (best is reported).")
+    var repetitions = 3
+
+    func run() throws {
+        try threadOptions.apply()
+        guard convBatch >= 1 else { throw ValidationError("--conv-batch: expected ≥ 1, found \(convBatch)") }
+        guard repetitions >= 1 else { throw ValidationError("--repetitions: expected ≥ 1, found \(repetitions)") }
+        let sizes = eigenSizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard sizes.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 20000 }) else {
+            throw ValidationError("--eigen-sizes: expected comma-separated sizes 1…20000, found '\(eigenSizes)'")
+        }
+        var bench = EngineBenchmark()
+        bench.convBatch = convBatch
+        bench.eigenSizes = sizes.map { $0! }
+        bench.repetitions = repetitions
+        _ = try bench.run()
+    }
+}
