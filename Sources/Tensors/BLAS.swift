@@ -14,14 +14,9 @@ public enum BLAS {
     /// Whether an operand is used as stored or transposed.
     public enum Transpose: Sendable { case none, transpose }
 
-    private static let singleThreaded: Void = {
-        #if !canImport(Accelerate)
-        openblas_set_num_threads(1)
-        #endif
-    }()
-
-    /// Keeps BLAS on one thread. Called by every entry point; cheap after the first time.
-    @inline(__always) public static func configureSingleThreaded() { _ = singleThreaded }
+    /// Keeps BLAS on one thread (and applies the other ``EngineSetup`` settings). Called by
+    /// every entry point; cheap after the first time.
+    @inline(__always) public static func configureSingleThreaded() { _ = EngineSetup.once }
 
     #if canImport(Accelerate)
     @inline(__always) static func cblas(_ t: Transpose) -> CBLAS_TRANSPOSE { t == .none ? CblasNoTrans : CblasTrans }

@@ -18,12 +18,8 @@ public enum Conv1d {
 /// `nn.Conv1d(C, O, 1)` forward with autodiff.
 public func conv1d(_ x: Variable, weight: Variable, bias: Variable?) -> Variable {
     let y = Conv1d.forward(x.value, weight: weight.value, bias: bias?.value)
-    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return Variable.record(y, inputs) {
-        let xv = x.value, wv = weight.value, hasBias = bias != nil
-        return { dy in
-            let (dx, dw, db) = Conv1d.backward(xv, weight: wv, hasBias: hasBias, dy)
-            return hasBias ? [dx, dw, db] : [dx, dw]
-        }
+    let xv = x.value, wv = weight.value, hasBias = bias != nil
+    return Variable.recordWithParameters(y, x: x, weight: weight, bias: bias) { dy in
+        Conv1d.backward(xv, weight: wv, hasBias: hasBias, dy)
     }
 }

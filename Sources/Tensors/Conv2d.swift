@@ -44,7 +44,8 @@ public enum Conv2d {
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape)") }
         let n = x.shape[0]
         let inSize = g.channels * g.height * g.width, outSize = g.outChannels * g.positions
-        var out = Tensor(zeros: [n, g.outChannels, g.outHeight, g.outWidth])
+        // Every output element is written (bias fill, or a β = 0 GEMM), so skip the zeroing.
+        var out = Tensor(uninitialized: [n, g.outChannels, g.outHeight, g.outWidth])
         x.data.withUnsafeBufferPointer { px in
             weight.data.withUnsafeBufferPointer { pw in
                 out.data.withUnsafeMutableBufferPointer { po in
@@ -85,7 +86,8 @@ public enum Conv2d {
         let n = x.shape[0]
         let inSize = g.channels * g.height * g.width, outSize = g.outChannels * g.positions
         let wCount = g.outChannels * g.patch
-        var dx = Tensor(zeros: x.shape)
+        // ∂x is fully written per image (β = 0 GEMM, or col2im which clears it first).
+        var dx = Tensor(uninitialized: x.shape)
         var sums: [Float] = []
         x.data.withUnsafeBufferPointer { px in
             weight.data.withUnsafeBufferPointer { pw in
@@ -217,12 +219,8 @@ public enum Conv2d {
 /// `nn.Conv2d` forward with autodiff.
 public func conv2d(_ x: Variable, weight: Variable, bias: Variable?, stride: Int = 1, padding: Int = 0) -> Variable {
     let y = Conv2d.forward(x.value, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
-    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return Variable.record(y, inputs) {
-        let xv = x.value, wv = weight.value, hasBias = bias != nil
-        return { dy in
-            let (dx, dw, db) = Conv2d.backward(xv, weight: wv, hasBias: hasBias, stride: stride, padding: padding, dy)
-            return hasBias ? [dx, dw, db] : [dx, dw]
-        }
+    let xv = x.value, wv = weight.value, hasBias = bias != nil
+    return Variable.recordWithParameters(y, x: x, weight: weight, bias: bias) { dy in
+        Conv2d.backward(xv, weight: wv, hasBias: hasBias, stride: stride, padding: padding, dy)
     }
 }

@@ -94,17 +94,8 @@ public enum GroupNorm {
 /// `nn.GroupNorm(groups, C, eps)` with optional affine parameters (C).
 public func groupNorm(_ x: Variable, groups: Int, weight: Variable?, bias: Variable?, eps: Float = 1e-5) -> Variable {
     let (y, saved) = GroupNorm.forward(x.value, groups: groups, weight: weight?.value, bias: bias?.value, eps: eps)
-    var inputs = [x]
-    if let weight { inputs.append(weight) }
-    if let bias { inputs.append(bias) }
-    return Variable.record(y, inputs) {
-        let w = weight?.value, hasW = weight != nil, hasB = bias != nil
-        return { dy in
-            let (dx, dg, db) = GroupNorm.backward(saved, groups: groups, weight: w, dy)
-            var out: [Tensor?] = [dx]
-            if hasW { out.append(dg) }
-            if hasB { out.append(db) }
-            return out
-        }
+    let w = weight?.value
+    return Variable.recordWithParameters(y, x: x, weight: weight, bias: bias) { dy in
+        GroupNorm.backward(saved, groups: groups, weight: w, dy)
     }
 }

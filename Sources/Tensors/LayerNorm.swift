@@ -73,17 +73,8 @@ public enum LayerNorm {
 /// Layer normalisation over the last axis, with or without affine parameters (E).
 public func layerNorm(_ x: Variable, weight: Variable? = nil, bias: Variable? = nil, eps: Float = 1e-5) -> Variable {
     let (y, saved) = LayerNorm.forward(x.value, weight: weight?.value, bias: bias?.value, eps: eps)
-    var inputs = [x]
-    if let weight { inputs.append(weight) }
-    if let bias { inputs.append(bias) }
-    return Variable.record(y, inputs) {
-        let w = weight?.value, hasW = weight != nil, hasB = bias != nil
-        return { dy in
-            let (dx, dg, db) = LayerNorm.backward(saved, weight: w, dy)
-            var out: [Tensor?] = [dx]
-            if hasW { out.append(dg) }
-            if hasB { out.append(db) }
-            return out
-        }
+    let w = weight?.value
+    return Variable.recordWithParameters(y, x: x, weight: weight, bias: bias) { dy in
+        LayerNorm.backward(saved, weight: w, dy)
     }
 }

@@ -74,12 +74,8 @@ public enum Linear {
 /// x·Wᵀ + b on the last axis.
 public func linear(_ x: Variable, weight: Variable, bias: Variable?) -> Variable {
     let y = Linear.forward(x.value, weight: weight.value, bias: bias?.value)
-    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return Variable.record(y, inputs) {
-        let xv = x.value, wv = weight.value, hasBias = bias != nil
-        return { dy in
-            let (dx, dw, db) = Linear.backward(xv, weight: wv, hasBias: hasBias, dy)
-            return hasBias ? [dx, dw, db] : [dx, dw]
-        }
+    let xv = x.value, wv = weight.value, hasBias = bias != nil
+    return Variable.recordWithParameters(y, x: x, weight: weight, bias: bias) { dy in
+        Linear.backward(xv, weight: wv, hasBias: hasBias, dy)
     }
 }

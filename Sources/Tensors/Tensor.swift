@@ -30,6 +30,12 @@ public struct Tensor: Sendable, Equatable {
     /// A tensor of zeros.
     public init(zeros shape: [Int]) { self.init(repeating: 0, shape: shape) }
 
+    /// A tensor whose elements are unspecified: for kernels that overwrite every element
+    /// (it skips zeroing a buffer that is about to be written anyway).
+    public init(uninitialized shape: [Int]) {
+        self.init(shape: shape) { _ in }
+    }
+
     /// A rank-0 tensor holding one value.
     public init(scalar: Float) { self.init(shape: [], data: [scalar]) }
 

@@ -43,6 +43,24 @@ public final class Variable {
         return Variable(value)
     }
 
+    /// Records an op whose inputs are `x`, a parameter `weight` and optional `bias`
+    /// (linear, conv, normalisations with affine parameters). `backward` maps ∂y to
+    /// (∂x, ∂weight, ∂bias); gradients of absent parameters are dropped.
+    static func recordWithParameters(_ value: Tensor, x: Variable, weight: Variable?, bias: Variable?,
+                                     _ backward: @escaping (Tensor) -> (Tensor, Tensor?, Tensor?)) -> Variable {
+        let inputs = [x] + [weight, bias].compactMap { $0 }
+        return record(value, inputs) {
+            let hasWeight = weight != nil, hasBias = bias != nil
+            return { dy in
+                let (dx, dw, db) = backward(dy)
+                var grads: [Tensor?] = [dx]
+                if hasWeight { grads.append(dw) }
+                if hasBias { grads.append(db) }
+                return grads
+            }
+        }
+    }
+
     /// Shape of the value.
     public var shape: [Int] { value.shape }
 

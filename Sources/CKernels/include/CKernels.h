@@ -23,4 +23,7 @@ void sad_philox_fill(uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_
 /// multiple of 8 and u in (0, 1].
 void sad_fastmath_eval(const float *u, size_t n, float *log_out, float *cos_out, float *sin_out);
 
+/// Allocator tuning for large, short-lived tensors (glibc; a no-op elsewhere).
+void sad_configure_malloc(void);
+
 #endif
