@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Formats", targets: ["Formats"]),
+        .library(name: "Networks", targets: ["Networks"]),
         .executable(name: "sad", targets: ["sad"]),
     ],
     dependencies: [
@@ -29,17 +30,19 @@ let package = Package(
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "Formats", dependencies: ["Tensors"]),
+        .target(name: "Networks", dependencies: ["Tensors", "Formats"]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
-        .target(name: "Benchmarks", dependencies: ["Tensors"], path: "Benchmarks"),
+        .target(name: "Benchmarks", dependencies: ["Tensors", "Networks"], path: "Benchmarks"),
         .executableTarget(
             name: "sad",
             dependencies: [
-                "Tensors", "Formats", "Benchmarks",
+                "Tensors", "Formats", "Networks", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sad"
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Formats", "Tensors"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
     ],
     swiftLanguageModes: [.v5]

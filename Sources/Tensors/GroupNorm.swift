@@ -2,16 +2,22 @@
 /// consecutive channels; each (sample, group) is normalised by its own mean and biased
 /// variance, then scaled and shifted per channel: y = (x − μ)/√(σ² + eps)·γ_c + β_c.
 ///
-/// Statistics are accumulated in Float64: with one channel per group (the U-Net's
-/// GroupNorm32 on 32 channels) the group is a single 16×16 plane, and the mean must be
-/// removed exactly for the "U-Net ignores t" property to hold to rounding.
+/// Statistics are accumulated in Float64. The output itself is formed the way PyTorch's
+/// CPU kernel forms it, in Float32: rstd = 1/√(max(var, 0) + eps) evaluated in Float64 (eps
+/// is a double there) and rounded, scale = rstd·γ, shift = fma(−scale, μ, β), and
+/// y = fma(scale, x, shift). This matters at the geometry probe x = 0: there the U-Net's
+/// first feature maps are exactly constant, GroupNorm sees zero variance and multiplies by
+/// 1/√eps ≈ 316, so the *rounding residue* of the affine step is the signal downstream
+/// (an input perturbation of 1e-9 moves the output by 3e-4). Forming y as the reference
+/// does reproduces its F(0, t) to the fixtures' 1e-4; the textbook (x − μ)/σ·γ + β does
+/// not (1e-3). Normal inputs are insensitive to the choice.
 /// VJP with x̂ = (x − μ)/σ, g = ∂y·γ:
 ///   ∂x = (g − mean(g) − x̂·mean(g·x̂))/σ,  ∂γ_c = Σ ∂y·x̂,  ∂β_c = Σ ∂y.
 public enum GroupNorm {
     /// Normalised values and per-(sample, group) 1/σ, kept for the backward pass.
     public struct Saved { let xHat: Tensor; let invStd: [Float] }
 
-    public static func forward(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> (Tensor, Saved) {
+    public static func forward(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> (Tensor, Saved) {
         precondition(x.rank >= 2, "groupNorm expects (N, C, …), got \(x.shape)")
         let n = x.shape[0], c = x.shape[1]
         precondition(groups > 0 && c % groups == 0, "groupNorm: \(c) channels not divisible by \(groups) groups")
@@ -34,15 +40,21 @@ public enum GroupNorm {
                             variance += d * d
                         }
                         variance /= Double(perGroup)
-                        let inv = 1 / (variance + Double(eps)).squareRoot()
+                        let inv = 1 / (variance + eps).squareRoot()
                         invStd[s] = Float(inv)
+                        // The reference's Float32 affine step (see the type's note).
+                        let meanF = Float(mean)
+                        let rstd = Float(1 / (Double(max(Float(variance), 0)) + eps).squareRoot())
                         let group = s % groups
-                        for i in 0..<perGroup {
-                            let h = Float((Double(px[base + i]) - mean) * inv)
-                            ph[base + i] = h
-                            let channel = group * (c / groups) + i / spatial
-                            let gamma = weight?.data[channel] ?? 1, beta = bias?.data[channel] ?? 0
-                            py[base + i] = h * gamma + beta
+                        let channelsPerGroup = c / groups
+                        for k in 0..<channelsPerGroup {
+                            let channel = group * channelsPerGroup + k
+                            let scale = rstd * (weight?.data[channel] ?? 1)
+                            let shift = (bias?.data[channel] ?? 0).addingProduct(-scale, meanF)
+                            for i in (k * spatial)..<((k + 1) * spatial) {
+                                ph[base + i] = Float((Double(px[base + i]) - mean) * inv)
+                                py[base + i] = shift.addingProduct(scale, px[base + i])
+                            }
                         }
                     }
                 }
@@ -92,7 +104,7 @@ public enum GroupNorm {
 }
 
 /// `nn.GroupNorm(groups, C, eps)` with optional affine parameters (C).
-public func groupNorm(_ x: Variable, groups: Int, weight: Variable?, bias: Variable?, eps: Float = 1e-5) -> Variable {
+public func groupNorm(_ x: Variable, groups: Int, weight: Variable?, bias: Variable?, eps: Double = 1e-5) -> Variable {
     let (y, saved) = GroupNorm.forward(x.value, groups: groups, weight: weight?.value, bias: bias?.value, eps: eps)
     let w = weight?.value
     return Variable.recordWithParameters(y, x: x, weight: weight, bias: bias) { dy in
