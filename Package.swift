@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Networks", targets: ["Networks"]),
+        .library(name: "Diffusion", targets: ["Diffusion"]),
         .executable(name: "sad", targets: ["sad"]),
     ],
     dependencies: [
@@ -31,18 +32,20 @@ let package = Package(
         ),
         .target(name: "Formats", dependencies: ["Tensors"]),
         .target(name: "Networks", dependencies: ["Tensors", "Formats"]),
+        .target(name: "Diffusion", dependencies: ["Tensors", "Formats", "Networks"]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
         .target(name: "Benchmarks", dependencies: ["Tensors", "Networks"], path: "Benchmarks"),
         .executableTarget(
             name: "sad",
             dependencies: [
-                "Tensors", "Formats", "Networks", "Benchmarks",
+                "Tensors", "Formats", "Networks", "Diffusion", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sad"
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Formats", "Tensors"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Networks", "Formats", "Tensors"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
     ],
     swiftLanguageModes: [.v5]

@@ -28,6 +28,10 @@ public struct NetworkConfig: Equatable, Sendable {
     public enum Model: Equatable, Sendable {
         case unet(UNetConfig)
         case dit(DiTConfig)
+        /// Not in the reference: `"type": "mlp"` (Proposition 1).
+        case mlp(MLPConfig)
+        /// Not in the reference: `"type": "linear"` (Theorem 1's Ω = ΦΘ).
+        case linear(LinearModelConfig)
     }
 
     public var channels: Int { shape[0] }
@@ -58,7 +62,15 @@ public struct NetworkConfig: Equatable, Sendable {
         let linear = try reader.bool(diffuser["linear"], "diffuser.linear")
         let modelBlock = try reader.object(diffuser["model"] as Any, "diffuser.model")
         let model: Model
-        if modelBlock["channel_mults"] != nil {
+        if let type = modelBlock["type"] {
+            switch type as? String {
+            case "mlp": model = .mlp(try MLPConfig(modelBlock, reader: &reader))
+            case "linear": model = .linear(try LinearModelConfig(modelBlock, reader: &reader))
+            default:
+                throw ConfigError(file: file, field: "diffuser.model.type", expected: "\"mlp\" or \"linear\" (omit it for the reference U-Net/DiT)",
+                                  found: "\(type)")
+            }
+        } else if modelBlock["channel_mults"] != nil {
             model = .unet(try UNetConfig(modelBlock, shape: shape, reader: &reader))
         } else {
             model = .dit(try DiTConfig(modelBlock, shape: shape, reader: &reader))
@@ -81,6 +93,7 @@ public struct NetworkConfig: Equatable, Sendable {
                 try d.validate(shape: shape, file: source)
             }
             c.model = .dit(d)
+        case .mlp, .linear: break
         }
         return c
     }
@@ -91,6 +104,8 @@ public struct NetworkConfig: Equatable, Sendable {
         switch model {
         case let .unet(u): return "iDDPM U-Net \(dims) (\(u.interpolation.rawValue))"
         case let .dit(d): return "DiT/\(d.patchSize) \(dims)"
+        case let .mlp(m): return "MLP \(m.hidden) \(dims)"
+        case let .linear(l): return "linear ΦΘ (K = \(l.features)) \(dims)"
         }
     }
 }
@@ -207,6 +222,39 @@ public struct DiTConfig: Equatable, Sendable {
     }
 }
 
+/// MLP keys: `{"type": "mlp", "hidden": [512, 512], "time_embedding_dim": 32}`.
+public struct MLPConfig: Equatable, Sendable {
+    public var hidden: [Int]
+    public var timeEmbeddingDim: Int
+
+    init(_ block: [String: Any], reader: inout JSONReader) throws {
+        try reader.onlyKeys(block, ["type", "hidden", "time_embedding_dim"], "diffuser.model")
+        hidden = try reader.ints(block["hidden"], "diffuser.model.hidden")
+        timeEmbeddingDim = block["time_embedding_dim"] == nil ? 32 : try reader.int(block["time_embedding_dim"], "diffuser.model.time_embedding_dim")
+        guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 && $0 <= 65536 }) else {
+            throw ConfigError(file: reader.file, field: "diffuser.model.hidden", expected: "one or more widths in 1…65536", found: "\(hidden)")
+        }
+        guard timeEmbeddingDim >= 0 && timeEmbeddingDim % 2 == 0 && timeEmbeddingDim <= 4096 else {
+            throw ConfigError(file: reader.file, field: "diffuser.model.time_embedding_dim", expected: "an even number in 0…4096", found: "\(timeEmbeddingDim)")
+        }
+    }
+}
+
+/// Linear-model keys: `{"type": "linear", "features": K, "theta_std": 0.01}`.
+public struct LinearModelConfig: Equatable, Sendable {
+    public var features: Int
+    public var thetaStd: Float
+
+    init(_ block: [String: Any], reader: inout JSONReader) throws {
+        try reader.onlyKeys(block, ["type", "features", "theta_std"], "diffuser.model")
+        features = try reader.int(block["features"], "diffuser.model.features")
+        thetaStd = Float(block["theta_std"] == nil ? 0.01 : try reader.double(block["theta_std"], "diffuser.model.theta_std", positive: true))
+        guard features >= 1 && features <= 100_000 else {
+            throw ConfigError(file: reader.file, field: "diffuser.model.features", expected: "1…100000", found: "\(features)")
+        }
+    }
+}
+
 /// Typed access to JSONSerialization output with errors naming the field.
 struct JSONReader {
     let file: String
@@ -224,14 +272,14 @@ struct JSONReader {
         }
     }
 
-    func number(_ value: Any?, _ field: String) throws -> NSNumber {
-        guard let value else { throw ConfigError(file: file, field: field, expected: "a number", found: "nothing (missing key)") }
-        guard let n = value as? NSNumber, !isBoolean(n) else { throw ConfigError(file: file, field: field, expected: "a number", found: "\(value)") }
+    func number(_ value: Any?, _ field: String, kind: String = "a number") throws -> NSNumber {
+        guard let value else { throw ConfigError(file: file, field: field, expected: kind, found: "nothing (missing key)") }
+        guard let n = value as? NSNumber, !isBoolean(n) else { throw ConfigError(file: file, field: field, expected: kind, found: "\(value)") }
         return n
     }
 
     func int(_ value: Any?, _ field: String) throws -> Int {
-        let n = try number(value, field)
+        let n = try number(value, field, kind: "an integer")
         guard let i = Int(exactly: n.doubleValue), Double(i) == n.doubleValue else {
             throw ConfigError(file: file, field: field, expected: "an integer", found: "\(n)")
         }

@@ -60,5 +60,7 @@ public func makeArchitecture(_ config: NetworkConfig) -> any ScoreArchitecture {
     switch config.model {
     case let .unet(u): return UNet(config: u, shape: config.shape)
     case let .dit(d): return DiT(config: d, shape: config.shape)
+    case let .mlp(m): return MLPScoreNetwork(config: m, shape: config.shape)
+    case let .linear(l): return LinearScoreModel(config: l, shape: config.shape)
     }
 }

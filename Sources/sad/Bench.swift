@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Benchmarks
+import Networks
 import Tensors
 
 struct Bench: ParsableCommand {
@@ -18,6 +19,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions (best is reported).")
     var repetitions = 3
 
+    @Option(help: "Networks per probe-throughput measurement (0 skips it).")
+    var networks = 1000
+
+    @Option(help: "Directory holding the reference configs.")
+    var configDirectory = "configs"
+
     func run() throws {
         try threadOptions.apply()
         guard convBatch >= 1 else { throw ValidationError("--conv-batch: expected ≥ 1, found \(convBatch)") }
@@ -31,5 +38,10 @@ struct Bench: ParsableCommand {
         bench.eigenSizes = sizes.map { $0! }
         bench.repetitions = repetitions
         _ = try bench.run()
+        if networks > 0 {
+            let unet = try NetworkConfig.load("\(configDirectory)/1x16x16-iddpm.json")
+            let dit = try NetworkConfig.load("\(configDirectory)/1x16x16-dit.json").with(patchSize: 2)
+            _ = try NetworkBenchmark.run(configs: [("U-Net 1x16x16", unet), ("DiT/2 1x16x16", dit)], networks: networks)
+        }
     }
 }

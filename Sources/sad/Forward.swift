@@ -1,0 +1,40 @@
+import ArgumentParser
+import Diffusion
+import Formats
+import Networks
+
+struct Forward: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a network on given inputs (and optionally one DSM batch) from a checkpoint.",
+        discussion: """
+        Key names are the reference fixtures': INPUTS holds input.x_t (N,C,H,W) float32 and input.t (N) \
+        int64; OUTPUT gets output.eps. With --dsm-batch (train.x0, train.noise, train.t) it also gets \
+        output.loss, train.x_t, train.eps_target, train.eps_pred and grad.<parameter> for every parameter. \
+        A fixture folder's tensors.safetensors works as checkpoint, inputs and batch at once.
+        """)
+
+    @OptionGroup var network: NetworkOptions
+    @OptionGroup var threadOptions: ThreadOptions
+
+    @Option(help: "Weights with the reference's state_dict names (model.*).")
+    var checkpoint: String
+
+    @Option(help: "Safetensors file with input.x_t and input.t.")
+    var inputs: String
+
+    @Option(help: "Optional safetensors file with train.x0, train.noise, train.t.")
+    var dsmBatch: String?
+
+    @Option(help: "Where to write the results (safetensors, written atomically).")
+    var output: String
+
+    func run() throws {
+        try threadOptions.apply()
+        let config = try network.load()
+        let net = try ScoreNetwork(makeArchitecture(config), checkpoint: try SafeTensors.read(checkpoint))
+        let results = try ForwardEvaluation.run(config: config, network: net, inputs: try SafeTensors.read(inputs),
+                                                dsmBatch: try dsmBatch.map { try SafeTensors.read($0) })
+        try SafeTensors.write(results, metadata: ["producer": "sad \(sadVersion) forward", "config": config.summary], to: output)
+        print("wrote \(results.count) tensors to \(output)")
+    }
+}
