@@ -1,30 +1,23 @@
-import Foundation
+import CKernels
 
 /// SiLU(x) = x·σ(x) (the U-Net's and adaLN's nonlinearity).
-/// VJP: σ(x)·(1 + x·(1 − σ(x))).
+/// VJP: σ(x)·(1 + x·(1 − σ(x))). Both run in the vectorised C kernel (CKernels/Activations.c):
+/// a scalar `exp` per element was a tenth of a batch-1 U-Net forward.
 public enum SiLU {
     public static func forward(_ x: Tensor) -> Tensor {
         Tensor(shape: x.shape) { o in
-            x.data.withUnsafeBufferPointer { p in
-                for i in 0..<p.count { o[i] = p[i] / (1 + Foundation.exp(-p[i])) }
-            }
+            x.data.withUnsafeBufferPointer { p in sad_silu(p.baseAddress, o.baseAddress, p.count) }
         }
     }
 
     public static func backward(_ x: Tensor, _ dy: Tensor) -> Tensor {
         Tensor(shape: x.shape) { o in
             x.data.withUnsafeBufferPointer { p in
-                dy.data.withUnsafeBufferPointer { g in
-                    for i in 0..<p.count {
-                        let s = 1 / (1 + Foundation.exp(-p[i]))
-                        o[i] = g[i] * s * (1 + p[i] * (1 - s))
-                    }
-                }
+                dy.data.withUnsafeBufferPointer { g in sad_silu_backward(p.baseAddress, g.baseAddress, o.baseAddress, p.count) }
             }
         }
     }
 }
-
 extension Variable {
     public func silu() -> Variable {
         Variable.record(SiLU.forward(value), [self]) {

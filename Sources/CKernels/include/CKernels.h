@@ -26,4 +26,8 @@ void sad_fastmath_eval(const float *u, size_t n, float *log_out, float *cos_out,
 /// Allocator tuning for large, short-lived tensors (glibc; a no-op elsewhere).
 void sad_configure_malloc(void);
 
+/// SiLU y = x sigmoid(x) and its VJP dx = dy s (1 + x (1 - s)), vectorised.
+void sad_silu(const float *x, float *y, size_t n);
+void sad_silu_backward(const float *x, const float *dy, float *dx, size_t n);
+
 #endif

@@ -1,0 +1,63 @@
+// Vectorised SiLU and its derivative. glibc's expf is a scalar call per element (a tenth of
+// a batch-1 U-Net forward); this Cephes-style exp over 8-lane vectors is accurate to ~2 ulp.
+#include "CKernels.h"
+#include <string.h>
+
+typedef float v8f __attribute__((ext_vector_type(8)));
+typedef int32_t v8i __attribute__((ext_vector_type(8)));
+
+static inline v8f vexp(v8f x) {
+    x = __builtin_elementwise_min(__builtin_elementwise_max(x, (v8f)-87.33654f), (v8f)88.72283f);
+    // n = round(x / ln 2) via the 1.5 * 2^23 magic number; r = x - n ln 2 in two parts.
+    v8f n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    v8f r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    v8f p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    v8i e = (__builtin_convertvector(n, v8i) + 127) << 23;
+    v8f scale;
+    memcpy(&scale, &e, 32);
+    return p * scale;
+}
+
+void sad_silu(const float *x, float *y, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v; memcpy(&v, x + i, 32);
+        v8f out = v / (1.0f + vexp(-v));
+        memcpy(y + i, &out, 32);
+    }
+    if (i < n) {
+        float tmp[8] = {0}, res[8];
+        memcpy(tmp, x + i, (n - i) * sizeof(float));
+        v8f v; memcpy(&v, tmp, 32);
+        v8f out = v / (1.0f + vexp(-v));
+        memcpy(res, &out, 32);
+        memcpy(y + i, res, (n - i) * sizeof(float));
+    }
+}
+
+// dx = dy * s * (1 + x (1 - s)), s = sigmoid(x).
+void sad_silu_backward(const float *x, const float *dy, float *dx, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v, g; memcpy(&v, x + i, 32); memcpy(&g, dy + i, 32);
+        v8f s = 1.0f / (1.0f + vexp(-v));
+        v8f out = g * s * (1.0f + v * (1.0f - s));
+        memcpy(dx + i, &out, 32);
+    }
+    if (i < n) {
+        float tv[8] = {0}, tg[8] = {0}, res[8];
+        memcpy(tv, x + i, (n - i) * sizeof(float)); memcpy(tg, dy + i, (n - i) * sizeof(float));
+        v8f v, g; memcpy(&v, tv, 32); memcpy(&g, tg, 32);
+        v8f s = 1.0f / (1.0f + vexp(-v));
+        v8f out = g * s * (1.0f + v * (1.0f - s));
+        memcpy(res, &out, 32);
+        memcpy(dx + i, res, (n - i) * sizeof(float));
+    }
+}
