@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Networks", targets: ["Networks"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
+        .library(name: "Geometry", targets: ["Geometry"]),
         .executable(name: "sad", targets: ["sad"]),
     ],
     dependencies: [
@@ -33,18 +34,20 @@ let package = Package(
         .target(name: "Formats", dependencies: ["Tensors"]),
         .target(name: "Networks", dependencies: ["Tensors", "Formats"]),
         .target(name: "Diffusion", dependencies: ["Tensors", "Formats", "Networks"]),
+        .target(name: "Geometry", dependencies: ["Tensors", "Formats", "Networks", "Diffusion"]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
-        .target(name: "Benchmarks", dependencies: ["Tensors", "Networks"], path: "Benchmarks"),
+        .target(name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry"], path: "Benchmarks"),
         .executableTarget(
             name: "sad",
             dependencies: [
-                "Tensors", "Formats", "Networks", "Diffusion", "Benchmarks",
+                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sad"
         ),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Formats", "Tensors"]),
+        .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Networks", "Diffusion", "Formats", "Tensors"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Networks", "Formats", "Tensors"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
     ],

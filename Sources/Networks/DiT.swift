@@ -18,9 +18,9 @@ public struct DiT: ScoreArchitecture {
         self.inputShape = shape
     }
 
-    var gridSize: Int { inputShape[1] / config.patchSize }
-    var tokens: Int { gridSize * gridSize }
-    var patchFeatures: Int { config.patchSize * config.patchSize * inputShape[0] }
+    public var gridSize: Int { inputShape[1] / config.patchSize }
+    public var tokens: Int { gridSize * gridSize }
+    public var patchFeatures: Int { config.patchSize * config.patchSize * inputShape[0] }
     static let frequencyDim = 256
 
     var blocks: [DiTBlock] {
@@ -55,7 +55,25 @@ public struct DiT: ScoreArchitecture {
     }
 
     public func forward(_ x: Variable, timesteps: [Float], parameters p: ParameterBindings) -> Variable {
-        let n = x.shape[0], e = config.hiddenSize, ps = config.patchSize, g = gridSize, c = inputShape[0]
+        let n = x.shape[0], ps = config.patchSize, g = gridSize, c = inputShape[0]
+        let patches = p.linear(tokenFeatures(x, timesteps: timesteps, parameters: p), "model.final_layer.linear")  // (N, T, p²C)
+        // Unpatchify: (N, G, G, p, p, C) → (N, C, G, p, G, p) → (N, C, H, W).
+        return patches.reshaped([n, g, g, ps, ps, c]).permuted([0, 5, 1, 3, 2, 4]).reshaped([n, c, g * ps, g * ps])
+    }
+
+    /// Pixel index (c, i·p + a, j·p + b) of feature (a·p + b)·C + c of token m = i·G + j:
+    /// the unpatchify permutation.
+    public func pixelIndex(token m: Int, feature f: Int) -> Int {
+        let ps = config.patchSize, g = gridSize, c = inputShape[0], h = g * ps
+        let i = m / g, j = m % g
+        let channel = f % c, ab = f / c, a = ab / ps, b = ab % ps
+        return (channel * h + i * ps + a) * h + j * ps + b
+    }
+
+    /// The input of the final linear: LN(x)(1 + scale) + shift, (N, T, E). ε̂ is a per-token
+    /// Linear(E → p²C) of it followed by unpatchify.
+    public func tokenFeatures(_ x: Variable, timesteps: [Float], parameters p: ParameterBindings) -> Variable {
+        let n = x.shape[0], e = config.hiddenSize, ps = config.patchSize
         var h = p.conv(x, "model.x_embedder.proj", stride: ps)                        // (N, E, G, G)
             .reshaped([n, e, tokens]).permuted([0, 2, 1])                              // (N, T, E)
         h = h + p["model.pos_embed"]
@@ -64,9 +82,6 @@ public struct DiT: ScoreArchitecture {
         for block in blocks { h = block.forward(h, c: cond, p) }
         let mod = p.linear(cond.silu(), "model.final_layer.adaLN_modulation.1").split([e, e], axis: 1)
             .map { $0.reshaped([n, 1, e]) }                                            // shift, scale
-        h = layerNorm(h, eps: 1e-6) * (mod[1] + Variable(Tensor(scalar: 1))) + mod[0]
-        let patches = p.linear(h, "model.final_layer.linear")                          // (N, T, p²C)
-        // Unpatchify: (N, G, G, p, p, C) → (N, C, G, p, G, p) → (N, C, H, W).
-        return patches.reshaped([n, g, g, ps, ps, c]).permuted([0, 5, 1, 3, 2, 4]).reshaped([n, c, g * ps, g * ps])
+        return layerNorm(h, eps: 1e-6) * (mod[1] + Variable(Tensor(scalar: 1))) + mod[0]
     }
 }

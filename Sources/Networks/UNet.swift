@@ -91,6 +91,13 @@ public struct UNet: ScoreArchitecture {
     }
 
     public func forward(_ x: Variable, timesteps: [Float], parameters p: ParameterBindings) -> Variable {
+        p.conv(features(x, timesteps: timesteps, parameters: p), "model.out.2", padding: 1)
+    }
+
+    /// The input of the output conv: SiLU(GN(h)) of the last output block, (N, 32, H, W).
+    /// ε̂ = Conv3×3(features) with `model.out.2`; the geometry's output-layer marginalisation
+    /// integrates that conv's weights out analytically given these features.
+    public func features(_ x: Variable, timesteps: [Float], parameters p: ParameterBindings) -> Variable {
         let temb = Variable(TimestepEmbedding.embed(timesteps, dim: config.baseChannels))   // (N, 32)
         let emb = p.linear(p.linear(temb, "model.time_embed.0").silu(), "model.time_embed.2") // (N, 128)
         func apply(_ layer: Layer, _ h: Variable) -> Variable {
@@ -113,6 +120,6 @@ public struct UNet: ScoreArchitecture {
             h = concat([h, skips.removeLast()], axis: 1)   // [current h, popped skip]
             for layer in block { h = apply(layer, h) }
         }
-        return p.conv(p.groupNorm32(h, "model.out.0").silu(), "model.out.2", padding: 1)
+        return p.groupNorm32(h, "model.out.0").silu()
     }
 }

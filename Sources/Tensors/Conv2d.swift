@@ -162,7 +162,7 @@ public enum Conv2d {
     /// Each input plane is first copied into a zero-bordered (H + 2p)×(W + 2p) buffer, so
     /// every column row is a plain strided copy with no bounds logic: rows are short (16
     /// floats at 16×16), and per-row bounds checks cost as much as the GEMM at batch 1.
-    static func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: Geometry) {
+    public static func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: Geometry) {
         let ho = g.outHeight, wo = g.outWidth, s = g.stride, p = g.padding
         let ph = g.height + 2 * p, pw = g.width + 2 * p
         withUnsafeTemporaryAllocation(of: Float.self, capacity: ph * pw) { padded in

@@ -22,6 +22,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Networks per probe-throughput measurement (0 skips it).")
     var networks = 1000
 
+    @Flag(inversion: .prefixedNo, help: "Include the geometry benchmarks (reference-estimator rate, time to stable SADs; ~1 min).")
+    var geometry = true
+
     @Option(help: "Directory holding the reference configs.")
     var configDirectory = "configs"
 
@@ -42,6 +45,9 @@ struct Bench: ParsableCommand {
             let unet = try NetworkConfig.load("\(configDirectory)/1x16x16-iddpm.json")
             let dit = try NetworkConfig.load("\(configDirectory)/1x16x16-dit.json").with(patchSize: 2)
             _ = try NetworkBenchmark.run(configs: [("U-Net 1x16x16", unet), ("DiT/2 1x16x16", dit)], networks: networks)
+            if geometry {
+                try GeometryBenchmark.run(config: unet, referenceNetworks: networks)
+            }
         }
     }
 }

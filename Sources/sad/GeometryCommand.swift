@@ -1,0 +1,149 @@
+import ArgumentParser
+import Diffusion
+import Formats
+import Foundation
+import Geometry
+import Networks
+import Tensors
+
+struct GeometryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "geometry",
+        abstract: "Estimate the average geometry G_F and its SADs (or merge shards).",
+        subcommands: [Estimate.self, Merge.self, DataMoment.self],
+        defaultSubcommand: Estimate.self)
+
+    struct Estimate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Estimate G_F = E[F Fᵀ] over fresh networks; write vecs.npy, vals.npy, geometry.npy, manifest.json, diagnostics.json.",
+            discussion: """
+            A run is defined by its options; rerunning with the same --out resumes from its checkpoint \
+            (state.safetensors) and ends with the identical result. With --shard i/K it computes a \
+            deterministic slice; `sad geometry merge` sums the shards exactly.
+            """)
+
+        @OptionGroup var network: NetworkOptions
+        @OptionGroup var threadOptions: ThreadOptions
+
+        @Option(help: "Number of fresh networks.")
+        var networks = 10_000
+
+        @Option(help: "reference (as geometry.py), importance (t ∝ 1/σ_t²), or marginal (importance + output layer integrated out).")
+        var estimator = "marginal"
+
+        @Option(help: "Probe: zero, gaussian:SIGMA, data:PATH.npy, fixed:SEED.")
+        var probe = "zero"
+
+        @Option(help: "Seed of every random stream (networks, timesteps, probes).")
+        var seed: UInt64 = 0
+
+        @Option(help: "Networks per chunk (the unit of work, sharding and split halves).")
+        var chunkSize = 32
+
+        @Option(help: "Shard i/K (0-based) of the run.")
+        var shard = "0/1"
+
+        @Option(help: "Seconds between checkpoints.")
+        var checkpointSeconds = 60.0
+
+        @Flag(help: "Use the closed form where one exists (DiT at reference init, zero probe).")
+        var analytic = false
+
+        @Option(help: "Output directory.")
+        var out: String
+
+        func run() throws {
+            try threadOptions.apply()
+            let config = try network.load()
+            let scheme = try network.scheme()
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            if analytic {
+                guard case let .dit(d) = config.model, scheme == .reference, probe == "zero" else {
+                    throw ValidationError("--analytic: a closed form exists only for the DiT at reference init with the zero probe")
+                }
+                let arch = DiT(config: d, shape: config.shape)
+                let spec = try GeometryRun.makeSpec(config: config, configPath: network.config, interpolation: network.interpolation,
+                                                    patchSize: d.patchSize, scheme: scheme, estimator: .importance, probe: .zero,
+                                                    seed: 0, networks: 2)
+                let g = AnalyticGeometry.dit(arch, schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
+                let sads = try SADs(spec: spec, exactGeometry: g)
+                try sads.write(to: out, extra: ["method": "closed form (spec §4.4): G = c_T σ_w² (K ⊗ I), no Monte Carlo"])
+                print(sads.summary)
+                return
+            }
+            let spec = try GeometryRun.makeSpec(config: config, configPath: network.config, interpolation: network.interpolation,
+                                                patchSize: network.patchSize, scheme: scheme, estimator: try Estimator.parse(estimator),
+                                                probe: try Probe.parse(probe), seed: seed, networks: networks, chunkSize: chunkSize)
+            var run = GeometryRun(spec: spec, config: config)
+            run.shard = try Shard.parse(shard)
+            run.checkpointInterval = checkpointSeconds
+            let progress = ProgressLine(label: "geometry \(run.shard)")
+            run.progress = { done, total in progress.update(done, total) }
+            let start = Date()
+            let state = try run.run(statePath: "\(out)/state.safetensors")
+            progress.finish()
+            let seconds = Date().timeIntervalSince(start)
+            if run.shard == .whole {
+                let sads = try SADs(state: state)
+                try sads.write(to: out, extra: ["wall_seconds_last_invocation": String(format: "%.1f", seconds)])
+                print(sads.summary)
+            } else {
+                print("shard \(run.shard) done in \(String(format: "%.1f", seconds)) s: \(out)/state.safetensors (merge with `sad geometry merge`)")
+            }
+        }
+    }
+
+    struct DataMoment: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "data",
+            abstract: "The uncentred second moment E[x xᵀ] of a dataset (.npy, (N, C, H, W)) and its eigenvectors.")
+
+        @Argument(help: "Dataset .npy file (N, C, H, W); integer images are converted to floats as stored.")
+        var path: String
+
+        @Option(help: "Output directory (vecs.npy, vals.npy, geometry.npy).")
+        var out: String
+
+        func run() throws {
+            let images = try Npy.read(path).tensor(file: path, field: "data", converting: true)
+            guard images.rank == 4, images.shape[0] >= 1 else {
+                throw FormatError(file: path, field: "shape", expected: "(N, C, H, W)", found: "\(images.shape)")
+            }
+            guard images.data.allSatisfy({ $0.isFinite }) else {
+                throw FormatError(file: path, field: "data", expected: "finite values", found: "NaN or infinity")
+            }
+            let d = images.count / images.shape[0]
+            let m = DataGeometry.secondMoment(images)
+            let eig = try SymmetricEigen<Double>(symmetric: m, n: d)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try Npy.write(NDArray(shape: [d] + Array(images.shape.dropFirst()), float32: eig.vectors.map { Float($0) }), to: "\(out)/vecs.npy")
+            try Npy.write(NDArray(shape: [d], float64: eig.values), to: "\(out)/vals.npy")
+            try Npy.write(NDArray(shape: [d, d], float64: m), to: "\(out)/geometry.npy")
+            print("data second moment of \(images.shape[0]) images, D = \(d): trace \(String(format: "%.4g", eig.values.reduce(0, +))), λ_max \(String(format: "%.4g", eig.values[0]))")
+        }
+    }
+
+    struct Merge: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sum shard states exactly and write the SADs.")
+
+        @Argument(help: "Shard output directories (each holding state.safetensors).")
+        var directories: [String]
+
+        @Option(help: "Output directory.")
+        var out: String
+
+        func run() throws {
+            guard let first = directories.first else { throw ValidationError("give at least one shard directory") }
+            var state = try GeometryState.load("\(first)/state.safetensors")
+            for dir in directories.dropFirst() {
+                try state.merge(try GeometryState.load("\(dir)/state.safetensors"), otherPath: "\(dir)/state.safetensors")
+            }
+            state.shard = .whole
+            let sads = try SADs(state: state)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try state.save(to: "\(out)/state.safetensors")
+            try sads.write(to: out, extra: ["merged_from": directories.joined(separator: ", ")])
+            print(sads.summary)
+        }
+    }
+}
