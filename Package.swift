@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "Networks", targets: ["Networks"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
         .library(name: "Geometry", targets: ["Geometry"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
         .executable(name: "sad", targets: ["sad"]),
     ],
     dependencies: [
@@ -35,12 +37,14 @@ let package = Package(
         .target(name: "Networks", dependencies: ["Tensors", "Formats"]),
         .target(name: "Diffusion", dependencies: ["Tensors", "Formats", "Networks"]),
         .target(name: "Geometry", dependencies: ["Tensors", "Formats", "Networks", "Diffusion"]),
+        .target(name: "Datasets", dependencies: ["Tensors", "Formats"]),
+        .target(name: "Metrics", dependencies: ["Tensors", "Formats", "CKernels"]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
-        .target(name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry"], path: "Benchmarks"),
+        .target(name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry", "Metrics"], path: "Benchmarks"),
         .executableTarget(
             name: "sad",
             dependencies: [
-                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Benchmarks",
+                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sad"
@@ -48,6 +52,8 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Formats", "Tensors"]),
         .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Networks", "Diffusion", "Formats", "Tensors"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Formats", "Tensors"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Formats", "Tensors"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Networks", "Formats", "Tensors"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
     ],

@@ -30,4 +30,7 @@ void sad_configure_malloc(void);
 void sad_silu(const float *x, float *y, size_t n);
 void sad_silu_backward(const float *x, const float *dy, float *dx, size_t n);
 
+/// Sorts n floats ascending in place (radix sort); scratch holds 2n uint32.
+void sad_sort_floats(float *values, size_t n, uint32_t *scratch);
+
 #endif
