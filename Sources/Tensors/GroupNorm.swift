@@ -28,28 +28,35 @@ public enum GroupNorm {
         var invStd = [Float](repeating: 0, count: n * groups)
         var xHat = Tensor(zeros: saving ? x.shape : [0])
         var y = Tensor(uninitialized: x.shape)
+        let channelsPerGroup = c / groups
+        let gammas = (0..<c).map { weight?.data[$0] ?? 1 }, betas = (0..<c).map { bias?.data[$0] ?? 0 }
         x.data.withUnsafeBufferPointer { px in
             xHat.data.withUnsafeMutableBufferPointer { ph in
                 y.data.withUnsafeMutableBufferPointer { py in
-                    for s in 0..<(n * groups) {
-                        let base = s * perGroup
-                        let (mean, variance) = moments(px.baseAddress! + base, perGroup)
-                        let inv = 1 / (variance + eps).squareRoot()
-                        invStd[s] = Float(inv)
-                        // The reference's Float32 affine step (see the type's note).
-                        let meanF = Float(mean)
-                        let rstd = Float(1 / (Double(max(Float(variance), 0)) + eps).squareRoot())
-                        let group = s % groups
-                        let channelsPerGroup = c / groups
-                        for k in 0..<channelsPerGroup {
-                            let channel = group * channelsPerGroup + k
-                            let scale = rstd * (weight?.data[channel] ?? 1)
-                            let shift = (bias?.data[channel] ?? 0).addingProduct(-scale, meanF)
-                            let src = px.baseAddress! + base + k * spatial, dst = py.baseAddress! + base + k * spatial
-                            for i in 0..<spatial { dst[i] = shift.addingProduct(scale, src[i]) }
-                            if saving {
-                                for i in (k * spatial)..<((k + 1) * spatial) {
-                                    ph[base + i] = Float((Double(px[base + i]) - mean) * inv)
+                    invStd.withUnsafeMutableBufferPointer { pinv in
+                        let yOut = SharedPointer(py.baseAddress!), invOut = SharedPointer(pinv.baseAddress!)
+                        let hOut = saving ? SharedPointer(ph.baseAddress!) : nil
+                        // (sample, group) pairs in fixed chunks, in parallel; each writes its own slice.
+                        Parallel.forEachChunk(total: n * groups, chunkSize: 8 * groups) { _, range in
+                            for s in range {
+                                let base = s * perGroup
+                                let (mean, variance) = moments(px.baseAddress! + base, perGroup)
+                                let inv = 1 / (variance + eps).squareRoot()
+                                invOut.base[s] = Float(inv)
+                                // The reference's Float32 affine step (see the type's note).
+                                let meanF = Float(mean)
+                                let rstd = Float(1 / (Double(max(Float(variance), 0)) + eps).squareRoot())
+                                let group = s % groups
+                                for k in 0..<channelsPerGroup {
+                                    let channel = group * channelsPerGroup + k
+                                    let scale = rstd * gammas[channel]
+                                    let shift = betas[channel].addingProduct(-scale, meanF)
+                                    let src = px.baseAddress! + base + k * spatial, dst = yOut.base + base + k * spatial
+                                    for i in 0..<spatial { dst[i] = shift.addingProduct(scale, src[i]) }
+                                    if let hOut {
+                                        let h = hOut.base + base + k * spatial
+                                        for i in 0..<spatial { h[i] = Float((Double(src[i]) - mean) * inv) }
+                                    }
                                 }
                             }
                         }
@@ -90,38 +97,55 @@ public enum GroupNorm {
         let shape = saved.xHat.shape
         let n = shape[0], c = shape[1]
         let spatial = saved.xHat.count / max(n * c, 1)
-        let perGroup = (c / groups) * spatial
-        var dx = Tensor(zeros: shape)
-        var dGamma = [Double](repeating: 0, count: c), dBeta = [Double](repeating: 0, count: c)
+        let perChannelGroup = c / groups
+        let gammas = (0..<c).map { Double(weight?.data[$0] ?? 1) }
+        var dx = Tensor(uninitialized: shape)
+        var sums: [Float] = []
         saved.xHat.data.withUnsafeBufferPointer { ph in
             dy.data.withUnsafeBufferPointer { pg in
                 dx.data.withUnsafeMutableBufferPointer { pdx in
-                    for s in 0..<(n * groups) {
-                        let base = s * perGroup
-                        let group = s % groups
-                        var meanG = 0.0, meanGH = 0.0
-                        for i in 0..<perGroup {
-                            let channel = group * (c / groups) + i / spatial
-                            let gamma = Double(weight?.data[channel] ?? 1)
-                            let g = Double(pg[base + i]) * gamma
-                            meanG += g
-                            meanGH += g * Double(ph[base + i])
-                            dGamma[channel] += Double(pg[base + i]) * Double(ph[base + i])
-                            dBeta[channel] += Double(pg[base + i])
-                        }
-                        meanG /= Double(perGroup)
-                        meanGH /= Double(perGroup)
-                        let inv = Double(saved.invStd[s])
-                        for i in 0..<perGroup {
-                            let channel = group * (c / groups) + i / spatial
-                            let g = Double(pg[base + i]) * Double(weight?.data[channel] ?? 1)
-                            pdx[base + i] = Float((g - meanG - Double(ph[base + i]) * meanGH) * inv)
+                    let out = SharedPointer(pdx.baseAddress!)
+                    // Samples in fixed chunks, in parallel; ∂γ, ∂β partials per chunk summed in
+                    // chunk order (deterministic for any thread count).
+                    sums = Parallel.sumOverChunks(total: n, chunkSize: 8, resultCount: 2 * c) { _, samples, partial in
+                        for sample in samples {
+                            for group in 0..<groups {
+                                let s = sample * groups + group
+                                let base = s * perChannelGroup * spatial
+                                var meanG = 0.0, meanGH = 0.0
+                                for k in 0..<perChannelGroup {
+                                    let channel = group * perChannelGroup + k
+                                    let gamma = gammas[channel]
+                                    var sumG = 0.0, sumGH = 0.0
+                                    let off = base + k * spatial
+                                    for i in 0..<spatial {
+                                        let g = Double(pg[off + i]), h = Double(ph[off + i])
+                                        sumG += g
+                                        sumGH += g * h
+                                    }
+                                    partial[channel] += Float(sumGH)
+                                    partial[c + channel] += Float(sumG)
+                                    meanG += gamma * sumG
+                                    meanGH += gamma * sumGH
+                                }
+                                let count = Double(perChannelGroup * spatial)
+                                meanG /= count
+                                meanGH /= count
+                                let inv = Double(saved.invStd[s])
+                                for k in 0..<perChannelGroup {
+                                    let gamma = gammas[group * perChannelGroup + k]
+                                    let off = base + k * spatial
+                                    for i in 0..<spatial {
+                                        out.base[off + i] = Float((Double(pg[off + i]) * gamma - meanG - Double(ph[off + i]) * meanGH) * inv)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        return (dx, Tensor(shape: [c], data: dGamma.map { Float($0) }), Tensor(shape: [c], data: dBeta.map { Float($0) }))
+        return (dx, Tensor(shape: [c], data: Array(sums[0..<c])), Tensor(shape: [c], data: Array(sums[c...])))
     }
 }
 

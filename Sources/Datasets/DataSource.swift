@@ -1,0 +1,86 @@
+import Foundation
+import Formats
+import Tensors
+
+/// Where training data comes from, as written on the command line:
+/// * `PATH.npy` — an array (N, C, H, W) used as is (float) or scaled from [0, 255] to [−1, 1]
+///   when it is uint8;
+/// * `rank-one:FAMILY:A:B` — N(0, D·v vᵀ) along a basis vector (canonical x y, dct fx fy,
+///   dst fx fy, hadamard sx sy);
+/// * `rank-one:sad:VECS.npy:INDEX` — along row INDEX of a saved `vecs.npy` (descending SADs).
+public enum DataSource: Equatable, Sendable, CustomStringConvertible {
+    case array(path: String)
+    case rankOneBasis(family: String, a: Int, b: Int)
+    case rankOneSAD(vecs: String, index: Int)
+
+    public var description: String {
+        switch self {
+        case let .array(p): return p
+        case let .rankOneBasis(f, a, b): return "rank-one:\(f):\(a):\(b)"
+        case let .rankOneSAD(v, i): return "rank-one:sad:\(v):\(i)"
+        }
+    }
+
+    public static func parse(_ text: String) throws -> DataSource {
+        func fail() -> FormatError {
+            FormatError(file: "--data", field: "data", expected: "PATH.npy, rank-one:FAMILY:A:B or rank-one:sad:VECS.npy:INDEX", found: text)
+        }
+        if text.hasPrefix("rank-one:") {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 4 && parts[1] == "sad" {
+                guard let i = Int(parts[3]) else { throw fail() }
+                return .rankOneSAD(vecs: parts[2], index: i)
+            }
+            guard parts.count == 4, ["canonical", "dct", "dst", "hadamard"].contains(parts[1]),
+                  let a = Int(parts[2]), let b = Int(parts[3]) else { throw fail() }
+            return .rankOneBasis(family: parts[1], a: a, b: b)
+        }
+        guard text.hasSuffix(".npy") else { throw fail() }
+        return .array(path: text)
+    }
+
+    /// The unit direction of a rank-one source.
+    public func direction(shape: [Int]) throws -> Tensor {
+        switch self {
+        case .array: throw FormatError(file: "--data", field: "data", expected: "a rank-one source", found: description)
+        case let .rankOneBasis(family, a, b):
+            switch family {
+            case "canonical": return try Basis.canonical(x: a, y: b).vector(shape: shape)
+            case "dct": return try Basis.dct(fx: a, fy: b).vector(shape: shape)
+            case "dst": return try Basis.dst(fx: a, fy: b).vector(shape: shape)
+            default: return try Basis.hadamard(sx: a, sy: b).vector(shape: shape)
+            }
+        case let .rankOneSAD(path, index):
+            let vecs = try Npy.read(path).tensor(file: path, field: "vecs", converting: true)
+            let d = shape.reduce(1, *)
+            guard vecs.rank >= 2, vecs.shape[0] == d, vecs.count == d * d else {
+                throw FormatError(file: path, field: "vecs", expected: "(\(d), \(shape.map(String.init).joined(separator: ", ")))", found: "\(vecs.shape)")
+            }
+            guard index >= 0 && index < d else { throw FormatError(file: path, field: "index", expected: "0…\(d - 1)", found: "\(index)") }
+            var v = Tensor(shape: shape, data: Array(vecs.data[(index * d)..<((index + 1) * d)]))
+            let n = Float(v.norm)
+            v.data = v.data.map { $0 / n }
+            return v
+        }
+    }
+
+    /// `count` samples (rank-one sources draw from `seed`, stream `index`: training and the
+    /// fresh evaluation reference use different indices, as the reference redraws).
+    public func load(shape: [Int], count: Int, seed: UInt64, stream index: UInt64 = 0) throws -> Tensor {
+        switch self {
+        case let .array(path):
+            let array = try Npy.read(path)
+            var t = try array.tensor(file: path, field: "data", converting: true)
+            if array.dtype == .uint8 { t.data = t.data.map { ($0 / 255 - 0.5) / 0.5 } }
+            guard t.rank == 4, Array(t.shape.dropFirst()) == shape, t.shape[0] >= 1 else {
+                throw FormatError(file: path, field: "shape", expected: "(N, \(shape.map(String.init).joined(separator: ", ")))", found: "\(t.shape)")
+            }
+            guard t.data.allSatisfy({ $0.isFinite }) else {
+                throw FormatError(file: path, field: "data", expected: "finite values", found: "NaN or infinity")
+            }
+            return t
+        default:
+            return try SyntheticData.rankOne(direction: try direction(shape: shape), count: count, seed: seed, stream: index)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Formats
+import Networks
+import Tensors
+
+/// DDPM training exactly as the reference loop (spec §2.5, §2.8): per step a batch from a
+/// shuffled pass over the data (the last batch of a pass may be smaller), t uniform on
+/// {0…T−1} per sample, ε ~ N(0, I), loss = mean (ε̂(x_t, t) − ε)², global-norm clipping,
+/// Adam. Every random draw is keyed by (seed, purpose, step): pass e's order by
+/// (.shuffle, e), step k's timesteps by (.timestep, k) and noise by (.noise, k) — so a
+/// resumed run repeats exactly what an uninterrupted one does.
+public struct Trainer {
+    public var network: ScoreNetwork
+    public var optimizer: Adam
+    public let data: Tensor                 // (N, C, H, W)
+    public let schedule: NoiseSchedule
+    public let batchSize: Int
+    public let gradClip: Float
+    public let seed: UInt64
+    /// Loss of every completed step.
+    public private(set) var losses: [Float] = []
+
+    /// A training run failed: NaN/Inf loss or gradients.
+    public struct Diverged: Error, CustomStringConvertible {
+        public let step: Int
+        public let loss: Float
+        public var description: String { "training diverged at step \(step): loss = \(loss) (lower the learning rate or check the data)" }
+    }
+
+    public init(network: ScoreNetwork, data: Tensor, config: NetworkConfig, batchSize: Int, seed: UInt64) throws {
+        guard data.rank == 4, Array(data.shape.dropFirst()) == config.shape, data.shape[0] >= 1 else {
+            throw FormatError(file: "--data", field: "shape", expected: "(N, \(config.shape.map(String.init).joined(separator: ", ")))",
+                              found: "\(data.shape)")
+        }
+        guard data.data.allSatisfy({ $0.isFinite }) else {
+            throw FormatError(file: "--data", field: "values", expected: "finite values", found: "NaN or infinity")
+        }
+        guard batchSize >= 1 else { throw FormatError(file: "--batch-size", field: "batch-size", expected: "≥ 1", found: "\(batchSize)") }
+        self.network = network
+        self.data = data
+        self.optimizer = Adam(learningRate: Float(config.learningRate))
+        self.schedule = NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps)
+        self.batchSize = batchSize
+        self.gradClip = Float(config.gradClip)
+        self.seed = seed
+    }
+
+    public var step: Int { optimizer.step }
+    var batchesPerPass: Int { (data.shape[0] + batchSize - 1) / batchSize }
+
+    /// The sample indices of step k's batch.
+    func batchIndices(step k: Int) -> [Int] {
+        let n = data.shape[0]
+        let pass = k / batchesPerPass, b = k % batchesPerPass
+        // Fisher–Yates with the pass's shuffle stream.
+        let stream = RandomStream(seed: seed, purpose: .shuffle, index: UInt64(pass))
+        var order = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) {
+            order.swapAt(i, stream.integer(below: i + 1, at: n - 1 - i))
+        }
+        return Array(order[(b * batchSize)..<min(n, (b + 1) * batchSize)])
+    }
+
+    /// Runs one optimiser step and returns its loss.
+    @discardableResult
+    public mutating func trainStep() throws -> Float {
+        let k = optimizer.step
+        let indices = batchIndices(step: k)
+        let d = data.count / data.shape[0], m = indices.count
+        var x0 = Tensor(zeros: [m] + Array(data.shape.dropFirst()))
+        for (j, i) in indices.enumerated() { for q in 0..<d { x0.data[j * d + q] = data.data[i * d + q] } }
+        let u = RandomStream(seed: seed, purpose: .timestep, index: UInt64(k)).uniforms(m)
+        let t = u.map { min(schedule.timesteps - 1, Int(Double($0) * Double(schedule.timesteps))) }
+        let noise = RandomStream(seed: seed, purpose: .noise, index: UInt64(k)).normalTensor(x0.shape)
+        let batch = DSMBatch(schedule: schedule, x0: x0, noise: noise, timesteps: t)
+        var (loss, _, gradients) = network.lossAndGradients(xt: batch.xt, timesteps: t.map { Float($0 * 1000 / schedule.timesteps) },
+                                                            target: batch.target)
+        let norm = Adam.clipGradients(&gradients, maxNorm: gradClip)
+        guard loss.isFinite, norm.isFinite else { throw Diverged(step: k, loss: loss) }
+        var values = network.parameters.values
+        optimizer.update(&values, gradients: gradients)
+        for (name, value) in values where gradients[name] != nil { network.parameters.set(name, value) }
+        losses.append(loss)
+        return loss
+    }
+
+    // MARK: - Checkpoints
+
+    /// Parameters (reference names, loadable by PyTorch), Adam moments and the step, atomically.
+    public func save(to path: String) throws {
+        var arrays = network.parameters.namedArrays()
+        for name in optimizer.m.keys.sorted() {
+            arrays.append(("adam.m." + name, NDArray(optimizer.m[name]!)))
+            arrays.append(("adam.v." + name, NDArray(optimizer.v[name]!)))
+        }
+        arrays.append(("train.losses", NDArray(shape: [losses.count], float32: losses)))
+        try SafeTensors.write(arrays, metadata: ["step": "\(optimizer.step)", "seed": "\(seed)", "batch_size": "\(batchSize)",
+                                                 "format": "sad-train-1"], to: path)
+    }
+
+    /// Restores a checkpoint written by ``save(to:)`` for the same run.
+    public mutating func restore(from path: String) throws {
+        let file = try SafeTensors.read(path)
+        guard file.metadata["format"] == "sad-train-1", let stepText = file.metadata["step"], let step = Int(stepText) else {
+            throw FormatError(file: path, field: "__metadata__", expected: "a sad training checkpoint", found: "other metadata")
+        }
+        guard file.metadata["seed"] == "\(seed)", file.metadata["batch_size"] == "\(batchSize)" else {
+            throw FormatError(file: path, field: "__metadata__", expected: "seed \(seed), batch size \(batchSize)",
+                              found: "seed \(file.metadata["seed"] ?? "?"), batch size \(file.metadata["batch_size"] ?? "?")")
+        }
+        try network.parameters.load(from: file)
+        var m: [String: Tensor] = [:], v: [String: Tensor] = [:]
+        for spec in network.parameters.specs where spec.trainable && step > 0 {
+            m[spec.name] = try file.tensor("adam.m." + spec.name, shape: spec.shape)
+            v[spec.name] = try file.tensor("adam.v." + spec.name, shape: spec.shape)
+        }
+        optimizer = Adam(learningRate: optimizer.learningRate, step: step, m: m, v: v)
+        losses = try file.tensor("train.losses").data
+    }
+}

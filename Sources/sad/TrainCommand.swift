@@ -1,0 +1,107 @@
+import ArgumentParser
+import Datasets
+import Diffusion
+import Formats
+import Foundation
+import Networks
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a DDPM (ε-prediction, Adam, clipping) as the reference; resumable.",
+        discussion: "Rerunning with the same --out resumes from out/checkpoint.safetensors and ends identically.")
+
+    @OptionGroup var network: NetworkOptions
+    @OptionGroup var threadOptions: ThreadOptions
+
+    @Option(help: "PATH.npy, rank-one:FAMILY:A:B, or rank-one:sad:VECS.npy:INDEX.")
+    var data: String
+
+    @Option(help: "Samples drawn for synthetic data.")
+    var numSamples = 10_000
+
+    @Option(help: "Optimiser steps.")
+    var steps: Int
+
+    @Option(help: "Batch size.")
+    var batchSize = 1000
+
+    @Option(help: "Seed (network init, data, shuffling, timesteps, noise).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Steps between checkpoints.")
+    var checkpointEvery = 100
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    func run() throws {
+        try threadOptions.apply()
+        guard steps >= 1 else { throw ValidationError("--steps: expected ≥ 1, found \(steps)") }
+        guard numSamples >= 1 else { throw ValidationError("--num-samples: expected ≥ 1, found \(numSamples)") }
+        let config = try network.load()
+        let source = try DataSource.parse(data)
+        let x = try source.load(shape: config.shape, count: numSamples, seed: seed)
+        var trainer = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: seed, scheme: try network.scheme()),
+                                  data: x, config: config, batchSize: batchSize, seed: seed)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let checkpoint = "\(out)/checkpoint.safetensors"
+        if FileManager.default.fileExists(atPath: checkpoint) {
+            try trainer.restore(from: checkpoint)
+            print("resumed at step \(trainer.step)")
+        }
+        let progress = ProgressLine(label: "train")
+        let start = Date()
+        while trainer.step < steps {
+            let loss = try trainer.trainStep()
+            progress.update(trainer.step, steps)
+            if trainer.step % checkpointEvery == 0 || trainer.step == steps {
+                try trainer.save(to: checkpoint)
+                if !progress.enabled { print("step \(trainer.step): loss \(loss)") }
+            }
+        }
+        progress.finish()
+        try trainer.save(to: checkpoint)
+        try SafeTensors.write(trainer.network.parameters.namedArrays(), metadata: ["config": config.summary], to: "\(out)/model.safetensors")
+        let losses = trainer.losses
+        print(String(format: "trained %d steps in %.1f s; loss first 10 %.4f, last 10 %.4f", steps, Date().timeIntervalSince(start),
+                     losses.prefix(10).reduce(0, +) / Float(min(10, losses.count)), losses.suffix(10).reduce(0, +) / Float(min(10, losses.count))))
+    }
+}
+
+struct Sample: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ancestral DDPM sampling (reference: 1000 steps, posterior variance, no clipping).")
+
+    @OptionGroup var network: NetworkOptions
+    @OptionGroup var threadOptions: ThreadOptions
+
+    @Option(help: "Weights (reference names).")
+    var checkpoint: String
+
+    @Option(help: "Number of samples.")
+    var count = 10_000
+
+    @Option(help: "Sampling steps (T = all; fewer uses the reference's strided integer times).")
+    var steps = 1000
+
+    @Option(help: "Batch size.")
+    var batchSize = 1000
+
+    @Option(help: "Seed of the sampling noise.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Output .npy (N, C, H, W).")
+    var out: String
+
+    func run() throws {
+        try threadOptions.apply()
+        let config = try network.load()
+        guard steps >= 2 && steps <= config.timesteps else { throw ValidationError("--steps: expected 2…\(config.timesteps), found \(steps)") }
+        guard count >= 1, batchSize >= 1 else { throw ValidationError("--count and --batch-size must be ≥ 1") }
+        let net = try ScoreNetwork(makeArchitecture(config), checkpoint: try SafeTensors.read(checkpoint))
+        let sampler = AncestralSampler(schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
+                                       steps: steps)
+        let x = sampler.sample(network: net, count: count, seed: seed, batchSize: batchSize)
+        try Npy.write(x, to: out)
+        print("wrote \(count) samples to \(out)")
+    }
+}
