@@ -13,11 +13,12 @@ public enum Arithmetic {
         return Tensor(shape: shape) { o in
             a.data.withUnsafeBufferPointer { pa in
                 b.data.withUnsafeBufferPointer { pb in
-                    Broadcasting.forEach(shape, sa, sb) { out, ia, ib, n, ka, kb in
+                    let o = SharedPointer(o.baseAddress!)
+                    Broadcasting.forEachParallel(shape, sa, sb) { out, ia, ib, n, ka, kb in
                         switch op {
-                        case .add: for j in 0..<n { o[out + j] = pa[ia + j * ka] + pb[ib + j * kb] }
-                        case .subtract: for j in 0..<n { o[out + j] = pa[ia + j * ka] - pb[ib + j * kb] }
-                        case .multiply: for j in 0..<n { o[out + j] = pa[ia + j * ka] * pb[ib + j * kb] }
+                        case .add: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] + pb[ib + j * kb] }
+                        case .subtract: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] - pb[ib + j * kb] }
+                        case .multiply: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] * pb[ib + j * kb] }
                         }
                     }
                 }

@@ -53,6 +53,27 @@ public enum Broadcasting {
         }
     }
 
+    /// ``forEach(_:_:_:_:)`` split over the outermost axis in parallel (each slice writes its
+    /// own outputs). Used when the output is large enough to be worth the threads.
+    static func forEachParallel(_ target: [Int], _ sa: [Int], _ sb: [Int],
+                                _ body: (_ out: Int, _ a: Int, _ b: Int, _ n: Int, _ strideA: Int, _ strideB: Int) -> Void) {
+        let total = Tensor.elementCount(target)
+        guard target.count >= 2, target[0] > 1, total >= 1 << 15 else {
+            forEach(target, sa, sb, body)
+            return
+        }
+        let inner = Array(target.dropFirst()), innerCount = Tensor.elementCount(inner)
+        let ia = Array(sa.dropFirst()), ib = Array(sb.dropFirst())
+        let perChunk = max(1, (1 << 15) / max(innerCount, 1))
+        Parallel.forEachChunk(total: target[0], chunkSize: perChunk) { _, range in
+            for i in range {
+                forEach(inner, ia, ib) { out, a, b, n, ka, kb in
+                    body(i * innerCount + out, i * sa[0] + a, i * sb[0] + b, n, ka, kb)
+                }
+            }
+        }
+    }
+
     /// Sums `gradient` (of the broadcast shape) down to `shape`: the VJP of broadcasting.
     public static func reduce(_ gradient: Tensor, to shape: [Int]) -> Tensor {
         if gradient.shape == shape { return gradient }

@@ -17,11 +17,15 @@ public enum Concat {
         let rowOut = shape[axis] * inner
         return Tensor(shape: shape) { o in
             var offset = 0
+            let out = SharedPointer(o.baseAddress!)
             for x in xs {
                 let row = x.shape[axis] * inner
+                let start = offset
                 x.data.withUnsafeBufferPointer { p in
-                    for i in 0..<outer {
-                        for j in 0..<row { o[i * rowOut + offset + j] = p[i * row + j] }
+                    Parallel.forEachChunk(total: outer, chunkSize: max(1, (1 << 15) / max(row, 1))) { _, range in
+                        for i in range {
+                            (out.base + i * rowOut + start).update(from: p.baseAddress! + i * row, count: row)
+                        }
                     }
                 }
                 offset += row

@@ -51,25 +51,32 @@ public enum Conv2d {
                 out.data.withUnsafeMutableBufferPointer { po in
                     let o = SharedPointer(po.baseAddress!)
                     Parallel.forEachChunk(total: n, chunkSize: imagesPerChunk) { _, images in
-                        var cols = [Float](repeating: 0, count: g.isPointwise ? 0 : g.patch * g.positions)
-                        cols.withUnsafeMutableBufferPointer { pc in
+                        if g.isPointwise {
                             for i in images {
-                                let src = px.baseAddress! + i * inSize
-                                let dst = o.base + i * outSize
-                                let b: UnsafePointer<Float>
-                                if g.isPointwise { b = src } else {
-                                    im2col(src, pc.baseAddress!, g)
-                                    b = UnsafePointer(pc.baseAddress!)
+                                forwardImage(b: px.baseAddress! + i * inSize, ldb: g.positions, columns: g.positions,
+                                             weight: pw.baseAddress!, bias: bias, out: o.base + i * outSize, ldo: g.positions, g)
+                            }
+                            return
+                        }
+                        // The chunk's columns side by side, (C·kH·kW, m·P): one GEMM per chunk packs
+                        // the weights once for m images instead of once per image.
+                        let m = images.count, ld = m * g.positions
+                        var cols = [Float](repeating: 0, count: g.patch * ld)
+                        var tmp = [Float](repeating: 0, count: g.outChannels * ld)
+                        cols.withUnsafeMutableBufferPointer { pc in
+                            tmp.withUnsafeMutableBufferPointer { pt in
+                                for (j, i) in images.enumerated() {
+                                    im2col(px.baseAddress! + i * inSize, pc.baseAddress! + j * g.positions, g, ld: ld)
                                 }
-                                if let bias {
+                                forwardImage(b: pc.baseAddress!, ldb: ld, columns: ld, weight: pw.baseAddress!, bias: bias,
+                                             out: pt.baseAddress!, ldo: ld, g)
+                                for (j, i) in images.enumerated() {
+                                    let dst = o.base + i * outSize
                                     for oc in 0..<g.outChannels {
-                                        let v = bias.data[oc]
-                                        for p in 0..<g.positions { dst[oc * g.positions + p] = v }
+                                        let src = pt.baseAddress! + oc * ld + j * g.positions
+                                        (dst + oc * g.positions).update(from: src, count: g.positions)
                                     }
                                 }
-                                BLAS.sgemm(.none, .none, m: g.outChannels, n: g.positions, k: g.patch,
-                                           a: pw.baseAddress!, lda: g.patch, b: b, ldb: g.positions,
-                                           beta: bias == nil ? 0 : 1, c: dst, ldc: g.positions)
                             }
                         }
                     }
@@ -77,6 +84,20 @@ public enum Conv2d {
             }
         }
         return out
+    }
+
+    /// out (O, columns) with leading dimension ldo ← W (O, C·k·k) · B (C·k·k, columns) + bias.
+    @inline(__always)
+    static func forwardImage(b: UnsafePointer<Float>, ldb: Int, columns: Int, weight: UnsafePointer<Float>, bias: Tensor?,
+                             out: UnsafeMutablePointer<Float>, ldo: Int, _ g: Geometry) {
+        if let bias {
+            for oc in 0..<g.outChannels {
+                let v = bias.data[oc]
+                for p in 0..<columns { out[oc * ldo + p] = v }
+            }
+        }
+        BLAS.sgemm(.none, .none, m: g.outChannels, n: columns, k: g.patch, a: weight, lda: g.patch, b: b, ldb: ldb,
+                   beta: bias == nil ? 0 : 1, c: out, ldc: ldo)
     }
 
     /// (∂x, ∂W, ∂b).
@@ -162,7 +183,8 @@ public enum Conv2d {
     /// Each input plane is first copied into a zero-bordered (H + 2p)×(W + 2p) buffer, so
     /// every column row is a plain strided copy with no bounds logic: rows are short (16
     /// floats at 16×16), and per-row bounds checks cost as much as the GEMM at batch 1.
-    public static func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: Geometry) {
+    public static func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: Geometry, ld: Int? = nil) {
+        let rowStride = ld ?? g.positions
         let ho = g.outHeight, wo = g.outWidth, s = g.stride, p = g.padding
         let ph = g.height + 2 * p, pw = g.width + 2 * p
         withUnsafeTemporaryAllocation(of: Float.self, capacity: ph * pw) { padded in
@@ -176,7 +198,7 @@ public enum Conv2d {
                 }
                 for ki in 0..<g.kernelH {
                     for kj in 0..<g.kernelW {
-                        let dst = cols + ((c * g.kernelH + ki) * g.kernelW + kj) * g.positions
+                        let dst = cols + ((c * g.kernelH + ki) * g.kernelW + kj) * rowStride
                         for oy in 0..<ho {
                             let srcRow = buf + (oy * s + ki) * pw + kj
                             let d = dst + oy * wo

@@ -9,8 +9,9 @@ public enum Permute {
         if axes == Array(0..<x.rank) { return x }
         return Tensor(shape: outShape) { o in
             x.data.withUnsafeBufferPointer { p in
-                Broadcasting.forEach(outShape, strides, strides) { out, ia, _, n, ka, _ in
-                    for j in 0..<n { o[out + j] = p[ia + j * ka] }
+                let o = SharedPointer(o.baseAddress!)
+                Broadcasting.forEachParallel(outShape, strides, strides) { out, ia, _, n, ka, _ in
+                    for j in 0..<n { o.base[out + j] = p[ia + j * ka] }
                 }
             }
         }

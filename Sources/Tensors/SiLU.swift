@@ -6,14 +6,24 @@ import CKernels
 public enum SiLU {
     public static func forward(_ x: Tensor) -> Tensor {
         Tensor(shape: x.shape) { o in
-            x.data.withUnsafeBufferPointer { p in sad_silu(p.baseAddress, o.baseAddress, p.count) }
+            x.data.withUnsafeBufferPointer { p in
+                let out = SharedPointer(o.baseAddress!)
+                Parallel.forEachChunk(total: p.count, chunkSize: 1 << 16) { _, r in
+                    sad_silu(p.baseAddress! + r.lowerBound, out.base + r.lowerBound, r.count)
+                }
+            }
         }
     }
 
     public static func backward(_ x: Tensor, _ dy: Tensor) -> Tensor {
         Tensor(shape: x.shape) { o in
             x.data.withUnsafeBufferPointer { p in
-                dy.data.withUnsafeBufferPointer { g in sad_silu_backward(p.baseAddress, g.baseAddress, o.baseAddress, p.count) }
+                dy.data.withUnsafeBufferPointer { g in
+                    let out = SharedPointer(o.baseAddress!)
+                    Parallel.forEachChunk(total: p.count, chunkSize: 1 << 16) { _, r in
+                        sad_silu_backward(p.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound, out.base + r.lowerBound, r.count)
+                    }
+                }
             }
         }
     }

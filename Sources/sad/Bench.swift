@@ -25,6 +25,9 @@ struct Bench: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Include the geometry benchmarks (reference-estimator rate, time to stable SADs; ~1 min).")
     var geometry = true
 
+    @Flag(inversion: .prefixedNo, help: "Include training, sampling and metric benchmarks (~30 s).")
+    var training = true
+
     @Option(help: "Directory holding the reference configs.")
     var configDirectory = "configs"
 
@@ -47,6 +50,9 @@ struct Bench: ParsableCommand {
             _ = try NetworkBenchmark.run(configs: [("U-Net 1x16x16", unet), ("DiT/2 1x16x16", dit)], networks: networks)
             if geometry {
                 try GeometryBenchmark.run(config: unet, referenceNetworks: networks)
+            }
+            if training {
+                try TrainingBenchmark.run(unet: unet, dit: dit)
             }
         }
     }
