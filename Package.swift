@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Tensors", "Formats"]),
         .target(name: "Metrics", dependencies: ["Tensors", "Formats", "CKernels"]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
-        .target(name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry", "Metrics", "Diffusion", "Datasets"], path: "Benchmarks"),
+        .target(name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry", "Metrics", "Diffusion", "Datasets"], path: "Benchmarks",
+                exclude: ["e2e-rank-one.sh"]),
         .executableTarget(
             name: "sad",
             dependencies: [
