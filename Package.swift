@@ -27,13 +27,15 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
         ),
+        // zlib for gzip-compressed datasets.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Vector kernels in C (random number generation).
         .target(name: "CKernels"),
         .target(
             name: "Tensors",
             dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
-        .target(name: "Formats", dependencies: ["Tensors"]),
+        .target(name: "Formats", dependencies: ["Tensors", "CZlib"]),
         .target(name: "Networks", dependencies: ["Tensors", "Formats"]),
         .target(name: "Diffusion", dependencies: ["Tensors", "Formats", "Networks"]),
         .target(name: "Geometry", dependencies: ["Tensors", "Formats", "Networks", "Diffusion"]),

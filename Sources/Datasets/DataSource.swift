@@ -7,15 +7,21 @@ import Tensors
 ///   when it is uint8;
 /// * `rank-one:FAMILY:A:B` — N(0, D·v vᵀ) along a basis vector (canonical x y, dct fx fy,
 ///   dst fx fy, hadamard sx sy);
-/// * `rank-one:sad:VECS.npy:INDEX` — along row INDEX of a saved `vecs.npy` (descending SADs).
+/// * `rank-one:sad:VECS.npy:INDEX` — along row INDEX of a saved `vecs.npy` (descending SADs);
+/// * `idx:PATH` — MNIST-format images (.gz or raw); `fashion-mnist` — the Debian package's;
+/// * `cifar:PATH[,PATH…]` — CIFAR-10 binary batches.
 public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     case array(path: String)
+    case idx(path: String)
+    case cifar(paths: [String])
     case rankOneBasis(family: String, a: Int, b: Int)
     case rankOneSAD(vecs: String, index: Int)
 
     public var description: String {
         switch self {
         case let .array(p): return p
+        case let .idx(p): return "idx:\(p)"
+        case let .cifar(p): return "cifar:" + p.joined(separator: ",")
         case let .rankOneBasis(f, a, b): return "rank-one:\(f):\(a):\(b)"
         case let .rankOneSAD(v, i): return "rank-one:sad:\(v):\(i)"
         }
@@ -23,8 +29,13 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
 
     public static func parse(_ text: String) throws -> DataSource {
         func fail() -> FormatError {
-            FormatError(file: "--data", field: "data", expected: "PATH.npy, rank-one:FAMILY:A:B or rank-one:sad:VECS.npy:INDEX", found: text)
+            FormatError(file: "--data", field: "data",
+                        expected: "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, idx:PATH, fashion-mnist or cifar:PATH[,PATH]",
+                        found: text)
         }
+        if text == "fashion-mnist" { return .idx(path: ImageDatasets.fashionMNISTTrainImages) }
+        if text.hasPrefix("idx:") && text.count > 4 { return .idx(path: String(text.dropFirst(4))) }
+        if text.hasPrefix("cifar:") && text.count > 6 { return .cifar(paths: text.dropFirst(6).split(separator: ",").map(String.init)) }
         if text.hasPrefix("rank-one:") {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             if parts.count == 4 && parts[1] == "sad" {
@@ -42,7 +53,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     /// The unit direction of a rank-one source.
     public func direction(shape: [Int]) throws -> Tensor {
         switch self {
-        case .array: throw FormatError(file: "--data", field: "data", expected: "a rank-one source", found: description)
+        case .array, .idx, .cifar: throw FormatError(file: "--data", field: "data", expected: "a rank-one source", found: description)
         case let .rankOneBasis(family, a, b):
             switch family {
             case "canonical": return try Basis.canonical(x: a, y: b).vector(shape: shape)
@@ -64,6 +75,13 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    func checked(_ t: Tensor, shape: [Int], file: String) throws -> Tensor {
+        guard Array(t.shape.dropFirst()) == shape else {
+            throw FormatError(file: file, field: "shape", expected: "images of shape \(shape) (the network config's)", found: "\(Array(t.shape.dropFirst()))")
+        }
+        return t
+    }
+
     /// `count` samples (rank-one sources draw from `seed`, stream `index`: training and the
     /// fresh evaluation reference use different indices, as the reference redraws).
     public func load(shape: [Int], count: Int, seed: UInt64, stream index: UInt64 = 0) throws -> Tensor {
@@ -79,7 +97,11 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
                 throw FormatError(file: path, field: "data", expected: "finite values", found: "NaN or infinity")
             }
             return t
-        default:
+        case let .idx(path):
+            return try checked(try ImageDatasets.idxImages(path), shape: shape, file: path)
+        case let .cifar(paths):
+            return try checked(try ImageDatasets.cifar10(paths), shape: shape, file: paths.joined(separator: ","))
+        case .rankOneBasis, .rankOneSAD:
             return try SyntheticData.rankOne(direction: try direction(shape: shape), count: count, seed: seed, stream: index)
         }
     }

@@ -1,0 +1,2 @@
+// zlib, for gzip-compressed datasets (MNIST-format .gz files).
+#include <zlib.h>

@@ -1,0 +1,65 @@
+import CZlib
+
+/// gzip (RFC 1952) decompression and compression through zlib, with an output bound so that
+/// a corrupt or hostile file cannot make us allocate more than the caller allows.
+public enum Gzip {
+    /// Whether the bytes start with the gzip magic 1f 8b.
+    public static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b }
+
+    public static func decompress(_ input: [UInt8], file: String, maxOutput: Int) throws -> [UInt8] {
+        var stream = z_stream()
+        // 16 + MAX_WBITS: expect a gzip header.
+        guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw FormatError(file: file, field: "gzip", expected: "a usable zlib", found: "inflateInit2 failed")
+        }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var status: Int32 = Z_OK
+        try input.withUnsafeBufferPointer { inBuf in
+            stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
+            stream.avail_in = UInt32(inBuf.count)
+            repeat {
+                try chunk.withUnsafeMutableBufferPointer { out in
+                    stream.next_out = out.baseAddress
+                    stream.avail_out = UInt32(out.count)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                    guard status == Z_OK || status == Z_STREAM_END else {
+                        throw FormatError(file: file, field: "gzip", expected: "a valid gzip stream",
+                                          found: status == Z_BUF_ERROR ? "truncated data" : "corrupt data (zlib status \(status))")
+                    }
+                    let produced = out.count - Int(stream.avail_out)
+                    guard output.count + produced <= maxOutput else {
+                        throw FormatError(file: file, field: "gzip", expected: "at most \(maxOutput) decompressed bytes", found: "more")
+                    }
+                    output.append(contentsOf: out[0..<produced])
+                }
+                if status != Z_STREAM_END && stream.avail_in == 0 && stream.avail_out != 0 {
+                    throw FormatError(file: file, field: "gzip", expected: "a complete gzip stream", found: "truncated data")
+                }
+            } while status != Z_STREAM_END
+        }
+        return output
+    }
+
+    /// Compresses to gzip format (used by tests and by writers of small samples).
+    public static func compress(_ input: [UInt8]) -> [UInt8] {
+        var stream = z_stream()
+        precondition(deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 32)
+        var input = input
+        input.withUnsafeMutableBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { out in
+                stream.next_in = inBuf.baseAddress
+                stream.avail_in = UInt32(inBuf.count)
+                stream.next_out = out.baseAddress
+                stream.avail_out = UInt32(out.count)
+                let status = deflate(&stream, Z_FINISH)
+                precondition(status == Z_STREAM_END)
+            }
+        }
+        return Array(output[0..<Int(stream.total_out)])
+    }
+}
