@@ -31,6 +31,9 @@ struct Train: ParsableCommand {
     @Option(help: "Steps between checkpoints.")
     var checkpointEvery = 100
 
+    @Option(help: "Orthogonal W (.npy, D×D): train on W·x (alignment experiments).")
+    var transform: String?
+
     @Option(help: "Output directory.")
     var out: String
 
@@ -40,7 +43,8 @@ struct Train: ParsableCommand {
         guard numSamples >= 1 else { throw ValidationError("--num-samples: expected ≥ 1, found \(numSamples)") }
         let config = try network.load()
         let source = try DataSource.parse(data)
-        let x = try source.load(shape: config.shape, count: numSamples, seed: seed)
+        var x = try source.load(shape: config.shape, count: numSamples, seed: seed)
+        if let transform { x = try OrthogonalTransform.load(transform).apply(x) }
         var trainer = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: seed, scheme: try network.scheme()),
                                   data: x, config: config, batchSize: batchSize, seed: seed)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -89,6 +93,9 @@ struct Sample: ParsableCommand {
     @Option(help: "Seed of the sampling noise.")
     var seed: UInt64 = 0
 
+    @Option(help: "Orthogonal W (.npy) the model was trained with: samples are mapped back with Wᵀ.")
+    var transform: String?
+
     @Option(help: "Output .npy (N, C, H, W).")
     var out: String
 
@@ -100,7 +107,8 @@ struct Sample: ParsableCommand {
         let net = try ScoreNetwork(makeArchitecture(config), checkpoint: try SafeTensors.read(checkpoint))
         let sampler = AncestralSampler(schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
                                        steps: steps)
-        let x = sampler.sample(network: net, count: count, seed: seed, batchSize: batchSize)
+        var x = sampler.sample(network: net, count: count, seed: seed, batchSize: batchSize)
+        if let transform { x = try OrthogonalTransform.load(transform).apply(x, inverse: true) }
         try Npy.write(x, to: out)
         print("wrote \(count) samples to \(out)")
     }
