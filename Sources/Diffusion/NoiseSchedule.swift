@@ -52,10 +52,15 @@ public struct NoiseSchedule: Sendable, Equatable {
         self.sqrtOneMinusAlphasCumprod = cumprod.map { Float((1 - $0).squareRoot()) }
     }
 
-    /// c_T = E_t[1/(1 − ᾱ_t)] over uniform t: the weight of the geometry estimator
+    /// 1/σ_t² per t, with σ_t the Float32 √(1 − ᾱ_t) buffer the reference divides ε̂ by.
+    public var inverseVariances: [Double] {
+        sqrtOneMinusAlphasCumprod.map { 1 / (Double($0) * Double($0)) }
+    }
+
+    /// c_T = E_t[1/σ_t²] over uniform t: the weight of the geometry estimator
     /// (32.054 for the linear schedule with T = 1000).
     public var meanInverseVariance: Double {
-        oneMinusAlphasCumprod.reduce(0.0) { $0 + 1 / Double($1) } / Double(timesteps)
+        inverseVariances.reduce(0, +) / Double(timesteps)
     }
 }
 

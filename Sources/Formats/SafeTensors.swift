@@ -160,7 +160,7 @@ public enum SafeTensors {
         }
         return try list.map { item in
             // JSONSerialization yields NSNumber; reject booleans, fractions and out-of-range values.
-            guard let number = item as? NSNumber, isNumericNotBoolean(number),
+            guard let number = item as? NSNumber, !JSONValues.isBoolean(number),
                   let v = Int(exactly: number.doubleValue), v >= 0, number.stringValue == String(v) else {
                 throw FormatError(file: file, field: field, expected: "non-negative integers", found: "\(item)")
             }
@@ -209,9 +209,11 @@ public enum SafeTensors {
     }
 }
 
-/// Distinguishes JSON `true`/`false` from numbers (both arrive as NSNumber).
-private func isNumericNotBoolean(_ n: NSNumber) -> Bool {
-    // A boolean NSNumber reports objCType "c" (Darwin) or "B"; integers never do.
-    let t = String(cString: n.objCType)
-    return t != "c" && t != "B"
+/// JSONSerialization returns JSON numbers and `true`/`false` alike as NSNumber; a boolean
+/// reports objCType "c" (Darwin) or "B". Readers that need an integer must tell them apart.
+public enum JSONValues {
+    public static func isBoolean(_ n: NSNumber) -> Bool {
+        let t = String(cString: n.objCType)
+        return t == "c" || t == "B"
+    }
 }

@@ -25,7 +25,7 @@ public enum AnalyticGeometry {
             for k in 0..<e { u[i * e + k] = (row[k] - mean) * inv }
         }
         let sigma2 = 2 / Double(e + f)
-        let cT = schedule.sqrtOneMinusAlphasCumprod.reduce(0.0) { $0 + 1 / (Double($1) * Double($1)) } / Double(schedule.timesteps)
+        let cT = schedule.meanInverseVariance
         var g = [Double](repeating: 0, count: d * d)
         for i in 0..<t {
             for j in 0..<t {

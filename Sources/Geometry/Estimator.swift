@@ -39,12 +39,12 @@ struct TimestepSampler: Sendable {
     init(estimator: Estimator, schedule: NoiseSchedule) {
         self.estimator = estimator
         self.schedule = schedule
-        let w = schedule.sqrtOneMinusAlphasCumprod.map { 1 / (Double($0) * Double($0)) }
+        let w = schedule.inverseVariances
         inverseVariance = w
         let total = w.reduce(0, +)
         var running = 0.0
         cumulative = w.map { running += $0 / total; return running }
-        meanInverseVariance = total / Double(w.count)
+        meanInverseVariance = schedule.meanInverseVariance
     }
 
     /// (t, factor): F = factor·ε̂ (reference: 1/σ_t; importance: √c_T).

@@ -231,21 +231,20 @@ public struct GeometryRun {
         var start = 0
         while start < pending.count {
             let batch = Array(pending[start..<min(pending.count, start + wave)])
-            var results = [ChunkResult?](repeating: nil, count: batch.count)
-            var failure: Error?
+            // One result slot per chunk, success or error: workers never share a variable.
+            var results = [Result<ChunkResult, Error>?](repeating: nil, count: batch.count)
             results.withUnsafeMutableBufferPointer { out in
                 let base = SharedPointer(out.baseAddress!)
                 Parallel.forEach(batch.count) { b in
-                    do {
-                        base.base[b] = try Self.computeChunk(batch[b], spec: spec, arch: arch, scheme: scheme, estimator: estimator,
-                                                             sampler: sampler, probe: probe, schedule: schedule, dimension: d)
-                            .map { ChunkResult(sum: $0.sum, networks: $0.networks, trace: $0.trace, weight: $0.weight, weightSquared: $0.weightSquared) }
-                    } catch { failure = error }
+                    base.base[b] = Result {
+                        let r = try Self.computeChunk(batch[b], spec: spec, arch: arch, scheme: scheme, estimator: estimator,
+                                                      sampler: sampler, probe: probe, schedule: schedule, dimension: d)
+                        return ChunkResult(sum: r.sum, networks: r.networks, trace: r.trace, weight: r.weight, weightSquared: r.weightSquared)
+                    }
                 }
             }
-            if let failure { throw failure }
             for (b, chunk) in batch.enumerated() {
-                let r = results[b]!
+                let r = try results[b]!.get()
                 r.sum.withUnsafeBufferPointer { state.accumulator.add(chunkSum: $0.baseAddress!, networks: r.networks, half: chunk % 2) }
                 state.done[chunk] = true
                 state.chunkTrace[chunk] = r.trace
@@ -267,7 +266,7 @@ public struct GeometryRun {
     static func computeChunk(_ chunk: Int, spec: GeometrySpec, arch: any ScoreArchitecture, scheme: InitScheme,
                              estimator: Estimator, sampler: TimestepSampler, probe: PreparedProbe, schedule: NoiseSchedule,
                              dimension d: Int) throws
-        -> (sum: [Double], networks: Int, trace: Double, weight: Double, weightSquared: Double)? {
+        -> (sum: [Double], networks: Int, trace: Double, weight: Double, weightSquared: Double) {
         let first = chunk * spec.chunkSize, last = min(spec.networks, first + spec.chunkSize)
         var sum = [Double](repeating: 0, count: d * d)
         var trace = 0.0, weight = 0.0, weightSquared = 0.0

@@ -46,6 +46,13 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
         guard projections.rank == 2, projections.shape[1] == d, projections.shape[0] >= 1 else {
             throw FormatError(file: "projections", field: "shape", expected: "(L, \(d))", found: "\(projections.shape)")
         }
+        for r in 0..<projections.shape[0] {
+            var s = 0.0
+            for k in 0..<d { let v = Double(projections.data[r * d + k]); s += v * v }
+            guard abs(s.squareRoot() - 1) <= 1e-3 else {
+                throw FormatError(file: "projections", field: "row \(r)", expected: "a unit vector", found: "norm \(s.squareRoot())")
+            }
+        }
         for (name, t) in [("samples", a), ("reference", b)] where !t.data.allSatisfy({ $0.isFinite }) {
             throw FormatError(file: name, field: "values", expected: "finite values", found: "NaN or infinity")
         }

@@ -274,7 +274,7 @@ struct JSONReader {
 
     func number(_ value: Any?, _ field: String, kind: String = "a number") throws -> NSNumber {
         guard let value else { throw ConfigError(file: file, field: field, expected: kind, found: "nothing (missing key)") }
-        guard let n = value as? NSNumber, !isBoolean(n) else { throw ConfigError(file: file, field: field, expected: kind, found: "\(value)") }
+        guard let n = value as? NSNumber, !JSONValues.isBoolean(n) else { throw ConfigError(file: file, field: field, expected: kind, found: "\(value)") }
         return n
     }
 
@@ -296,7 +296,7 @@ struct JSONReader {
 
     func bool(_ value: Any?, _ field: String) throws -> Bool {
         guard let value else { throw ConfigError(file: file, field: field, expected: "true or false", found: "nothing (missing key)") }
-        guard let n = value as? NSNumber, isBoolean(n) else { throw ConfigError(file: file, field: field, expected: "true or false", found: "\(value)") }
+        guard let n = value as? NSNumber, JSONValues.isBoolean(n) else { throw ConfigError(file: file, field: field, expected: "true or false", found: "\(value)") }
         return n.boolValue
     }
 
@@ -308,10 +308,5 @@ struct JSONReader {
     func bools(_ value: Any?, _ field: String) throws -> [Bool] {
         guard let list = value as? [Any] else { throw ConfigError(file: file, field: field, expected: "a list of booleans", found: "\(value ?? "nothing")") }
         return try list.enumerated().map { try bool($0.element, "\(field)[\($0.offset)]") }
-    }
-
-    private func isBoolean(_ n: NSNumber) -> Bool {
-        let t = String(cString: n.objCType)
-        return t == "c" || t == "B"
     }
 }

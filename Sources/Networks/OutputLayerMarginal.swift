@@ -25,13 +25,19 @@ public protocol OutputLayerMarginalizable: ScoreArchitecture {
 public struct MarginalUnavailable: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { reason }
+
+    /// Only the reference init draws the output layer iid and zero-mean (zero-init zeroes it,
+    /// symmetric averages its kernels).
+    static func requireReference(_ scheme: InitScheme) throws {
+        guard scheme == .reference else {
+            throw MarginalUnavailable(reason: "the marginal estimator needs the output layer's iid zero-mean reference init; scheme '\(scheme)' is not")
+        }
+    }
 }
 
 extension UNet: OutputLayerMarginalizable {
     public func marginalRows(_ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme) throws -> Tensor {
-        guard scheme == .reference else {
-            throw MarginalUnavailable(reason: "the marginal estimator needs the output conv's iid zero-mean init; scheme '\(scheme)' is not")
-        }
+        try MarginalUnavailable.requireReference(scheme)
         let f = GradientMode.withoutGradients {
             features(Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)).value
         }                                                                               // (1, 32, H, W)
@@ -59,9 +65,7 @@ extension UNet: OutputLayerMarginalizable {
 
 extension DiT: OutputLayerMarginalizable {
     public func marginalRows(_ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme) throws -> Tensor {
-        guard scheme == .reference else {
-            throw MarginalUnavailable(reason: "the marginal estimator needs the final linear's iid xavier init; scheme '\(scheme)' is not")
-        }
+        try MarginalUnavailable.requireReference(scheme)
         let u = GradientMode.withoutGradients {
             tokenFeatures(Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)).value
         }                                                                               // (1, T, E)

@@ -54,6 +54,9 @@ final class SlicedWassersteinTests: XCTestCase {
         var nan = a
         nan.data[5] = .nan
         XCTAssertThrowsError(try SlicedWasserstein.compute(nan, b, projections: p))
+        XCTAssertThrowsError(try SlicedWasserstein.compute(a, b, projections: Arithmetic.scale(p, 2))) {
+            XCTAssertTrue("\($0)".contains("unit vector"), "\($0)")
+        }
         // Unit rows.
         for i in 0..<5 { XCTAssertEqual(p.data[(i * 16)..<(i * 16 + 16)].reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-5) }
     }
