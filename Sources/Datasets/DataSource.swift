@@ -9,11 +9,13 @@ import Tensors
 ///   dst fx fy, hadamard sx sy);
 /// * `rank-one:sad:VECS.npy:INDEX` — along row INDEX of a saved `vecs.npy` (descending SADs);
 /// * `idx:PATH` — MNIST-format images (.gz or raw); `fashion-mnist` — the Debian package's;
-/// * `cifar:PATH[,PATH…]` — CIFAR-10 binary batches.
+/// * `cifar:PATH[,PATH…]` — CIFAR-10 binary batches;
+/// * `png:DIR` — a folder of class subfolders of PNG images (the reference's ImageFolder).
 public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     case array(path: String)
     case idx(path: String)
     case cifar(paths: [String])
+    case pngFolder(path: String)
     case rankOneBasis(family: String, a: Int, b: Int)
     case rankOneSAD(vecs: String, index: Int)
 
@@ -22,6 +24,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         case let .array(p): return p
         case let .idx(p): return "idx:\(p)"
         case let .cifar(p): return "cifar:" + p.joined(separator: ",")
+        case let .pngFolder(p): return "png:\(p)"
         case let .rankOneBasis(f, a, b): return "rank-one:\(f):\(a):\(b)"
         case let .rankOneSAD(v, i): return "rank-one:sad:\(v):\(i)"
         }
@@ -30,12 +33,13 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     public static func parse(_ text: String) throws -> DataSource {
         func fail() -> FormatError {
             FormatError(file: "--data", field: "data",
-                        expected: "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, idx:PATH, fashion-mnist or cifar:PATH[,PATH]",
+                        expected: "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, idx:PATH, fashion-mnist, cifar:PATH[,PATH] or png:DIR",
                         found: text)
         }
         if text == "fashion-mnist" { return .idx(path: ImageDatasets.fashionMNISTTrainImages) }
         if text.hasPrefix("idx:") && text.count > 4 { return .idx(path: String(text.dropFirst(4))) }
         if text.hasPrefix("cifar:") && text.count > 6 { return .cifar(paths: text.dropFirst(6).split(separator: ",").map(String.init)) }
+        if text.hasPrefix("png:") && text.count > 4 { return .pngFolder(path: String(text.dropFirst(4))) }
         if text.hasPrefix("rank-one:") {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             if parts.count == 4 && parts[1] == "sad" {
@@ -53,7 +57,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     /// The unit direction of a rank-one source.
     public func direction(shape: [Int]) throws -> Tensor {
         switch self {
-        case .array, .idx, .cifar: throw FormatError(file: "--data", field: "data", expected: "a rank-one source", found: description)
+        case .array, .idx, .cifar, .pngFolder: throw FormatError(file: "--data", field: "data", expected: "a rank-one source", found: description)
         case let .rankOneBasis(family, a, b):
             switch family {
             case "canonical": return try Basis.canonical(x: a, y: b).vector(shape: shape)
@@ -101,6 +105,8 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             return try checked(try ImageDatasets.idxImages(path), shape: shape, file: path)
         case let .cifar(paths):
             return try checked(try ImageDatasets.cifar10(paths), shape: shape, file: paths.joined(separator: ","))
+        case let .pngFolder(path):
+            return try checked(try ImageDatasets.pngFolder(path), shape: shape, file: path)
         case .rankOneBasis, .rankOneSAD:
             return try SyntheticData.rankOne(direction: try direction(shape: shape), count: count, seed: seed, stream: index)
         }

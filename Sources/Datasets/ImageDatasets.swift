@@ -65,4 +65,50 @@ public enum ImageDatasets {
         guard count > 0 else { throw FormatError(file: "--data", field: "cifar", expected: "at least one batch file", found: "none") }
         return Tensor(shape: [count, 3, 32, 32], data: data)
     }
+
+    /// File extensions torchvision's ImageFolder accepts; only PNG is decoded here.
+    static let imageExtensions = ["png", "jpg", "jpeg", "ppm", "bmp", "pgm", "tif", "tiff", "webp"]
+
+    /// A folder of PNG images laid out as the reference's ImageFolder: one or more class
+    /// subfolders, read in sorted folder order, then sorted file names; files that are not
+    /// images are ignored, other image formats are refused. Every image must have the same
+    /// size and channel count → (N, C, H, W) in [−1, 1].
+    public static func pngFolder(_ directory: String) throws -> Tensor {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw FormatError(file: directory, field: "folder", expected: "a directory with class subfolders of PNG images", found: "no such directory")
+        }
+        let classes = try fm.contentsOfDirectory(atPath: directory).sorted().filter { name in
+            var sub: ObjCBool = false
+            return !name.hasPrefix(".") && fm.fileExists(atPath: "\(directory)/\(name)", isDirectory: &sub) && sub.boolValue
+        }
+        guard !classes.isEmpty else {
+            throw FormatError(file: directory, field: "folder", expected: "at least one class subfolder (ImageFolder layout DIR/CLASS/IMAGE.png)", found: "none")
+        }
+        var data: [Float] = []
+        var shape: [Int]? = nil
+        var first = ""
+        var count = 0
+        for cls in classes {
+            for name in try fm.contentsOfDirectory(atPath: "\(directory)/\(cls)").sorted() {
+                let ext = (name as NSString).pathExtension.lowercased()
+                guard imageExtensions.contains(ext) else { continue }
+                let path = "\(directory)/\(cls)/\(name)"
+                guard ext == "png" else {
+                    throw FormatError(file: path, field: "format", expected: "PNG (convert other formats first)", found: ext)
+                }
+                let image = try PNG.read(path)
+                let s = [image.channels, image.height, image.width]
+                if let shape, shape != s {
+                    throw FormatError(file: path, field: "size", expected: "\(shape) like \(first) (every image the same size)", found: "\(s)")
+                }
+                if shape == nil { shape = s; first = path }
+                data += image.planes().map { ($0 - 0.5) / 0.5 }
+                count += 1
+            }
+        }
+        guard let shape else { throw FormatError(file: directory, field: "images", expected: "at least one PNG image", found: "none") }
+        return Tensor(shape: [count] + shape, data: data)
+    }
 }

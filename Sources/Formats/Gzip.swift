@@ -7,10 +7,16 @@ public enum Gzip {
     public static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b }
 
     public static func decompress(_ input: [UInt8], file: String, maxOutput: Int) throws -> [UInt8] {
-        var stream = z_stream()
         // 16 + MAX_WBITS: expect a gzip header.
-        guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw FormatError(file: file, field: "gzip", expected: "a usable zlib", found: "inflateInit2 failed")
+        try inflate(input, windowBits: 16 + MAX_WBITS, file: file, field: "gzip", maxOutput: maxOutput)
+    }
+
+    /// Inflates a gzip (`windowBits` 16 + 15) or zlib (RFC 1950, `windowBits` 15) stream,
+    /// refusing more than `maxOutput` bytes; errors name `field`.
+    static func inflate(_ input: [UInt8], windowBits: Int32, file: String, field: String, maxOutput: Int) throws -> [UInt8] {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw FormatError(file: file, field: field, expected: "a usable zlib", found: "inflateInit2 failed")
         }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
@@ -23,19 +29,19 @@ public enum Gzip {
                 try chunk.withUnsafeMutableBufferPointer { out in
                     stream.next_out = out.baseAddress
                     stream.avail_out = UInt32(out.count)
-                    status = inflate(&stream, Z_NO_FLUSH)
+                    status = CZlib.inflate(&stream, Z_NO_FLUSH)
                     guard status == Z_OK || status == Z_STREAM_END else {
-                        throw FormatError(file: file, field: "gzip", expected: "a valid gzip stream",
+                        throw FormatError(file: file, field: field, expected: "a valid compressed stream",
                                           found: status == Z_BUF_ERROR ? "truncated data" : "corrupt data (zlib status \(status))")
                     }
                     let produced = out.count - Int(stream.avail_out)
                     guard output.count + produced <= maxOutput else {
-                        throw FormatError(file: file, field: "gzip", expected: "at most \(maxOutput) decompressed bytes", found: "more")
+                        throw FormatError(file: file, field: field, expected: "at most \(maxOutput) decompressed bytes", found: "more")
                     }
                     output.append(contentsOf: out[0..<produced])
                 }
                 if status != Z_STREAM_END && stream.avail_in == 0 && stream.avail_out != 0 {
-                    throw FormatError(file: file, field: "gzip", expected: "a complete gzip stream", found: "truncated data")
+                    throw FormatError(file: file, field: field, expected: "a complete compressed stream", found: "truncated data")
                 }
             } while status != Z_STREAM_END
         }
@@ -43,9 +49,12 @@ public enum Gzip {
     }
 
     /// Compresses to gzip format (used by tests and by writers of small samples).
-    public static func compress(_ input: [UInt8]) -> [UInt8] {
+    public static func compress(_ input: [UInt8]) -> [UInt8] { deflate(input, windowBits: 16 + MAX_WBITS) }
+
+    /// Deflates into a gzip (`windowBits` 16 + 15) or zlib (15) stream.
+    static func deflate(_ input: [UInt8], windowBits: Int32) -> [UInt8] {
         var stream = z_stream()
-        precondition(deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+        precondition(deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY,
                                    ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
         defer { deflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 32)
@@ -56,7 +65,7 @@ public enum Gzip {
                 stream.avail_in = UInt32(inBuf.count)
                 stream.next_out = out.baseAddress
                 stream.avail_out = UInt32(out.count)
-                let status = deflate(&stream, Z_FINISH)
+                let status = CZlib.deflate(&stream, Z_FINISH)
                 precondition(status == Z_STREAM_END)
             }
         }

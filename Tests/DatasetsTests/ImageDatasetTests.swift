@@ -72,3 +72,41 @@ final class ImageDatasetTests: XCTestCase {
         XCTAssertTrue(x.data.allSatisfy { $0 >= -1 && $0 <= 1 })
     }
 }
+
+final class PNGFolderTests: XCTestCase {
+    func testFolderOrderScalingAndErrors() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sad-png-\(UUID().uuidString)").path
+        let fm = FileManager.default
+        for cls in ["b", "a"] { try fm.createDirectory(atPath: "\(dir)/\(cls)", withIntermediateDirectories: true) }
+        // Sorted classes, then sorted names: a/1, a/2, b/0.
+        try PNG.write("\(dir)/b/0.png", width: 2, height: 2, channels: 1, samples: [0, 0, 0, 0])
+        try PNG.write("\(dir)/a/2.png", width: 2, height: 2, channels: 1, samples: [255, 255, 255, 255])
+        try PNG.write("\(dir)/a/1.png", width: 2, height: 2, channels: 1, samples: [0, 51, 102, 255])
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: "\(dir)/a/readme.txt"))
+        let t = try ImageDatasets.pngFolder(dir)
+        XCTAssertEqual(t.shape, [3, 1, 2, 2])
+        XCTAssertEqual(Array(t.data[0..<4]), [-1, -0.6, -0.2, 1].map { Float($0) }, accuracy: 1e-6)
+        XCTAssertEqual(Array(t.data[4..<8]), [1, 1, 1, 1])
+        XCTAssertEqual(Array(t.data[8..<12]), [-1, -1, -1, -1])
+        XCTAssertEqual(try DataSource.parse("png:\(dir)").load(shape: [1, 2, 2], count: 0, seed: 0).shape, [3, 1, 2, 2])
+
+        // Mixed sizes, another image format, no class folder, wrong size for the config.
+        try PNG.write("\(dir)/b/9.png", width: 3, height: 2, channels: 1, samples: Array(repeating: 1, count: 6))
+        XCTAssertThrowsError(try ImageDatasets.pngFolder(dir)) { XCTAssertEqual(($0 as? FormatError)?.field, "size") }
+        try fm.removeItem(atPath: "\(dir)/b/9.png")
+        XCTAssertThrowsError(try DataSource.parse("png:\(dir)").load(shape: [1, 4, 4], count: 0, seed: 0)) {
+            XCTAssertEqual(($0 as? FormatError)?.field, "shape")
+        }
+        try Data([1, 2]).write(to: URL(fileURLWithPath: "\(dir)/b/x.jpg"))
+        XCTAssertThrowsError(try ImageDatasets.pngFolder(dir)) { XCTAssertEqual(($0 as? FormatError)?.field, "format") }
+        let flat = dir + "-flat"
+        try fm.createDirectory(atPath: flat, withIntermediateDirectories: true)
+        try PNG.write("\(flat)/0.png", width: 2, height: 2, channels: 1, samples: [0, 0, 0, 0])
+        XCTAssertThrowsError(try ImageDatasets.pngFolder(flat)) { XCTAssertEqual(($0 as? FormatError)?.field, "folder") }
+    }
+}
+
+private func XCTAssertEqual(_ a: [Float], _ b: [Float], accuracy: Float, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, file: file, line: line)
+    for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
+}
