@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "Geometry", targets: ["Geometry"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
         .executable(name: "sad", targets: ["sad"]),
     ],
     dependencies: [
@@ -41,13 +43,17 @@ let package = Package(
         .target(name: "Geometry", dependencies: ["Tensors", "Formats", "Networks", "Diffusion"]),
         .target(name: "Datasets", dependencies: ["Tensors", "Formats"]),
         .target(name: "Metrics", dependencies: ["Tensors", "Formats", "CKernels"]),
+        // SVG charts, PNG grids, HTML reports (no knowledge of experiments).
+        .target(name: "Reports", dependencies: ["Tensors", "Formats"]),
+        // One recipe per paper figure or claim, profiles, sharded sweeps.
+        .target(name: "Experiments", dependencies: ["Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Reports"]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
         .target(name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry", "Metrics", "Diffusion", "Datasets"], path: "Benchmarks",
                 exclude: ["e2e-rank-one.sh"]),
         .executableTarget(
             name: "sad",
             dependencies: [
-                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Benchmarks",
+                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Benchmarks", "Reports", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sad"
@@ -58,6 +64,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Formats", "Tensors"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Formats", "Tensors"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Networks", "Formats", "Tensors"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Geometry", "Networks", "Datasets", "Formats", "Tensors"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
     ],
     swiftLanguageModes: [.v5]

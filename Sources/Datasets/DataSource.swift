@@ -79,6 +79,24 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A real-image source's images at their stored size (N, C, H, W) in [−1, 1], so a
+    /// caller can pick the matching config; synthetic sources are refused.
+    public func loadImages() throws -> Tensor {
+        switch self {
+        case let .array(path):
+            let array = try Npy.read(path)
+            guard array.shape.count == 4 else {
+                throw FormatError(file: path, field: "shape", expected: "(N, C, H, W)", found: "\(array.shape)")
+            }
+            return try load(shape: Array(array.shape.dropFirst()), count: 0, seed: 0)
+        case let .idx(path): return try ImageDatasets.idxImages(path)
+        case let .cifar(paths): return try ImageDatasets.cifar10(paths)
+        case let .pngFolder(path): return try ImageDatasets.pngFolder(path)
+        case .rankOneBasis, .rankOneSAD:
+            throw FormatError(file: "--data", field: "data", expected: "a real image dataset", found: description)
+        }
+    }
+
     func checked(_ t: Tensor, shape: [Int], file: String) throws -> Tensor {
         guard Array(t.shape.dropFirst()) == shape else {
             throw FormatError(file: file, field: "shape", expected: "images of shape \(shape) (the network config's)", found: "\(Array(t.shape.dropFirst()))")

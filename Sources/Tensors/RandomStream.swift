@@ -14,6 +14,8 @@ public struct RandomPurpose: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let noise = RandomPurpose(rawValue: 6)
     public static let sampling = RandomPurpose(rawValue: 7)
     public static let projections = RandomPurpose(rawValue: 8)
+    /// Draws made by experiment recipes themselves (random orthogonal W, SGD in Fig. 4).
+    public static let experiment = RandomPurpose(rawValue: 9)
     public static let test = RandomPurpose(rawValue: 0xFFFF_FFFF)
 
     public var description: String {
@@ -26,6 +28,7 @@ public struct RandomPurpose: RawRepresentable, Hashable, Sendable, CustomStringC
         case 6: return "noise"
         case 7: return "sampling"
         case 8: return "projections"
+        case 9: return "experiment"
         default: return "purpose(\(rawValue))"
         }
     }

@@ -64,7 +64,7 @@ struct GeometryCommand: ParsableCommand {
                 let arch = DiT(config: d, shape: config.shape)
                 let spec = try GeometryRun.makeSpec(config: config, configPath: network.config, interpolation: network.interpolation,
                                                     patchSize: d.patchSize, scheme: scheme, estimator: .importance, probe: .zero,
-                                                    seed: 0, networks: 2)
+                                                    seed: 0, networks: 2, chunkSize: 1)
                 let g = AnalyticGeometry.dit(arch, schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
                 let sads = try SADs(spec: spec, exactGeometry: g)
                 try sads.write(to: out, extra: ["method": "closed form (spec §4.4): G = c_T σ_w² (K ⊗ I), no Monte Carlo"])

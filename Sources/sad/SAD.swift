@@ -16,7 +16,7 @@ struct SAD: ParsableCommand {
         training, and checks the prediction by training. Start with `sad demo`.
         """,
         version: sadVersion,
-        subcommands: [Demo.self, GeometryCommand.self, Train.self, Sample.self, Evaluate.self, DatasetCommand.self, Forward.self, InitStats.self, Bench.self]
+        subcommands: [Demo.self, Reproduce.self, Align.self, SweepCommand.self, ReportCommand.self, GeometryCommand.self, Train.self, Sample.self, Evaluate.self, DatasetCommand.self, Forward.self, InitStats.self, Bench.self, SelfCheck.self]
     )
 }
 

@@ -1,0 +1,75 @@
+import Datasets
+import Diffusion
+import Foundation
+import Metrics
+import Networks
+import Tensors
+
+/// The reference's train → sample → evaluate loop for one model (spec §2, §6), resumable
+/// inside a unit: the trainer checkpoints into the unit's directory.
+public enum DiffusionRun {
+    public struct Outcome {
+        public var metrics: SlicedWasserstein?
+        /// Why metrics are missing (diverged samples), else nil.
+        public var failure: String?
+        public var lossFirst: Double
+        public var lossLast: Double
+        public var samples: Tensor          // (N, C, H, W), in data space (Wᵀ applied)
+        public var trainSeconds: Double
+        public var sampleSeconds: Double
+
+        public var json: JSONObject {
+            var o: JSONObject = ["loss_first10": lossFirst, "loss_last10": lossLast,
+                                 "sw2": JSONFile.number(metrics?.sw2 ?? .nan), "msw2": JSONFile.number(metrics?.msw2 ?? .nan),
+                                 "timing": ["train_seconds": trainSeconds, "sample_seconds": sampleSeconds]]
+            if let failure { o["failure"] = failure }
+            if let m = metrics { o["num_projections"] = m.numProjections }
+            return o
+        }
+    }
+
+    /// Trains on `train` (already in the model's space), samples `reference.shape[0]` images,
+    /// maps them back with Wᵀ when a transform is given, and measures SW₂ / MSW₂ against
+    /// `reference` (in data space).
+    public static func trainAndEvaluate(config: NetworkConfig, train: Tensor, reference: Tensor, settings: TrainingSettings,
+                                        seed: UInt64, transform: OrthogonalTransform? = nil, checkpointDirectory: String? = nil,
+                                        log: (String) -> Void = { _ in }) throws -> Outcome {
+        let start = Date()
+        var trainer = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: seed), data: train, config: config,
+                                  batchSize: settings.batchSize, seed: seed)
+        let checkpoint = checkpointDirectory.map { "\($0)/checkpoint.safetensors" }
+        if let dir = checkpointDirectory {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            if FileManager.default.fileExists(atPath: checkpoint!) { try trainer.restore(from: checkpoint!) }
+        }
+        var lastSave = Date()
+        while trainer.step < settings.steps {
+            try trainer.trainStep()
+            if let checkpoint, Date().timeIntervalSince(lastSave) > 300 {
+                try trainer.save(to: checkpoint)
+                lastSave = Date()
+            }
+        }
+        let losses = trainer.losses.map(Double.init)
+        let trained = Date()
+        let sampler = AncestralSampler(schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
+                                       steps: settings.samplingSteps)
+        var samples = sampler.sample(network: trainer.network, count: reference.shape[0], seed: seed, batchSize: 500)
+        if let transform { samples = try transform.apply(samples, inverse: true) }
+        let sampled = Date()
+        let d = config.dimension
+        let projections = SlicedWasserstein.randomProjections(count: settings.projections(dimension: d), dimension: d, seed: seed)
+        var metrics: SlicedWasserstein?
+        var failure: String?
+        do {
+            metrics = try SlicedWasserstein.compute(samples.reshaped([samples.shape[0], d]), reference.reshaped([reference.shape[0], d]),
+                                                    projections: projections).0
+        } catch {
+            failure = "samples not finite (the model diverged): \(error)"
+        }
+        if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
+        func mean(_ v: ArraySlice<Double>) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
+        return Outcome(metrics: metrics, failure: failure, lossFirst: mean(losses.prefix(10)), lossLast: mean(losses.suffix(10)),
+                       samples: samples, trainSeconds: trained.timeIntervalSince(start), sampleSeconds: sampled.timeIntervalSince(trained))
+    }
+}

@@ -1,0 +1,64 @@
+import Diffusion
+import Foundation
+import Formats
+import Geometry
+import Networks
+import Tensors
+
+/// SADs a recipe needs, computed once into a run's `prepared/` folder and read back from
+/// there (so every shard and every restart uses the very same vectors).
+public enum GeometrySource {
+    public struct Loaded {
+        public var vectors: Tensor          // (D, C, H, W), rows = SADs, descending
+        public var values: [Double]         // (D), descending
+        public var geometry: [Double]       // (D, D)
+        public var summary: String
+    }
+
+    /// How to estimate: the closed form (DiT at init, zero probe) or Monte Carlo.
+    public enum Method: Sendable, Equatable {
+        case analytic
+        case monteCarlo(estimator: Estimator, networks: Int, probe: Probe, seed: UInt64)
+
+        public var description: String {
+            switch self {
+            case .analytic: return "closed form (spec §4.4)"
+            case let .monteCarlo(e, n, p, s): return "\(e.rawValue) estimator, \(n) networks, probe \(p), seed \(s)"
+            }
+        }
+    }
+
+    public static func load(config: NetworkConfig, label: String, method: Method, directory: String,
+                            log: (String) -> Void = { _ in }) throws -> Loaded {
+        let vecsPath = "\(directory)/vecs.npy", valsPath = "\(directory)/vals.npy", gPath = "\(directory)/geometry.npy"
+        if !FileManager.default.fileExists(atPath: valsPath) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            log("geometry of \(label): \(method.description)")
+            let sads: SADs
+            switch method {
+            case .analytic:
+                guard case let .dit(d) = config.model else { throw RecipeError("a closed-form geometry exists only for the DiT") }
+                let spec = try GeometryRun.makeSpec(config: config, configPath: label, interpolation: nil, patchSize: d.patchSize,
+                                                    scheme: .reference, estimator: .importance, probe: .zero, seed: 0, networks: 2, chunkSize: 1)
+                let g = AnalyticGeometry.dit(DiT(config: d, shape: config.shape),
+                                             schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
+                sads = try SADs(spec: spec, exactGeometry: g)
+            case let .monteCarlo(estimator, networks, probe, seed):
+                let spec = try GeometryRun.makeSpec(config: config, configPath: label, interpolation: nil, patchSize: nil,
+                                                    scheme: .reference, estimator: estimator, probe: probe, seed: seed,
+                                                    networks: networks, chunkSize: min(32, max(1, networks / 4)))
+                let state = try GeometryRun(spec: spec, config: config).run(statePath: "\(directory)/state.safetensors")
+                sads = try SADs(state: state)
+            }
+            try sads.write(to: directory, extra: ["method": method.description])
+        }
+        let vecs = try Npy.read(vecsPath).tensor(file: vecsPath, field: "vecs", converting: true)
+        let vals = try Npy.read(valsPath)
+        let g = try Npy.read(gPath)
+        guard case let .float64(values) = vals.storage, case let .float64(geometry) = g.storage else {
+            throw FormatError(file: directory, field: "vals/geometry", expected: "float64", found: "other dtypes")
+        }
+        let summary = (try? String(contentsOfFile: "\(directory)/summary.txt", encoding: .utf8)) ?? ""
+        return Loaded(vectors: vecs, values: values, geometry: geometry, summary: summary)
+    }
+}

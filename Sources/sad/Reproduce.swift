@@ -1,0 +1,71 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Geometry
+
+/// Options shared by `sad reproduce` and `sad sweep`.
+struct SweepTarget: ParsableArguments {
+    @Option(help: "Profile: quick (minutes), cpu (hours on 2 cores), paper (the paper's settings).")
+    var profile: String = "quick"
+
+    @Option(help: "Dataset for the real-image recipes (fashion-mnist, idx:PATH, cifar:PATH[,PATH], png:DIR, PATH.npy).")
+    var data: String?
+
+    @Option(help: "Override the profile's number of seeds.")
+    var seeds: Int?
+
+    func make(_ recipe: String) throws -> (any Recipe, RecipeOptions) {
+        guard let p = Profile(rawValue: profile) else {
+            throw ValidationError("--profile: expected quick, cpu or paper, found '\(profile)'")
+        }
+        if let seeds, seeds < 1 { throw ValidationError("--seeds: expected ≥ 1, found \(seeds)") }
+        let options = RecipeOptions(data: data, seeds: seeds)
+        return (try Recipes.make(recipe, profile: p, options: options), options)
+    }
+}
+
+struct Reproduce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reproduce a paper figure or claim: runs its units (resumable, shardable) and writes result.json and report.html.",
+        discussion: "Recipes: " + Recipes.names.map { "\($0) — \(Recipes.descriptions[$0]!)" }.joined(separator: "; ")
+            + ". Rerunning with the same --out skips finished units.")
+
+    @Argument(help: "Recipe: \(Recipes.names.joined(separator: ", ")).")
+    var recipe: String
+
+    @OptionGroup var target: SweepTarget
+    @OptionGroup var threadOptions: ThreadOptions
+
+    @Option(help: "Run only shard i of N (units i, i+N, …); merge with `sad sweep merge` when all shards are done.")
+    var shard: String = "0/1"
+
+    @Option(help: "Run directory (default runs/<recipe>-<profile>).")
+    var out: String?
+
+    @Flag(help: "Only compute the shared inputs (geometry, transforms), e.g. before starting shards.")
+    var prepareOnly = false
+
+    func run() throws {
+        try threadOptions.apply()
+        let (recipe, options) = try target.make(self.recipe)
+        let dir = out ?? "runs/\(recipe.name)-\(recipe.profile.rawValue)"
+        let shard = try Shard.parse(self.shard)
+        let sweep = Sweep(recipe: recipe, directory: RunDirectory(path: dir, log: { print($0) }), shard: shard,
+                          options: options, version: sadVersion)
+        let start = Date()
+        if prepareOnly {
+            try sweep.prepare()
+            print("prepared \(dir)/prepared")
+            return
+        }
+        let (done, total) = try sweep.execute()
+        print(String(format: "%d of %d units done (%.0f s this invocation)", done, total, Date().timeIntervalSince(start)))
+        guard done == total else {
+            print("other shards still to run; then: sad sweep merge --out \(dir)")
+            return
+        }
+        let (summary, report) = try sweep.merge(command: CommandLine.arguments.joined(separator: " "))
+        for line in summary.headline { print(line) }
+        print("result: \(dir)/result.json\nreport: \(report)")
+    }
+}
