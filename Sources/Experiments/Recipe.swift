@@ -98,6 +98,7 @@ public enum Recipes {
         case "fig3": return ImpulseResponseRecipe(profile: profile, options: options)
         case "fig4": return LinearSGDRecipe(profile: profile, options: options)
         case "fig6": return SADSweepRecipe(profile: profile, options: options)
+        case "demo": return SADSweepRecipe.demo(seeds: options.seeds ?? 2)   // `sad demo` (profile fixed)
         case "fig7", "fig8", "fig10": return try AlignmentRecipe(name: name, profile: profile, options: options)
         case "fig9": return DataProbedGeometryRecipe(profile: profile, options: options)
         case "fig11": return ProbeSensitivityRecipe(profile: profile, options: options)

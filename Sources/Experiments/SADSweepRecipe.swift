@@ -13,8 +13,8 @@ import Tensors
 /// timesteps and sampling noise (common random numbers), so index-to-index differences are
 /// not swamped by seed-to-seed noise.
 public struct SADSweepRecipe: Recipe {
-    public let name: String
-    public let title: String
+    public var name: String
+    public var title: String
     public let profile: Profile
     public var architectures: [Architecture]
     public var indices: [Int]
@@ -46,6 +46,8 @@ public struct SADSweepRecipe: Recipe {
     /// The demo: SADs of the default U-Net, training along the top and bottom SAD.
     public static func demo(seeds: Int = 2) -> SADSweepRecipe {
         var r = SADSweepRecipe(profile: .cpu, options: RecipeOptions())
+        r.name = "demo"
+        r.title = "SADs of the default U-Net; rank-one training along the top and bottom SAD"
         r.indices = [0, 255]
         r.geometryNetworks = 4096
         r.training = TrainingSettings(trainSamples: 1024, steps: 150, batchSize: 128, evalSamples: 500, samplingSteps: 25,
@@ -55,6 +57,7 @@ public struct SADSweepRecipe: Recipe {
 
     public var settings: JSONObject {
         ["architectures": architectures.map(\.name), "sad_indices": indices, "training": training.json,
+         "training_note": profile == .paper ? "DiT/4 trains 4000 steps (the paper), the others 2000" : "same steps for every architecture",
          "geometry": profile == .paper ? "reference estimator (geometry.py), \(geometryNetworks) networks, zero probe; DiT likewise"
              : "marginal estimator, \(geometryNetworks) networks, zero probe (U-Net); closed form (DiT)"]
     }
@@ -86,7 +89,9 @@ public struct SADSweepRecipe: Recipe {
         let seed = UInt64(unit.seed)
         let train = try SyntheticData.rankOne(direction: v, count: training.trainSamples, seed: seed, stream: 0)
         let reference = try SyntheticData.rankOne(direction: v, count: training.evalSamples, seed: seed, stream: 1)
-        let outcome = try DiffusionRun.trainAndEvaluate(config: config, train: train, reference: reference, settings: training,
+        var settings = training
+        if profile == .paper && arch == .dit4 { settings.steps = 4000 }   // the paper: DiT/4 4k iterations, the others 2k
+        let outcome = try DiffusionRun.trainAndEvaluate(config: config, train: train, reference: reference, settings: settings,
                                                         seed: seed, checkpointDirectory: run.unitDirectory(unit))
         var r = outcome.json
         r["eigenvalue"] = g.values[unit.index]
@@ -117,7 +122,8 @@ public struct SADSweepRecipe: Recipe {
             }
             let rho = Statistics.spearman(lam, msw)
             let held = msw.first! > msw.last!
-            let verdict = "\(arch.name): MSW₂ at SAD \(indices.first!) (largest λ) = \(Statistics.format(msw.first!)) vs SAD \(indices.last!) (smallest λ) = \(Statistics.format(msw.last!)) — the paper's ordering \(held ? "held" : "did NOT hold"); Spearman ρ(λ, MSW₂) = \(Statistics.format(rho, 3))."
+            let verdict = "\(arch.name): MSW₂ at SAD \(indices.first!) (largest λ) = \(Statistics.format(msw.first!, se: mswSE.first!)) vs SAD \(indices.last!) (smallest λ) = \(Statistics.format(msw.last!, se: mswSE.last!)) (mean ± SE over \(training.seeds) seed\(training.seeds == 1 ? "" : "s")) — the paper's ordering (largest-eigenvalue SAD harder) \(held ? "held" : "did NOT hold")"
+                + (indices.count > 2 ? "; Spearman ρ(λ, MSW₂) = \(Statistics.format(rho, 3)) over \(indices.count) indices." : ".")
             headline.append(verdict)
             out[arch.name] = ["per_index": perIndex, "spearman_eigenvalue_msw2": JSONFile.number(rho),
                               "ordering_held": held, "geometry": g.summary]
@@ -134,7 +140,12 @@ public struct SADSweepRecipe: Recipe {
                 title: "\(arch.name)",
                 paragraphs: [verdict, "Geometry: \(method(arch).description). Eigenvalues are normalised by λ_max = \(Statistics.format(lmax))."],
                 table: rows,
-                figures: [.svg(name: "\(arch.name)-msw2", content: chart, caption: "Test MSW₂ (mean ± SE over seeds) against the SAD index; dashed: normalised eigenvalue (right axis, log)."),
+                figures: [.svg(name: "\(arch.name)-spectrum", content: SVGChart.lines(
+                              title: "\(arch.name): spectrum of G_F", xLabel: "SAD index", yLabel: "eigenvalue",
+                              series: [ChartSeries(name: "eigenvalues", x: (0..<g.values.count).map(Double.init), y: g.values.map { max($0, 1e-12) })],
+                              logY: true),
+                               caption: "All eigenvalues (descending, log scale); the paper's prediction: small eigenvalue = easy direction."),
+                          .svg(name: "\(arch.name)-msw2", content: chart, caption: "Test MSW₂ (mean ± SE over seeds) against the SAD index; dashed: normalised eigenvalue (right axis, log)."),
                           .png(name: "\(arch.name)-sads", bytes: ImageGrid.png(chosen, columns: indices.count, zoom: 5, scaling: .symmetric),
                                caption: "SADs at indices \(indices.map(String.init).joined(separator: ", ")) (grey = 0)."),
                           .png(name: "\(arch.name)-sads-dft", bytes: ImageGrid.png(ImageGrid.centredSpectrum(chosen), columns: indices.count, zoom: 5, scaling: .minMax),

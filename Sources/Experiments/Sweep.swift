@@ -77,10 +77,17 @@ public struct Sweep {
         try prepare()
         let all = try recipe.units()
         let mine = try myUnits()
+        let sweepStart = Date()
+        var ran = 0
+        let pending = mine.filter { !FileManager.default.fileExists(atPath: directory.unitResult($0)) }.count
         for (k, unit) in mine.enumerated() {
             let path = directory.unitResult(unit)
             if FileManager.default.fileExists(atPath: path) { continue }
-            directory.log("unit \(k + 1)/\(mine.count): \(unit)")
+            // ETA from the mean wall time of the units run so far in this invocation.
+            let elapsed = Date().timeIntervalSince(sweepStart)
+            let eta = ran > 0 ? String(format: ", ETA %.0f min", elapsed / Double(ran) * Double(pending - ran) / 60) : ""
+            directory.log("unit \(k + 1)/\(mine.count): \(unit)" + String(format: " (%.0f s elapsed", elapsed) + eta + ")")
+            ran += 1
             let start = Date()
             var result = try recipe.run(unit, in: directory)
             var timing = result["timing"] as? JSONObject ?? [:]
@@ -127,11 +134,19 @@ public struct Sweep {
         var sections = summary.sections
         sections.append(ReportSection(title: "Settings", paragraphs: ["Profile \(recipe.profile.rawValue); \(units.count) units; "
             + String(format: "%.0f s of unit wall time.", wall)],
-            table: [["setting", "value"]] + recipe.settings.keys.sorted().map { [$0, "\(recipe.settings[$0]!)"] }))
+            table: [["setting", "value"]] + recipe.settings.keys.sorted().map { [$0, Self.text(recipe.settings[$0]!)] }))
         let report = try HTMLReport.write(title: "\(recipe.name): \(recipe.title)",
                                           subtitle: "ScoreAnisotropy \(version) — " + summary.headline.joined(separator: " "),
                                           sections: sections, to: directory.path)
         return (summary, report)
+    }
+
+    /// A settings value as compact JSON text (strings as they are).
+    static func text(_ value: Any) -> String {
+        if let s = value as? String { return s }
+        guard JSONSerialization.isValidJSONObject([value]),
+              let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys, .withoutEscapingSlashes]) else { return "\(value)" }
+        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }
 
     /// Deliberate differences from the reference code that recipes inherit (also in docs/DIVERGENCES.md).

@@ -24,7 +24,7 @@ struct Align: ParsableCommand {
         try threadOptions.apply()
         guard let p = Profile(rawValue: profile) else { throw ValidationError("--profile: expected quick, cpu or paper, found '\(profile)'") }
         let options = RecipeOptions(data: data == "fashion-mnist" ? nil : data)   // the recipes' default, so `sad reproduce fig8` resumes it
-        let sweep = Sweep(recipe: try Recipes.make("fig8", profile: p, options: options), directory: RunDirectory(path: out, log: { print($0) }),
+        let sweep = Sweep(recipe: try Recipes.make("fig8", profile: p, options: options), directory: RunDirectory(path: out, log: { print($0); fflush(stdout) }),
                           options: options, version: sadVersion)
         try sweep.prepare()
         let a = try JSONFile.read("\(out)/prepared/alignment.json")

@@ -30,7 +30,7 @@ struct Demo: ParsableCommand {
         3. Check: train \(recipe.training.seeds) small DDPM(s) per direction (\(recipe.training.steps) steps, batch \(recipe.training.batchSize)), sample \(recipe.training.evalSamples), measure MSW₂.
 
         """)
-        let sweep = Sweep(recipe: recipe, directory: RunDirectory(path: out, log: { print("  " + $0) }), options: RecipeOptions(seeds: seeds),
+        let sweep = Sweep(recipe: recipe, directory: RunDirectory(path: out, log: { print("  " + $0); fflush(stdout) }), options: RecipeOptions(seeds: seeds),
                           version: sadVersion)
         try sweep.execute()
         let summary = try sweep.merge(command: "sad demo")

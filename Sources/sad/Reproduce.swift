@@ -50,7 +50,7 @@ struct Reproduce: ParsableCommand {
         let (recipe, options) = try target.make(self.recipe)
         let dir = out ?? "runs/\(recipe.name)-\(recipe.profile.rawValue)"
         let shard = try Shard.parse(self.shard)
-        let sweep = Sweep(recipe: recipe, directory: RunDirectory(path: dir, log: { print($0) }), shard: shard,
+        let sweep = Sweep(recipe: recipe, directory: RunDirectory(path: dir, log: { print($0); fflush(stdout) }), shard: shard,
                           options: options, version: sadVersion)
         let start = Date()
         if prepareOnly {
