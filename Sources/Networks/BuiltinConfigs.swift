@@ -140,4 +140,13 @@ public enum BuiltinConfigs {
         }
         return try NetworkConfig.parse(Array(text.utf8), file: "builtin:\(name)")
     }
+
+    /// A config from a command-line source: `builtin:NAME` (the label run manifests record) or a
+    /// path to a JSON file in the reference's format.
+    public static func resolve(_ source: String) throws -> NetworkConfig {
+        if source.hasPrefix("builtin:") {
+            return try load(String(source.dropFirst("builtin:".count)))
+        }
+        return try NetworkConfig.load(source)
+    }
 }

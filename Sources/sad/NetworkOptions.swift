@@ -3,7 +3,7 @@ import Networks
 
 /// How a command picks a network family: a config file plus the reference's overrides.
 struct NetworkOptions: ParsableArguments {
-    @Option(help: "Network configuration (reference JSON format, e.g. configs/1x16x16-iddpm.json).")
+    @Option(help: "Network configuration (reference JSON format, e.g. configs/1x16x16-iddpm.json, or builtin:1x28x28-iddpm).")
     var config: String
 
     @Option(help: "U-Net downsampling: nearest (stride-2 conv) or area (conv + 2×2 average).")
@@ -23,7 +23,7 @@ struct NetworkOptions: ParsableArguments {
             }
             interp = i
         }
-        return try NetworkConfig.load(config).with(interpolation: interp, patchSize: patchSize)
+        return try BuiltinConfigs.resolve(config).with(interpolation: interp, patchSize: patchSize)
     }
 
     func scheme() throws -> InitScheme { try InitScheme.parse(initScheme) }

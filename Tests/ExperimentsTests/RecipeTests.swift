@@ -125,6 +125,13 @@ final class RecipeTests: XCTestCase {
         }
         XCTAssertEqual(BuiltinConfigs.json.count, try FileManager.default.contentsOfDirectory(atPath: "\(root)/configs").filter { $0.hasSuffix(".json") }.count)
     }
+
+    func testBuiltinLabelsResolveAsTheyAreRecorded() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        XCTAssertEqual(try BuiltinConfigs.resolve("builtin:1x28x28-iddpm").shape, [1, 28, 28])
+        XCTAssertEqual(try BuiltinConfigs.resolve("\(root)/configs/1x16x16-iddpm.json").shape, [1, 16, 16])
+        XCTAssertThrowsError(try BuiltinConfigs.resolve("builtin:2x16x16-iddpm")) { XCTAssertTrue("\($0)".contains("1x16x16-iddpm")) }
+    }
 }
 
 /// Minimal XML well-formedness check for the SVG figures.
