@@ -33,4 +33,14 @@ void sad_silu_backward(const float *x, const float *dy, float *dx, size_t n);
 /// Sorts n floats ascending in place (radix sort); scratch holds 2n uint32.
 void sad_sort_floats(float *values, size_t n, uint32_t *scratch);
 
+/// Winograd F(2x2, 3x3) input transform of one (h, w) plane, zero padding 1: tile
+/// t = ty * tw + tx (tw = (w + 1) / 2) gets element xi of B^T d B at v[xi * v_stride + t].
+/// scratch: 2 (2 th + 2)(tw + 1) + 8 (tw + 1) floats (th = (h + 1) / 2), zero on the first
+/// call; the padding positions stay zero, so it can be reused for planes of the same size.
+void sad_winograd_input(const float *plane, int h, int w, float *v, size_t v_stride, float *scratch);
+
+/// Winograd F(2x2, 3x3) output transform: tile t's product element xi at m[xi * m_stride + t];
+/// writes A^T M A + bias to the (h, w) plane dst. scratch: 4 tw floats.
+void sad_winograd_output(const float *m, size_t m_stride, int h, int w, float bias, float *dst, float *scratch);
+
 #endif
