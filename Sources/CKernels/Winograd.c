@@ -4,11 +4,40 @@
 // (measured: the transforms took longer than the GEMMs they feed).
 #include "CKernels.h"
 
+// Unaligned 8- and 4-lane vectors: tile rows start at arbitrary floats.
+typedef float v8u __attribute__((ext_vector_type(8), aligned(4)));
+typedef float v4u __attribute__((ext_vector_type(4), aligned(4)));
+
+// One run of tiles tx .. tx + lanes - 1 of tile row ty, with T = v8u, v4u or float. The 4x4
+// patch of tile tx has columns even[tx], odd[tx], even[tx + 1], odd[tx + 1] of padded rows
+// 2ty .. 2ty + 3. B^T d combines rows (r0 - r2, r1 + r2, r2 - r1, r1 - r3), then . B
+// combines the columns (c0 - c2, c1 + c2, c2 - c1, c1 - c3) of each resulting row k,
+// giving elements 4k .. 4k + 3.
+#define WINOGRAD_INPUT_RUN(T, tx)                                                            \
+    do {                                                                                     \
+        T ea[4], oa[4], eb[4], ob[4];                                                        \
+        for (int r = 0; r < 4; r++) {                                                        \
+            ea[r] = *(const T *)(e_rows[r] + (tx));                                          \
+            eb[r] = *(const T *)(e_rows[r] + (tx) + 1);                                      \
+            oa[r] = *(const T *)(o_rows[r] + (tx));                                          \
+            ob[r] = *(const T *)(o_rows[r] + (tx) + 1);                                      \
+        }                                                                                    \
+        T c0[4] = {ea[0] - ea[2], ea[1] + ea[2], ea[2] - ea[1], ea[1] - ea[3]};              \
+        T c1[4] = {oa[0] - oa[2], oa[1] + oa[2], oa[2] - oa[1], oa[1] - oa[3]};              \
+        T c2[4] = {eb[0] - eb[2], eb[1] + eb[2], eb[2] - eb[1], eb[1] - eb[3]};              \
+        T c3[4] = {ob[0] - ob[2], ob[1] + ob[2], ob[2] - ob[1], ob[1] - ob[3]};              \
+        for (int k = 0; k < 4; k++) {                                                        \
+            *(T *)(dst[4 * k] + (tx)) = c0[k] - c2[k];                                       \
+            *(T *)(dst[4 * k + 1] + (tx)) = c1[k] + c2[k];                                   \
+            *(T *)(dst[4 * k + 2] + (tx)) = c2[k] - c1[k];                                   \
+            *(T *)(dst[4 * k + 3] + (tx)) = c1[k] - c3[k];                                   \
+        }                                                                                    \
+    } while (0)
+
 void sad_winograd_input(const float *restrict plane, int h, int w, float *restrict v, size_t v_stride,
                         float *restrict scratch) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2, half = tw + 1, ph = 2 * th + 2;
     float *restrict even = scratch, *restrict odd = scratch + (size_t)ph * half;
-    float *restrict rows = odd + (size_t)ph * half;
     // Padded row y + 1 holds input row y; even[j] is input column 2j - 1, odd[j] column 2j.
     for (int y = 0; y < h; y++) {
         const float *src = plane + (size_t)y * w;
@@ -17,53 +46,60 @@ void sad_winograd_input(const float *restrict plane, int h, int w, float *restri
         if (w % 2 == 1) d[w / 2] = src[w - 1];
     }
     for (int ty = 0; ty < th; ty++) {
-        // B^T d over padded rows 2ty .. 2ty + 3, for the even and the odd columns.
-        for (int parity = 0; parity < 2; parity++) {
-            const float *r0 = (parity == 0 ? even : odd) + (size_t)(2 * ty) * half;
-            const float *r1 = r0 + half, *r2 = r1 + half, *r3 = r2 + half;
-            float *q = rows + (size_t)(4 * parity) * half;
-            for (int k = 0; k < half; k++) {
-                q[k] = r0[k] - r2[k];
-                q[half + k] = r1[k] + r2[k];
-                q[2 * half + k] = r2[k] - r1[k];
-                q[3 * half + k] = r1[k] - r3[k];
-            }
+        const float *e_rows[4], *o_rows[4];
+        for (int r = 0; r < 4; r++) {
+            e_rows[r] = even + (size_t)(2 * ty + r) * half;
+            o_rows[r] = odd + (size_t)(2 * ty + r) * half;
         }
-        // (B^T d) B: row k of the transformed tiles gives elements 4k .. 4k + 3.
-        for (int k = 0; k < 4; k++) {
-            const float *e = rows + (size_t)k * half, *d = rows + (size_t)(4 + k) * half;
-            float *v0 = v + (size_t)(4 * k) * v_stride + (size_t)ty * tw;
-            float *v1 = v0 + v_stride, *v2 = v1 + v_stride, *v3 = v2 + v_stride;
-            for (int tx = 0; tx < tw; tx++) {
-                v0[tx] = e[tx] - e[tx + 1];
-                v1[tx] = d[tx] + e[tx + 1];
-                v2[tx] = e[tx + 1] - d[tx];
-                v3[tx] = d[tx] - d[tx + 1];
-            }
-        }
+        float *dst[16];
+        for (int xi = 0; xi < 16; xi++) dst[xi] = v + (size_t)xi * v_stride + (size_t)ty * tw;
+        int tx = 0;
+        for (; tx + 8 <= tw; tx += 8) WINOGRAD_INPUT_RUN(v8u, tx);
+        for (; tx + 4 <= tw; tx += 4) WINOGRAD_INPUT_RUN(v4u, tx);
+        for (; tx < tw; tx++) WINOGRAD_INPUT_RUN(float, tx);
     }
 }
+
+// A^T M A for tiles tx .. tx + lanes - 1 of one tile row: a_r = rows (0 + 1 + 2) and
+// (1 - 2 - 3) of M, then the same on columns gives the 2x2 outputs y00 y01 / y10 y11.
+#define WINOGRAD_OUTPUT_TILES(T, tx)                                                         \
+    T mm[16];                                                                                \
+    for (int xi = 0; xi < 16; xi++) mm[xi] = *(const T *)(src[xi] + (tx));                   \
+    T a0[4], a1[4];                                                                          \
+    for (int k = 0; k < 4; k++) {                                                            \
+        a0[k] = mm[k] + mm[4 + k] + mm[8 + k];                                               \
+        a1[k] = mm[4 + k] - mm[8 + k] - mm[12 + k];                                          \
+    }                                                                                        \
+    T y00 = a0[0] + a0[1] + a0[2] + bias, y01 = a0[1] - a0[2] - a0[3] + bias;                \
+    T y10 = a1[0] + a1[1] + a1[2] + bias, y11 = a1[1] - a1[2] - a1[3] + bias;
 
 void sad_winograd_output(const float *restrict m, size_t m_stride, int h, int w, float bias,
                          float *restrict dst, float *restrict scratch) {
     const int th = (h + 1) / 2, tw = (w + 1) / 2;
     float *restrict top = scratch, *restrict bottom = scratch + 2 * tw;
     for (int ty = 0; ty < th; ty++) {
-        const float *t = m + (size_t)ty * tw;
-        const float *m0 = t, *m1 = t + m_stride, *m2 = t + 2 * m_stride, *m3 = t + 3 * m_stride;
-        const float *m4 = t + 4 * m_stride, *m5 = t + 5 * m_stride, *m6 = t + 6 * m_stride, *m7 = t + 7 * m_stride;
-        const float *m8 = t + 8 * m_stride, *m9 = t + 9 * m_stride, *m10 = t + 10 * m_stride, *m11 = t + 11 * m_stride;
-        const float *m12 = t + 12 * m_stride, *m13 = t + 13 * m_stride, *m14 = t + 14 * m_stride, *m15 = t + 15 * m_stride;
-        for (int tx = 0; tx < tw; tx++) {
-            // A^T M (rows 0 + 1 + 2 and 1 - 2 - 3), then . A (the same on columns).
-            float a00 = m0[tx] + m4[tx] + m8[tx], a01 = m1[tx] + m5[tx] + m9[tx];
-            float a02 = m2[tx] + m6[tx] + m10[tx], a03 = m3[tx] + m7[tx] + m11[tx];
-            float a10 = m4[tx] - m8[tx] - m12[tx], a11 = m5[tx] - m9[tx] - m13[tx];
-            float a12 = m6[tx] - m10[tx] - m14[tx], a13 = m7[tx] - m11[tx] - m15[tx];
-            top[2 * tx] = a00 + a01 + a02 + bias;
-            top[2 * tx + 1] = a01 - a02 - a03 + bias;
-            bottom[2 * tx] = a10 + a11 + a12 + bias;
-            bottom[2 * tx + 1] = a11 - a12 - a13 + bias;
+        const float *src[16];
+        for (int xi = 0; xi < 16; xi++) src[xi] = m + (size_t)xi * m_stride + (size_t)ty * tw;
+        int tx = 0;
+        for (; tx + 8 <= tw; tx += 8) {
+            WINOGRAD_OUTPUT_TILES(v8u, tx)
+            // Interleave (y00[i], y01[i]) into output columns 2(tx + i), 2(tx + i) + 1.
+            *(v8u *)(top + 2 * tx) = __builtin_shufflevector(y00, y01, 0, 8, 1, 9, 2, 10, 3, 11);
+            *(v8u *)(top + 2 * tx + 8) = __builtin_shufflevector(y00, y01, 4, 12, 5, 13, 6, 14, 7, 15);
+            *(v8u *)(bottom + 2 * tx) = __builtin_shufflevector(y10, y11, 0, 8, 1, 9, 2, 10, 3, 11);
+            *(v8u *)(bottom + 2 * tx + 8) = __builtin_shufflevector(y10, y11, 4, 12, 5, 13, 6, 14, 7, 15);
+        }
+        for (; tx + 4 <= tw; tx += 4) {
+            WINOGRAD_OUTPUT_TILES(v4u, tx)
+            *(v4u *)(top + 2 * tx) = __builtin_shufflevector(y00, y01, 0, 4, 1, 5);
+            *(v4u *)(top + 2 * tx + 4) = __builtin_shufflevector(y00, y01, 2, 6, 3, 7);
+            *(v4u *)(bottom + 2 * tx) = __builtin_shufflevector(y10, y11, 0, 4, 1, 5);
+            *(v4u *)(bottom + 2 * tx + 4) = __builtin_shufflevector(y10, y11, 2, 6, 3, 7);
+        }
+        for (; tx < tw; tx++) {
+            WINOGRAD_OUTPUT_TILES(float, tx)
+            top[2 * tx] = y00; top[2 * tx + 1] = y01;
+            bottom[2 * tx] = y10; bottom[2 * tx + 1] = y11;
         }
         // The half-tile overhang of odd sizes is dropped.
         float *row = dst + (size_t)(2 * ty) * w;

@@ -1,4 +1,4 @@
-import Foundation
+import CKernels
 
 /// Softmax over the last axis, max-subtracted for stability.
 /// VJP: dx = y ⊙ (dy − Σ dy ⊙ y) per row.
@@ -13,19 +13,11 @@ public enum Softmax {
         }
     }
 
-    /// One row, pointer form (reused by attention).
+    /// One row, pointer form (reused by attention). The exponentials run in a vectorised C
+    /// kernel (CKernels/Activations.c; scalar `expf` was 4% of a DiT training step).
     @inline(__always)
     static func row(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for j in 0..<n { m = max(m, x[j]) }
-        var s: Float = 0
-        for j in 0..<n {
-            let e = Foundation.exp(x[j] - m)
-            y[j] = e
-            s += e
-        }
-        let inv = 1 / s
-        for j in 0..<n { y[j] *= inv }
+        sad_softmax_row(x, y, n)
     }
 
     /// Pointer form of the VJP for one row.

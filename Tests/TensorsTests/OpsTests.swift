@@ -49,6 +49,43 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(SiLU.forward(x).data[2], 2 / (1 + Foundation.exp(-2)), accuracy: 1e-6)
     }
 
+    /// The vectorised GELU and its derivative against the tanh form in Float64, over the
+    /// whole range (including |x| where e^(2u) overflows Float32) and a length with a tail.
+    func testGELUMatchesTanhFormInFloat64() {
+        var values: [Float] = [-1e6, -200, -50, -10, -5.5, -3, -1e-3, -1e-30, 0, 1e-30, 1e-3, 0.7, 3, 10, 50, 1e6]
+        values += (0..<83).map { Float($0) * 0.17 - 7 }
+        let x = Tensor(shape: [values.count], data: values)
+        let y = GELU.forward(x).data
+        let d = GELU.backward(x, Tensor(shape: [values.count], data: [Float](repeating: 1, count: values.count))).data
+        let k = (2 / Double.pi).squareRoot(), c = 0.044715
+        for (i, v) in values.enumerated() {
+            let xv = Double(v), u = k * (xv + c * xv * xv * xv), t = Foundation.tanh(u)
+            let ref = 0.5 * xv * (1 + t)
+            let dref = 0.5 * (1 + t) + 0.5 * xv * (1 - t * t) * k * (1 + 3 * c * xv * xv)
+            XCTAssertEqual(Double(y[i]), ref, accuracy: 1e-6 * max(1, abs(ref)), "GELU(\(v))")
+            XCTAssertEqual(Double(d[i]), dref.isFinite ? dref : 0, accuracy: 1e-5 * max(1, abs(dref)), "GELU'(\(v))")
+        }
+    }
+
+    /// The vectorised softmax row (used in place by attention) against Float64, for lengths
+    /// below, at and above one vector.
+    func testSoftmaxRowsMatchFloat64() {
+        for n in [1, 3, 8, 9, 17, 64] {
+            let x = RandomStream(seed: 9, purpose: .test, index: UInt64(n)).normalTensor([2, n], std: 5)
+            let y = Softmax.forward(x).data
+            var inPlace = x.data
+            inPlace.withUnsafeMutableBufferPointer { p in Softmax.row(p.baseAddress!, p.baseAddress!, n) }
+            for r in 0..<2 {
+                let row = x.data[(r * n)..<((r + 1) * n)].map(Double.init)
+                let m = row.max()!, e = row.map { Foundation.exp($0 - m) }, s = e.reduce(0, +)
+                for j in 0..<n {
+                    XCTAssertEqual(Double(y[r * n + j]), e[j] / s, accuracy: 1e-6, "softmax n = \(n)")
+                }
+            }
+            XCTAssertEqual(Array(inPlace[0..<n]), Array(y[0..<n]), "in place, n = \(n)")
+        }
+    }
+
     func testAttentionMatchesComposite() {
         let q = RandomStream(seed: 1, purpose: .test, index: 0).normalTensor([2, 5, 4])
         let k = RandomStream(seed: 1, purpose: .test, index: 1).normalTensor([2, 6, 4])

@@ -30,12 +30,19 @@ void sad_configure_malloc(void);
 void sad_silu(const float *x, float *y, size_t n);
 void sad_silu_backward(const float *x, const float *dy, float *dx, size_t n);
 
+/// GELU (tanh approximation) y = x sigmoid(2u), u = sqrt(2/pi)(x + 0.044715 x^3), and its VJP.
+void sad_gelu(const float *x, float *y, size_t n);
+void sad_gelu_backward(const float *x, const float *dy, float *dx, size_t n);
+
+/// Softmax of one row of n floats (max-subtracted), vectorised exp.
+void sad_softmax_row(const float *x, float *y, size_t n);
+
 /// Sorts n floats ascending in place (radix sort); scratch holds 2n uint32.
 void sad_sort_floats(float *values, size_t n, uint32_t *scratch);
 
 /// Winograd F(2x2, 3x3) input transform of one (h, w) plane, zero padding 1: tile
 /// t = ty * tw + tx (tw = (w + 1) / 2) gets element xi of B^T d B at v[xi * v_stride + t].
-/// scratch: 2 (2 th + 2)(tw + 1) + 8 (tw + 1) floats (th = (h + 1) / 2), zero on the first
+/// scratch: 2 (2 th + 2)(tw + 1) floats (th = (h + 1) / 2), zero on the first
 /// call; the padding positions stay zero, so it can be reused for planes of the same size.
 void sad_winograd_input(const float *plane, int h, int w, float *v, size_t v_stride, float *scratch);
 
