@@ -154,5 +154,6 @@ public struct Sweep {
         "geometry: the cpu and quick profiles use the variance-reduced marginal estimator (same expectation as geometry.py); paper uses geometry.py's estimator with 1M networks",
         "sampling: quick and cpu profiles use the reference's strided integer-time sampler with fewer than 1000 steps",
         "common random numbers: units that differ only in direction share seeds (same init, data scalars, timesteps, noise), which sharpens comparisons",
+        "arithmetic: 3×3 convolutions at batch ≥ 8 use Winograd F(2×2, 3×3), GELU is computed as x·σ(2u), exp in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp): float32 rounding differs from PyTorch's (every reference fixture passes)",
     ]
 }

@@ -74,6 +74,7 @@ public struct SADs {
             "differences_from_reference": [
                 "G accumulated in Float64 (exact 128-bit fixed-point sum of per-chunk Float64 sums) and diagonalised in Float64; the reference uses float32",
                 "random numbers from Philox streams keyed by (seed, purpose, network index), not torch.manual_seed",
+                "exp in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp), GELU is computed as x·σ(2u): float32 rounding differs from PyTorch's (every reference fixture passes)",
                 spec.estimator == "reference" ? "estimator: as geometry.py (uniform t, weight inside F)" :
                     "estimator \(spec.estimator): same expectation as geometry.py, lower variance (importance-sampled t" + (spec.estimator == "marginal" ? ", output layer integrated out analytically)" : ")"),
             ],
