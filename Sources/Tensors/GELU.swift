@@ -8,27 +8,11 @@ import CKernels
 /// a quarter of a DiT/2 training step at batch 1000.
 public enum GELU {
     public static func forward(_ x: Tensor) -> Tensor {
-        Tensor(shape: x.shape) { o in
-            x.data.withUnsafeBufferPointer { p in
-                let out = SharedPointer(o.baseAddress!)
-                Parallel.forEachChunk(total: p.count, chunkSize: 1 << 16) { _, r in
-                    sad_gelu(p.baseAddress! + r.lowerBound, out.base + r.lowerBound, r.count)
-                }
-            }
-        }
+        ElementwiseKernel.apply(sad_gelu, to: x)
     }
 
     public static func backward(_ x: Tensor, _ dy: Tensor) -> Tensor {
-        Tensor(shape: x.shape) { o in
-            x.data.withUnsafeBufferPointer { p in
-                dy.data.withUnsafeBufferPointer { g in
-                    let out = SharedPointer(o.baseAddress!)
-                    Parallel.forEachChunk(total: p.count, chunkSize: 1 << 16) { _, r in
-                        sad_gelu_backward(p.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound, out.base + r.lowerBound, r.count)
-                    }
-                }
-            }
-        }
+        ElementwiseKernel.apply(sad_gelu_backward, x, dy)
     }
 }
 

@@ -45,21 +45,17 @@ enum WinogradConv {
             u.withUnsafeBufferPointer { pu in
                 out.data.withUnsafeMutableBufferPointer { po in
                     let o = SharedPointer(po.baseAddress!)
-                    let biasData = bias?.data
-                    Parallel.forEachChunk(total: n, chunkSize: imagesPerChunk) { _, images in
-                        let ld = images.count * tiles
-                        // (16, C, m·T) and (16, O, m·T), both fully written before they are read.
-                        var v = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.channels * ld)) { $1 = $0.count }
-                        var prod = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.outChannels * ld)) { $1 = $0.count }
-                        v.withUnsafeMutableBufferPointer { pv in
-                            prod.withUnsafeMutableBufferPointer { pp in
-                                if let biasData {
-                                    biasData.withUnsafeBufferPointer { pb in
-                                        forwardChunk(x: px.baseAddress!, images: images, u: pu.baseAddress!, bias: pb.baseAddress!,
-                                                     out: o.base, g, v: pv.baseAddress!, prod: pp.baseAddress!)
-                                    }
-                                } else {
-                                    forwardChunk(x: px.baseAddress!, images: images, u: pu.baseAddress!, bias: nil,
+                    // Zeros without a bias: the output transform adds one either way.
+                    let biasData = bias?.data ?? [Float](repeating: 0, count: g.outChannels)
+                    biasData.withUnsafeBufferPointer { pb in
+                        Parallel.forEachChunk(total: n, chunkSize: imagesPerChunk) { _, images in
+                            let ld = images.count * tiles
+                            // (16, C, m·T) and (16, O, m·T), both fully written before they are read.
+                            var v = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.channels * ld)) { $1 = $0.count }
+                            var prod = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.outChannels * ld)) { $1 = $0.count }
+                            v.withUnsafeMutableBufferPointer { pv in
+                                prod.withUnsafeMutableBufferPointer { pp in
+                                    forwardChunk(x: px.baseAddress!, images: images, u: pu.baseAddress!, bias: pb.baseAddress!,
                                                  out: o.base, g, v: pv.baseAddress!, prod: pp.baseAddress!)
                                 }
                             }
@@ -107,7 +103,7 @@ enum WinogradConv {
     /// `prod` (16, O, m·T) are scratch buffers of the chunk (blocks ``blockStride(_:)`` apart);
     /// tile t = ty·tw + tx of image j is column j·T + t. The tile transforms are C kernels
     /// (CKernels/Winograd.c) that run across a row of tiles in vector registers.
-    static func forwardChunk(x: UnsafePointer<Float>, images: Range<Int>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    static func forwardChunk(x: UnsafePointer<Float>, images: Range<Int>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                              out: UnsafeMutablePointer<Float>, _ g: Conv2d.Geometry,
                              v: UnsafeMutablePointer<Float>, prod: UnsafeMutablePointer<Float>) {
         let c = g.channels, o = g.outChannels, h = g.height, w = g.width
@@ -131,7 +127,7 @@ enum WinogradConv {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * tw) { scratch in
             for (j, i) in images.enumerated() {
                 for oc in 0..<o {
-                    sad_winograd_output(prod + oc * ld + j * tiles, pStride, Int32(h), Int32(w), bias?[oc] ?? 0,
+                    sad_winograd_output(prod + oc * ld + j * tiles, pStride, Int32(h), Int32(w), bias[oc],
                                         out + (i * o + oc) * h * w, scratch.baseAddress!)
                 }
             }
