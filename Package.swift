@@ -3,6 +3,7 @@
 //
 // Machine-specific flags (-target-cpu, -fno-math-errno) are deliberately NOT here: they
 // live in scripts/ so that the library stays usable as a dependency. See README.
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -50,6 +51,8 @@ let package = Package(
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
         .target(name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry", "Metrics", "Diffusion", "Datasets"], path: "Benchmarks",
                 exclude: ["e2e-rank-one.sh"]),
+        // One entry point per reader of untrusted files (fuzzing and the corpus-replay test).
+        .target(name: "ReaderHarness", dependencies: ["Formats", "Tensors", "Networks", "Diffusion", "Geometry", "Datasets", "Experiments"]),
         .executableTarget(
             name: "sad",
             dependencies: [
@@ -66,6 +69,18 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Networks", "Formats", "Tensors"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Geometry", "Networks", "Datasets", "Formats", "Tensors"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
-    ],
+        // Replays the committed fuzzing corpus (Tests/Fixtures/fuzz-corpus) through every reader.
+        .testTarget(name: "ReaderHarnessTests", dependencies: ["ReaderHarness"]),
+        // Drives the built `sad` executable end to end on bad inputs and faults.
+        .testTarget(name: "CLITests", dependencies: ["Formats", "Tensors", "sad"]),
+    ] + fuzzTargets,
     swiftLanguageModes: [.v5]
 )
+
+/// The libFuzzer harness exists only in fuzzing builds (`scripts/fuzz` sets SAD_FUZZ=1 and
+/// -sanitize=fuzzer): it has no main of its own, so an ordinary build could not link it.
+var fuzzTargets: [Target] {
+    guard ProcessInfo.processInfo.environment["SAD_FUZZ"] == "1" else { return [] }
+    return [.executableTarget(name: "sad-fuzz", dependencies: ["ReaderHarness"], path: "Fuzz/sad-fuzz",
+                              swiftSettings: [.unsafeFlags(["-parse-as-library"])])]
+}

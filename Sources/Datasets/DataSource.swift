@@ -19,6 +19,14 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     case rankOneBasis(family: String, a: Int, b: Int)
     case rankOneSAD(vecs: String, index: Int)
 
+    /// Whether samples are drawn (the count is a setting) rather than read from a file.
+    public var isSynthetic: Bool {
+        switch self {
+        case .rankOneBasis, .rankOneSAD: return true
+        case .array, .idx, .cifar, .pngFolder: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case let .array(p): return p
@@ -31,8 +39,8 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     }
 
     public static func parse(_ text: String) throws -> DataSource {
-        func fail() -> FormatError {
-            FormatError(file: "--data", field: "data",
+        func fail() -> SettingError {
+            SettingError(setting: "data",
                         expected: "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, idx:PATH, fashion-mnist, cifar:PATH[,PATH] or png:DIR",
                         found: text)
         }
@@ -57,7 +65,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     /// The unit direction of a rank-one source.
     public func direction(shape: [Int]) throws -> Tensor {
         switch self {
-        case .array, .idx, .cifar, .pngFolder: throw FormatError(file: "--data", field: "data", expected: "a rank-one source", found: description)
+        case .array, .idx, .cifar, .pngFolder: throw SettingError(setting: "data", expected: "a rank-one source", found: description)
         case let .rankOneBasis(family, a, b):
             switch family {
             case "canonical": return try Basis.canonical(x: a, y: b).vector(shape: shape)
@@ -73,7 +81,11 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             }
             guard index >= 0 && index < d else { throw FormatError(file: path, field: "index", expected: "0…\(d - 1)", found: "\(index)") }
             var v = Tensor(shape: shape, data: Array(vecs.data[(index * d)..<((index + 1) * d)]))
+            try FiniteCheck.check(v.data, tensor: "vecs[\(index)]", context: path)
             let n = Float(v.norm)
+            guard n.isNormal, abs(n - 1) <= 1e-2 else {
+                throw FormatError(file: path, field: "vecs[\(index)]", expected: "a unit vector (a SAD of vecs.npy)", found: "norm \(n)")
+            }
             v.data = v.data.map { $0 / n }
             return v
         }
@@ -93,7 +105,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         case let .cifar(paths): return try ImageDatasets.cifar10(paths)
         case let .pngFolder(path): return try ImageDatasets.pngFolder(path)
         case .rankOneBasis, .rankOneSAD:
-            throw FormatError(file: "--data", field: "data", expected: "a real image dataset", found: description)
+            throw SettingError(setting: "data", expected: "a real image dataset", found: description)
         }
     }
 
@@ -126,6 +138,11 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         case let .pngFolder(path):
             return try checked(try ImageDatasets.pngFolder(path), shape: shape, file: path)
         case .rankOneBasis, .rankOneSAD:
+            try SettingError.check(count, in: 1...1_000_000_000, "numSamples")
+            guard let d = MemoryBudget.product(shape), d >= 1 else {
+                throw SettingError(setting: "shape", expected: "positive extents whose product fits", found: "\(shape)")
+            }
+            try MemoryBudget.require([count, d, 4], for: "\(count) samples of \(d) values", setting: "numSamples")
             return try SyntheticData.rankOne(direction: try direction(shape: shape), count: count, seed: seed, stream: index)
         }
     }

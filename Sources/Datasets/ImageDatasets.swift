@@ -16,13 +16,36 @@ public enum ImageDatasets {
         }
         var bytes = try AtomicFile.read(path)
         if Gzip.isGzip(bytes) {
-            // The largest sane IDX image file (70k 28×28 MNIST is 55 MB); refuse bigger.
-            bytes = try Gzip.decompress(bytes, file: path, maxOutput: 1 << 31)
+            // Inflate the 16-byte header first: it says how many bytes the images take, and
+            // nothing beyond that (or beyond the memory budget) is ever inflated.
+            let header = try Gzip.decompressPrefix(bytes, count: 16, file: path)
+            let expected = try idxImageBytes(header, file: path)
+            bytes = try Gzip.decompress(bytes, file: path, maxOutput: expected)
         }
         return try decodeIDXImages(bytes, file: path)
     }
 
+    /// The total size (header + pixels) an IDX image header announces, checked against the
+    /// memory budget (as bytes, and as the Float32 tensor they become).
+    static func idxImageBytes(_ header: [UInt8], file: String) throws -> Int {
+        guard header.count >= 16 else {
+            throw FormatError(file: file, field: "header", expected: "16 header bytes", found: "\(header.count) (truncated)")
+        }
+        func u32(_ o: Int) -> Int { Int(header[o]) << 24 | Int(header[o + 1]) << 16 | Int(header[o + 2]) << 8 | Int(header[o + 3]) }
+        guard u32(0) == 0x0000_0803 else {
+            throw FormatError(file: file, field: "magic", expected: "0x00000803 (IDX, unsigned bytes, 3 dimensions)",
+                              found: String(format: "0x%08x", u32(0)))
+        }
+        let n = u32(4), h = u32(8), w = u32(12)
+        guard n >= 1, h >= 1, w >= 1, h <= 4096, w <= 4096 else {
+            throw FormatError(file: file, field: "dimensions", expected: "N ≥ 1 and 1 ≤ H, W ≤ 4096", found: "\(n) × \(h) × \(w)")
+        }
+        try MemoryBudget.require([n, h, w, 5], for: "\(n) images of \(h)×\(w) (bytes and Float32)", file: file, field: "dimensions")
+        return 16 + n * h * w
+    }
+
     static func decodeIDXImages(_ bytes: [UInt8], file: String) throws -> Tensor {
+        _ = try idxImageBytes(Array(bytes.prefix(16)), file: file)
         func u32(_ o: Int) -> Int { Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]) }
         guard bytes.count >= 16 else { throw FormatError(file: file, field: "header", expected: "16 header bytes", found: "\(bytes.count) (truncated)") }
         let magic = u32(0)
@@ -62,7 +85,7 @@ public enum ImageDatasets {
             }
             count += records
         }
-        guard count > 0 else { throw FormatError(file: "--data", field: "cifar", expected: "at least one batch file", found: "none") }
+        guard count > 0 else { throw SettingError(setting: "data", expected: "at least one batch file", found: "none") }
         return Tensor(shape: [count, 3, 32, 32], data: data)
     }
 

@@ -14,12 +14,19 @@ public struct OrthogonalTransform: Sendable {
             throw FormatError(file: file, field: "W", expected: "a square (D, D) matrix", found: "\(w.shape)")
         }
         let d = w.shape[0]
+        // NaN would pass the |WᵀW − I| test below (max drops NaN): refuse it first.
+        try FiniteCheck.check(w.data, tensor: "W", context: file)
         var wtw = [Float](repeating: 0, count: d * d)
         w.data.withUnsafeBufferPointer { p in
             BLAS.sgemm(.transpose, .none, m: d, n: d, k: d, a: p.baseAddress!, lda: d, b: p.baseAddress!, ldb: d, c: &wtw, ldc: d)
         }
         var worst: Float = 0
-        for i in 0..<d { for j in 0..<d { worst = max(worst, abs(wtw[i * d + j] - (i == j ? 1 : 0))) } }
+        for i in 0..<d {
+            for j in 0..<d {
+                let e = abs(wtw[i * d + j] - (i == j ? 1 : 0))
+                worst = e > worst || e.isNaN ? e : worst   // NaN-propagating max
+            }
+        }
         guard worst <= 1e-3 else {
             throw FormatError(file: file, field: "W", expected: "an orthogonal matrix (max |WᵀW − I| ≤ 1e-3)", found: "max |WᵀW − I| = \(worst)")
         }

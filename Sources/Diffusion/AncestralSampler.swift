@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import Networks
 import Tensors
@@ -67,9 +68,14 @@ public struct AncestralSampler: Sendable {
     }
 
     /// Samples `count` images with their initial state and noise drawn from `seed`, in
-    /// batches (parallel inside each batch's network passes).
-    public func sample(network: ScoreNetwork, count: Int, seed: UInt64, batchSize: Int) -> Tensor {
+    /// batches (parallel inside each batch's network passes). The output (count × D floats) is
+    /// sized against the memory budget first; a batch whose samples are not finite (a diverged
+    /// model) is refused with the sample index rather than written.
+    public func sample(network: ScoreNetwork, count: Int, seed: UInt64, batchSize: Int) throws -> Tensor {
         let shape = network.architecture.inputShape, d = shape.reduce(1, *)
+        try SettingError.check(count, in: 1...1_000_000_000, "count")
+        try SettingError.check(batchSize, in: 1...1_000_000, "batchSize")
+        try MemoryBudget.require([count, d, 4], for: "the samples", setting: "count")
         var out = Tensor(zeros: [count] + shape)
         var start = 0
         while start < count {
@@ -83,6 +89,8 @@ public struct AncestralSampler: Sendable {
                 return z
             }
             let result = sample(network: network, initial: draw(0), noise: { draw($0 + 1) })
+            try FiniteCheck.check(result.data, tensor: "samples \(start)…\(start + m - 1) (element index within the batch)",
+                                  context: "sampling", advice: "the model diverged or its checkpoint holds extreme weights")
             for k in 0..<(m * d) { out.data[start * d + k] = result.data[k] }
             start += m
         }

@@ -19,6 +19,11 @@ public struct Trainer {
     public let seed: UInt64
     /// Loss of every completed step.
     public private(set) var losses: [Float] = []
+    /// Everything that determines this run's numbers: the caller's fields (data source,
+    /// transform, init scheme, program version …) followed by the resolved config, batch size,
+    /// seed and the SHA-256 of the training data. Stored in every checkpoint; ``restore(from:)``
+    /// refuses a checkpoint of any other run, naming the first differing field.
+    public let identity: RunIdentity
 
     /// A training run failed: NaN/Inf loss or gradients.
     public struct Diverged: Error, CustomStringConvertible {
@@ -27,15 +32,14 @@ public struct Trainer {
         public var description: String { "training diverged at step \(step): loss = \(loss) (lower the learning rate or check the data)" }
     }
 
-    public init(network: ScoreNetwork, data: Tensor, config: NetworkConfig, batchSize: Int, seed: UInt64) throws {
+    public init(network: ScoreNetwork, data: Tensor, config: NetworkConfig, batchSize: Int, seed: UInt64,
+                identity callerFields: RunIdentity = RunIdentity()) throws {
         guard data.rank == 4, Array(data.shape.dropFirst()) == config.shape, data.shape[0] >= 1 else {
-            throw FormatError(file: "--data", field: "shape", expected: "(N, \(config.shape.map(String.init).joined(separator: ", ")))",
+            throw SettingError(setting: "data", expected: "(N, \(config.shape.map(String.init).joined(separator: ", ")))",
                               found: "\(data.shape)")
         }
-        guard data.data.allSatisfy({ $0.isFinite }) else {
-            throw FormatError(file: "--data", field: "values", expected: "finite values", found: "NaN or infinity")
-        }
-        guard batchSize >= 1 else { throw FormatError(file: "--batch-size", field: "batch-size", expected: "≥ 1", found: "\(batchSize)") }
+        try FiniteCheck.check(data.data, tensor: "training data", context: "training")
+        try SettingError.check(batchSize, in: 1...1_000_000, "batchSize")
         self.network = network
         self.data = data
         self.optimizer = Adam(learningRate: Float(config.learningRate))
@@ -43,6 +47,14 @@ public struct Trainer {
         self.batchSize = batchSize
         self.gradClip = Float(config.gradClip)
         self.seed = seed
+        var id = callerFields
+        for (k, v) in config.identityFields { id.add(k, v) }
+        id.add("batch_size", batchSize)
+        id.add("seed", seed)
+        id.add("data.shape", data.shape.map(String.init).joined(separator: "x"))
+        id.add("data.sha256", SHA256.hex(raw: data.data))
+        id.add("network.architecture", String(describing: type(of: network.architecture)))
+        identity = id
     }
 
     public var step: Int { optimizer.step }
@@ -78,7 +90,14 @@ public struct Trainer {
         let norm = Adam.clipGradients(&gradients, maxNorm: gradClip)
         guard loss.isFinite, norm.isFinite else { throw Diverged(step: k, loss: loss) }
         var values = network.parameters.values
-        optimizer.update(&values, gradients: gradients)
+        var next = optimizer
+        next.update(&values, gradients: gradients)
+        // A finite loss can still give an update that overflows: nothing non-finite is kept.
+        for name in gradients.keys.sorted() {
+            try FiniteCheck.check(values[name]!.data, tensor: name, context: "training step \(k) (after the Adam update)",
+                                  advice: "lower the learning rate")
+        }
+        optimizer = next
         for (name, value) in values where gradients[name] != nil { network.parameters.set(name, value) }
         losses.append(loss)
         return loss
@@ -95,26 +114,51 @@ public struct Trainer {
         }
         arrays.append(("train.losses", NDArray(shape: [losses.count], float32: losses)))
         try SafeTensors.write(arrays, metadata: ["step": "\(optimizer.step)", "seed": "\(seed)", "batch_size": "\(batchSize)",
-                                                 "format": "sad-train-1"], to: path)
+                                                 "format": "sad-train-2", "identity": identity.json], to: path)
     }
 
     /// Restores a checkpoint written by ``save(to:)`` for the same run.
     public mutating func restore(from path: String) throws {
         let file = try SafeTensors.read(path)
-        guard file.metadata["format"] == "sad-train-1", let stepText = file.metadata["step"], let step = Int(stepText) else {
-            throw FormatError(file: path, field: "__metadata__", expected: "a sad training checkpoint", found: "other metadata")
+        guard file.metadata["format"] == "sad-train-2" else {
+            throw FormatError(file: path, field: "__metadata__.format", expected: "sad-train-2 (a sad training checkpoint)",
+                              found: file.metadata["format"].map { "'\($0.prefix(40))'" } ?? "none")
         }
-        guard file.metadata["seed"] == "\(seed)", file.metadata["batch_size"] == "\(batchSize)" else {
-            throw FormatError(file: path, field: "__metadata__", expected: "seed \(seed), batch size \(batchSize)",
-                              found: "seed \(file.metadata["seed"] ?? "?"), batch size \(file.metadata["batch_size"] ?? "?")")
+        try identity.require(matches: try RunIdentity.parse(file.metadata["identity"], file: path, field: "__metadata__.identity"),
+                             file: path, action: "resume training")
+        // Every field read back is untrusted: the step sizes the loss history and the stream keys.
+        guard let stepText = file.metadata["step"], let step = Int(stepText), step >= 0, step <= 1_000_000_000 else {
+            throw FormatError(file: path, field: "__metadata__.step", expected: "an integer in 0…10⁹",
+                              found: "'\((file.metadata["step"] ?? "none").prefix(40))'")
         }
-        try network.parameters.load(from: file)
+        var restored = network
+        try restored.parameters.load(from: file)
         var m: [String: Tensor] = [:], v: [String: Tensor] = [:]
         for spec in network.parameters.specs where spec.trainable && step > 0 {
-            m[spec.name] = try file.tensor("adam.m." + spec.name, shape: spec.shape)
-            v[spec.name] = try file.tensor("adam.v." + spec.name, shape: spec.shape)
+            let mt = try file.tensor("adam.m." + spec.name, shape: spec.shape)
+            let vt = try file.tensor("adam.v." + spec.name, shape: spec.shape)
+            for (name, t) in [("adam.m.", mt), ("adam.v.", vt)] {
+                if let bad = t.data.firstIndex(where: { !$0.isFinite }) {
+                    throw FormatError(file: path, field: name + spec.name, expected: "finite values",
+                                      found: "\(t.data[bad]) at element \(bad)")
+                }
+            }
+            if let bad = vt.data.firstIndex(where: { $0 < 0 }) {
+                throw FormatError(file: path, field: "adam.v." + spec.name, expected: "non-negative second moments",
+                                  found: "\(vt.data[bad]) at element \(bad)")
+            }
+            m[spec.name] = mt
+            v[spec.name] = vt
         }
+        let history = try file.tensor("train.losses")
+        guard history.rank == 1, history.count == step else {
+            throw FormatError(file: path, field: "train.losses", expected: "\(step) losses (one per step)", found: "shape \(history.shape)")
+        }
+        if let bad = history.data.firstIndex(where: { !$0.isFinite }) {
+            throw FormatError(file: path, field: "train.losses", expected: "finite losses", found: "\(history.data[bad]) at step \(bad)")
+        }
+        network = restored
         optimizer = Adam(learningRate: optimizer.learningRate, step: step, m: m, v: v)
-        losses = try file.tensor("train.losses").data
+        losses = history.data
     }
 }

@@ -54,19 +54,26 @@ public enum DiffusionRun {
         let trained = Date()
         let sampler = AncestralSampler(schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
                                        steps: settings.samplingSteps)
-        var samples = sampler.sample(network: trainer.network, count: reference.shape[0], seed: seed, batchSize: 500)
+        var metrics: SlicedWasserstein?
+        var failure: String?
+        var samples: Tensor
+        do {
+            samples = try sampler.sample(network: trainer.network, count: reference.shape[0], seed: seed, batchSize: 500)
+        } catch let e as NonFiniteError {
+            // A diverged model is a result (recorded as a failed unit), not an error.
+            samples = Tensor(zeros: reference.shape)
+            failure = "samples not finite (the model diverged): \(e)"
+        }
         if let transform { samples = try transform.apply(samples, inverse: true) }
         let sampled = Date()
         let d = config.dimension
-        let projections = SlicedWasserstein.randomProjections(count: settings.projections(dimension: d), dimension: d, seed: seed)
-        var metrics: SlicedWasserstein?
-        var failure: String?
-        do {
+        let directions = SlicedWasserstein.Projections.random(count: settings.projections(dimension: d), seed: seed)
+        if failure == nil { do {
             metrics = try SlicedWasserstein.compute(samples.reshaped([samples.shape[0], d]), reference.reshaped([reference.shape[0], d]),
-                                                    projections: projections).0
+                                                    directions: directions).0
         } catch {
             failure = "samples not finite (the model diverged): \(error)"
-        }
+        } }
         if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
         func mean(_ v: ArraySlice<Double>) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
         return Outcome(metrics: metrics, failure: failure, lossFirst: mean(losses.prefix(10)), lossLast: mean(losses.suffix(10)),

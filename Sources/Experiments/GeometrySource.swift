@@ -31,7 +31,9 @@ public enum GeometrySource {
     public static func load(config: NetworkConfig, label: String, method: Method, directory: String,
                             log: (String) -> Void = { _ in }) throws -> Loaded {
         let vecsPath = "\(directory)/vecs.npy", valsPath = "\(directory)/vals.npy", gPath = "\(directory)/geometry.npy"
-        if !FileManager.default.fileExists(atPath: valsPath) {
+        // Complete only with a valid marker (written last, with every file's hash): a kill
+        // between two files, or an edited file, is recomputed from the resumable state.
+        if !CompletionManifest.isComplete(directory) {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             log("geometry of \(label): \(method.description)")
             let sads: SADs
@@ -55,9 +57,19 @@ public enum GeometrySource {
         let vecs = try Npy.read(vecsPath).tensor(file: vecsPath, field: "vecs", converting: true)
         let vals = try Npy.read(valsPath)
         let g = try Npy.read(gPath)
-        guard case let .float64(values) = vals.storage, case let .float64(geometry) = g.storage else {
-            throw FormatError(file: directory, field: "vals/geometry", expected: "float64", found: "other dtypes")
+        let d = config.dimension
+        guard vecs.shape == [d] + config.shape else {
+            throw FormatError(file: vecsPath, field: "shape", expected: "\([d] + config.shape)", found: "\(vecs.shape)")
         }
+        guard case let .float64(values) = vals.storage, vals.shape == [d] else {
+            throw FormatError(file: valsPath, field: "shape", expected: "float64 [\(d)]", found: "\(vals.dtype.rawValue) \(vals.shape)")
+        }
+        guard case let .float64(geometry) = g.storage, g.shape == [d, d] else {
+            throw FormatError(file: gPath, field: "shape", expected: "float64 [\(d), \(d)]", found: "\(g.dtype.rawValue) \(g.shape)")
+        }
+        try FiniteCheck.check(vecs.data, tensor: "vecs", context: vecsPath)
+        try FiniteCheck.check(values, tensor: "vals", context: valsPath)
+        try FiniteCheck.check(geometry, tensor: "geometry", context: gPath)
         let summary = (try? String(contentsOfFile: "\(directory)/summary.txt", encoding: .utf8)) ?? ""
         return Loaded(vectors: vecs, values: values, geometry: geometry, summary: summary)
     }

@@ -72,7 +72,7 @@ public struct LinearSGDRecipe: Recipe {
         }
         var b = [Double](repeating: 0, count: n * n)
         for i in 0..<n { for j in 0..<n { b[i * n + j] = v[i] * v[j] + (i == j ? s2 : 0) } }
-        let marks = Set((0..<checkpoints).map { Int(pow(Double(steps), Double($0) / Double(checkpoints - 1)).rounded()) })
+        let marks = curveSteps
         var curve: [[Double]] = [], late = 0.0, lateCount = 0
         for step in 0...steps {
             if marks.contains(step) || step == 0 { curve.append([Double(step), error(theta), error(gdTheta)]) }
@@ -100,7 +100,13 @@ public struct LinearSGDRecipe: Recipe {
                 "gd_final_error": error(gdTheta), "curve": curve]
     }
 
+    /// The steps at which a unit records its error curve (log-spaced, plus step 0).
+    var curveSteps: Set<Int> {
+        Set((0..<checkpoints).map { Int(pow(Double(steps), Double($0) / Double(checkpoints - 1)).rounded()) })
+    }
+
     public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
+        let expectedSteps = curveSteps.union([0]).sorted().map(Double.init)
         var lateMeans: [Double] = [], lateSE: [Double] = []
         var series: [ChartSeries] = [], gdSeries: [ChartSeries] = []
         var rows: [[String]] = [["eigenvector", "λ", "late SGD error (mean ± SE)", "GD error at end"]]
@@ -109,7 +115,14 @@ public struct LinearSGDRecipe: Recipe {
             let late = rs.map { $0.double("late_error") }
             lateMeans.append(Statistics.mean(late)); lateSE.append(Statistics.standardError(late))
             let curves = rs.compactMap { $0["curve"] as? [[Double]] }
-            if let first = curves.first {
+            // Unit results are read back from disk: every curve must have the same steps and
+            // three columns (step, SGD error, GD error), or the unit file is refused.
+            for (k, c) in curves.enumerated() where c.count != expectedSteps.count || c.contains(where: { $0.count != 3 })
+                || zip(c, expectedSteps).contains(where: { $0[0] != $1 }) {
+                throw RecipeError("unit u\(i) seed \(k): curve: expected \(expectedSteps.count) rows of [step, sgd, gd] at steps"
+                                  + " \(expectedSteps.prefix(3).map { Int($0) })…, found \(c.count) rows of \(Set(c.map(\.count)).sorted()) values")
+            }
+            if let first = curves.first, first.count >= 1 {
                 let steps = first.map { max($0[0], 1) }
                 let mean = (0..<first.count).map { k in Statistics.mean(curves.map { $0[k][1] }) }
                 series.append(ChartSeries(name: "SGD, data along u\(i + 1) (λ = \(lambdas[i]))", x: steps, y: mean))

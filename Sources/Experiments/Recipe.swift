@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import Reports
 
@@ -49,6 +50,14 @@ public struct RecipeOptions: Codable, Equatable, Sendable {
         self.data = data
         self.seeds = seeds
     }
+
+    /// Range checks before any recipe sizes its unit list with them.
+    public func validate() throws {
+        if let seeds { try SettingError.check(seeds, in: 1...10_000, "seeds") }
+        if let data, data.isEmpty || data.utf8.count > 4096 {
+            throw SettingError(setting: "data", expected: "a dataset name or path (1…4096 bytes)", found: "'\(data.prefix(64))'")
+        }
+    }
 }
 
 /// The run directory: prepared inputs, unit results, summary, report.
@@ -92,6 +101,7 @@ public enum Recipes {
     ]
 
     public static func make(_ name: String, profile: Profile, options: RecipeOptions = RecipeOptions()) throws -> any Recipe {
+        try options.validate()
         switch name {
         case "fig1": return SphereRecipe(profile: profile, options: options)
         case "fig2": return BasisHeatmapRecipe(profile: profile, options: options)

@@ -82,7 +82,7 @@ public struct SphereRecipe: Recipe {
             rows.append([e] + vals.map { Statistics.format($0.0, se: $0.1) })
             out[e] = Dictionary(uniqueKeysWithValues: zip(keys, vals.map { JSONFile.number($0.0) }))
             let path = "\(run.unitDirectory(ExperimentUnit(e, 0, seed: 0)))/coordinates.npy"
-            if let c = try? Npy.read(path).tensor(file: path, field: "coordinates", converting: true) {
+            if let c = try? Npy.read(path).tensor(file: path, field: "coordinates", converting: true), c.rank == 2, c.shape[1] == 3 {
                 let n = min(c.shape[0], 1000)
                 scatter.append(ChartSeries(name: "\(e) three SADs", x: (0..<n).map { Double(c.data[$0 * 3]) }, y: (0..<n).map { Double(c.data[$0 * 3 + 1]) }))
             }

@@ -1,7 +1,9 @@
 import Foundation
 import Formats
+import Diffusion
 import Geometry
 import Reports
+import Tensors
 
 /// Runs a recipe's units (all, or the deterministic shard i/N: units i, i + N, i + 2N, … of
 /// the recipe's fixed unit list), skipping units whose result file exists, and merges the
@@ -29,22 +31,74 @@ public struct Sweep {
         self.version = version
     }
 
-    var identity: JSONObject {
-        var o: JSONObject = ["recipe": recipe.name, "profile": recipe.profile.rawValue, "settings": recipe.settings]
+    /// Everything that determines the sweep's numbers (recipe, profile, resolved settings,
+    /// options, program version): stored in sweep.json, compared on every rerun and merge.
+    public var identity: RunIdentity {
+        var id = RunIdentity()
+        id.add("recipe", recipe.name)
+        id.add("profile", recipe.profile.rawValue)
+        id.add("data", options.data ?? "(default)")
+        id.add("seeds", options.seeds.map(String.init) ?? "(profile default)")
+        for key in recipe.settings.keys.sorted() { id.add("settings.\(key)", Self.text(recipe.settings[key]!)) }
+        id.add("version", version)
+        return id
+    }
+
+    /// The contents of sweep.json: what `open` needs to rebuild the recipe, plus the identity.
+    var record: JSONObject {
+        var o: JSONObject = ["recipe": recipe.name, "profile": recipe.profile.rawValue, "settings": recipe.settings,
+                             "version": version, "format": "sad-sweep-1",
+                             "identity": (try? JSONSerialization.jsonObject(with: Data(identity.json.utf8))) ?? [:]]
         if let data = options.data { o["data"] = data }
         if let seeds = options.seeds { o["seeds"] = seeds }
         return o
     }
 
-    /// Reads the recipe and options a run directory was started with.
+    /// Reads the recipe and options a run directory was started with; every field is checked.
     public static func open(_ path: String, log: @escaping @Sendable (String) -> Void = { _ in }, version: String) throws -> Sweep {
-        let o = try JSONFile.read("\(path)/sweep.json")
-        guard let name = o["recipe"] as? String, let p = o["profile"] as? String, let profile = Profile(rawValue: p) else {
-            throw FormatError(file: "\(path)/sweep.json", field: "recipe/profile", expected: "a recipe name and profile", found: "missing")
+        let file = "\(path)/sweep.json"
+        let o = try JSONFile.read(file)
+        guard o["format"] as? String == "sad-sweep-1" else {
+            throw FormatError(file: file, field: "format", expected: "sad-sweep-1", found: "\(o["format"] ?? "nothing")")
         }
-        let options = RecipeOptions(data: o["data"] as? String, seeds: o["seeds"] as? Int)
-        return Sweep(recipe: try Recipes.make(name, profile: profile, options: options), directory: RunDirectory(path: path, log: log),
-                     options: options, version: version)
+        guard let name = o["recipe"] as? String, (Recipes.names + ["demo"]).contains(name) else {
+            throw FormatError(file: file, field: "recipe", expected: Recipes.names.joined(separator: ", "), found: "\(o["recipe"] ?? "nothing")")
+        }
+        guard let p = o["profile"] as? String, let profile = Profile(rawValue: p) else {
+            throw FormatError(file: file, field: "profile", expected: "quick, cpu or paper", found: "\(o["profile"] ?? "nothing")")
+        }
+        var options = RecipeOptions()
+        if let data = o["data"] {
+            guard let d = data as? String else { throw FormatError(file: file, field: "data", expected: "a string", found: "\(data)") }
+            options.data = d
+        }
+        if let seeds = o["seeds"] {
+            guard let n = seeds as? NSNumber, !JSONValues.isBoolean(n), let i = Int(exactly: n.doubleValue), i >= 1, i <= 10_000 else {
+                throw FormatError(file: file, field: "seeds", expected: "an integer in 1…10000", found: "\(seeds)")
+            }
+            options.seeds = i
+        }
+        let recipe: any Recipe
+        do { recipe = try Recipes.make(name, profile: profile, options: options) } catch let e as SettingError {
+            throw FormatError(file: file, field: e.setting, expected: e.expected, found: e.found)
+        }
+        let stored = try RunIdentity.parse(Self.jsonText(o["identity"]), file: file, field: "identity")
+        let sweep = Sweep(recipe: recipe, directory: RunDirectory(path: path, log: log), options: options,
+                          version: stored.fields.first { $0.0 == "version" }?.1 ?? version)
+        try sweep.identity.require(matches: stored, file: file, action: "open the sweep")
+        return sweep
+    }
+
+    static func jsonText(_ value: Any?) -> String? {
+        guard let value, JSONSerialization.isValidJSONObject(value),
+              let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Writes sweep.json (a new run directory).
+    public func recordIdentity() throws {
+        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        try JSONFile.write(record, to: directory.file("sweep.json"))
     }
 
     /// This shard's units in order.
@@ -58,14 +112,10 @@ public struct Sweep {
         let marker = directory.file("sweep.json")
         if FileManager.default.fileExists(atPath: marker) {
             let existing = try JSONFile.read(marker)
-            // Compared as canonical JSON text (sorted keys), exactly as written.
-            let canonical = { (o: JSONObject) in try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) }
-            guard try canonical(existing) == canonical(identity) else {
-                throw FormatError(file: marker, field: "run", expected: "\(recipe.name) --profile \(recipe.profile.rawValue) with the same settings",
-                                  found: "a different run (\(existing["recipe"] ?? "?") \(existing["profile"] ?? "?")): use another --out")
-            }
+            let stored = try RunIdentity.parse(Self.jsonText(existing["identity"]), file: marker, field: "identity")
+            try identity.require(matches: stored, file: marker, action: "resume the sweep")
         } else {
-            try JSONFile.write(identity, to: marker)
+            try recordIdentity()
         }
         try recipe.prepare(in: directory)
     }
@@ -89,7 +139,18 @@ public struct Sweep {
             directory.log("unit \(k + 1)/\(mine.count): \(unit)" + String(format: " (%.0f s elapsed", elapsed) + eta + ")")
             ran += 1
             let start = Date()
-            var result = try recipe.run(unit, in: directory)
+            var result: JSONObject
+            do {
+                result = try recipe.run(unit, in: directory)
+            } catch let e as Trainer.Diverged {
+                // A diverged unit is a result: recorded as failed (with the reason) so the
+                // sweep still merges and reports, instead of throwing on every rerun.
+                result = ["failed": "\(e)"]
+                directory.log("unit \(unit) failed: \(e)")
+            } catch let e as NonFiniteError {
+                result = ["failed": "\(e)"]
+                directory.log("unit \(unit) failed: \(e)")
+            }
             var timing = result["timing"] as? JSONObject ?? [:]
             timing["wall_seconds"] = Date().timeIntervalSince(start)
             result["timing"] = timing
@@ -115,13 +176,28 @@ public struct Sweep {
         }
         var results: [ExperimentUnit: JSONObject] = [:]
         var wall = 0.0
+        var failed: [String] = []
         for unit in units {
-            let r = try JSONFile.read(directory.unitResult(unit))
-            wall += ((r["timing"] as? JSONObject)?["wall_seconds"] as? Double) ?? 0
+            let path = directory.unitResult(unit)
+            let r = try JSONFile.read(path)
+            // Unit files are untrusted input: each must be the result of the unit it is named after.
+            let u = r["unit"] as? JSONObject
+            guard u?["experiment"] as? String == unit.experiment, (u?["index"] as? NSNumber)?.intValue == unit.index,
+                  (u?["seed"] as? NSNumber)?.intValue == unit.seed else {
+                throw FormatError(file: path, field: "unit", expected: "{experiment: \(unit.experiment), index: \(unit.index), seed: \(unit.seed)}",
+                                  found: "\(r["unit"].map { "\($0)" } ?? "nothing")")
+            }
+            let seconds = ((r["timing"] as? JSONObject)?["wall_seconds"] as? NSNumber)?.doubleValue ?? 0
+            wall += seconds.isFinite && seconds >= 0 ? seconds : 0
+            if let reason = r["failed"] as? String {
+                failed.append("\(unit): \(reason)")
+                continue   // summaries see a failed unit as missing (NaN)
+            }
             results[unit] = r
         }
         let summary = try recipe.summarize(results, in: directory)
         var result = summary.result
+        result["failed_units"] = failed
         result["recipe"] = recipe.name
         result["profile"] = recipe.profile.rawValue
         result["settings"] = recipe.settings
@@ -132,6 +208,10 @@ public struct Sweep {
                             "unit_wall_seconds_total": wall,
                             "differences_from_reference": Self.differences], to: directory.file("manifest.json"))
         var sections = summary.sections
+        if !failed.isEmpty {
+            sections.insert(ReportSection(title: "Failed units", paragraphs: ["\(failed.count) of \(units.count) units failed and are"
+                + " left out of the statistics above:"] + failed), at: 0)
+        }
         sections.append(ReportSection(title: "Settings", paragraphs: ["Profile \(recipe.profile.rawValue); \(units.count) units; "
             + String(format: "%.0f s of unit wall time.", wall)],
             table: [["setting", "value"]] + recipe.settings.keys.sorted().map { [$0, Self.text(recipe.settings[$0]!)] }))

@@ -45,8 +45,17 @@ public enum AtomicFile {
     /// Writes UTF-8 text atomically.
     public static func write(text: String, to path: String) throws { try write(Array(text.utf8), to: path) }
 
-    /// Reads a whole file, with an error naming it.
+    /// Reads a whole file, with an error naming it. Only regular files are read (a FIFO or
+    /// /dev/zero would never end), and only when their size fits the memory budget.
     public static func read(_ path: String) throws -> [UInt8] {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                let kind = (info.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file (device, FIFO or socket)"
+                throw FormatError(file: path, field: "file", expected: "a readable regular file", found: kind)
+            }
+            try MemoryBudget.require([Int(info.st_size)], for: "the file's contents", file: path, field: "file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             var isDir: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
@@ -58,6 +67,20 @@ public enum AtomicFile {
             return Array(try handle.readToEnd() ?? Data())
         } catch {
             throw FormatError(file: path, field: "file", expected: "a readable file", found: "read error: \(error)")
+        }
+    }
+
+    /// Removes temporary files that ``write(_:to:)`` left in `directory` when a process was
+    /// killed mid-write (`.NAME.tmp-PID-RANDOM` whose PID no longer runs). Called when a run
+    /// directory is opened, so kills never accumulate debris.
+    public static func removeStaleTemporaries(in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            let fields = name.split(separator: "-")
+            guard fields.count >= 3, let pid = Int32(fields[fields.count - 2]) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                unlink(directory + "/" + name)
+            }
         }
     }
 

@@ -11,16 +11,23 @@ public enum Gzip {
         try inflate(input, windowBits: 16 + MAX_WBITS, file: file, field: "gzip", maxOutput: maxOutput)
     }
 
+    /// The first `count` decompressed bytes only (a header that says how large the rest is),
+    /// without inflating the rest.
+    public static func decompressPrefix(_ input: [UInt8], count: Int, file: String) throws -> [UInt8] {
+        try inflate(input, windowBits: 16 + MAX_WBITS, file: file, field: "gzip", maxOutput: count, prefixOnly: true)
+    }
+
     /// Inflates a gzip (`windowBits` 16 + 15) or zlib (RFC 1950, `windowBits` 15) stream,
     /// refusing more than `maxOutput` bytes; errors name `field`.
-    static func inflate(_ input: [UInt8], windowBits: Int32, file: String, field: String, maxOutput: Int) throws -> [UInt8] {
+    static func inflate(_ input: [UInt8], windowBits: Int32, file: String, field: String, maxOutput: Int,
+                        prefixOnly: Bool = false) throws -> [UInt8] {
         var stream = z_stream()
         guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw FormatError(file: file, field: field, expected: "a usable zlib", found: "inflateInit2 failed")
         }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var chunk = [UInt8](repeating: 0, count: prefixOnly ? max(1, maxOutput) : 1 << 20)
         var status: Int32 = Z_OK
         try input.withUnsafeBufferPointer { inBuf in
             stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
@@ -35,6 +42,11 @@ public enum Gzip {
                                           found: status == Z_BUF_ERROR ? "truncated data" : "corrupt data (zlib status \(status))")
                     }
                     let produced = out.count - Int(stream.avail_out)
+                    if prefixOnly && output.count + produced >= maxOutput {
+                        output.append(contentsOf: out[0..<(maxOutput - output.count)])
+                        status = Z_STREAM_END
+                        return
+                    }
                     guard output.count + produced <= maxOutput else {
                         throw FormatError(file: file, field: field, expected: "at most \(maxOutput) decompressed bytes", found: "more")
                     }

@@ -19,7 +19,7 @@ public enum Estimator: String, CaseIterable, Sendable {
 
     public static func parse(_ text: String) throws -> Estimator {
         guard let e = Estimator(rawValue: text) else {
-            throw FormatError(file: "--estimator", field: "estimator", expected: allCases.map(\.rawValue).joined(separator: ", "), found: text)
+            throw SettingError(setting: "estimator", expected: allCases.map(\.rawValue).joined(separator: ", "), found: text)
         }
         return e
     }

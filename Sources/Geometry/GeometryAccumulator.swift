@@ -21,6 +21,13 @@ public struct GeometryAccumulator: Sendable {
     public internal(set) var networks: [Int]
 
     static let scale = 18_446_744_073_709_551_616.0  // 2⁶⁴
+    /// The largest |entry| of one chunk sum that is accepted: 2⁴⁰ · 2⁶⁴ = 2¹⁰⁴ leaves 2²³
+    /// chunks of headroom below Int128's 2¹²⁷ (and any overflow of the total is detected).
+    static let maxChunkValue = 1_099_511_627_776.0  // 2⁴⁰
+    /// The smallest largest-|entry| of a non-zero chunk sum that is accepted: below 2⁻³⁰ the
+    /// fixed-point resolution 2⁻⁶⁴ keeps fewer than 34 significant bits of the largest entry
+    /// (and none of the small ones): G would silently lose its digits or round to 0.
+    static let minChunkValue = 9.313225746154785e-10  // 2⁻³⁰
 
     public init(dimension d: Int) {
         dimension = d
@@ -29,29 +36,61 @@ public struct GeometryAccumulator: Sendable {
     }
 
     /// Adds one chunk's Float64 upper-triangular sum (row-major D×D buffer) to half `half`.
-    mutating func add(chunkSum: UnsafePointer<Double>, networks count: Int, half: Int) {
+    ///
+    /// The chunk is checked before anything is added (so a refused chunk leaves the
+    /// accumulator as it was): every entry finite, the largest |entry| within
+    /// [``minChunkValue``, ``maxChunkValue``] unless the chunk is exactly zero, and each
+    /// 128-bit addition free of overflow.
+    mutating func add(chunkSum: UnsafePointer<Double>, networks count: Int, half: Int, chunk: Int) throws {
         let d = dimension
+        var largest = 0.0
+        for i in 0..<d {
+            for j in i..<d {
+                let v = chunkSum[i * d + j]
+                guard v.isFinite else {
+                    throw NonFiniteError(tensor: "G[\(i), \(j)] of the chunk sum", context: "geometry chunk \(chunk)", index: i * d + j,
+                                         value: v, advice: "the network's output overflowed: lower the probe scale or check the config")
+                }
+                largest = max(largest, abs(v))
+            }
+        }
+        guard largest <= Self.maxChunkValue else { throw GeometryRangeError.overflow(chunk: chunk, largest: largest) }
+        guard largest == 0 || largest >= Self.minChunkValue else { throw GeometryRangeError.underflow(chunk: chunk, largest: largest) }
+        var next = halves[half]
         var k = 0
-        halves[half].withUnsafeMutableBufferPointer { acc in
+        try next.withUnsafeMutableBufferPointer { acc in
             for i in 0..<d {
                 for j in i..<d {
-                    acc[k] &+= Int128((chunkSum[i * d + j] * Self.scale).rounded())
+                    let (sum, overflow) = acc[k].addingReportingOverflow(Int128((chunkSum[i * d + j] * Self.scale).rounded()))
+                    if overflow { throw GeometryRangeError.overflow(chunk: chunk, largest: largest) }
+                    acc[k] = sum
                     k += 1
                 }
             }
         }
+        halves[half] = next
         networks[half] += count
     }
 
-    /// Exact sum of two accumulators (shards of the same run).
-    public mutating func merge(_ other: GeometryAccumulator) {
-        precondition(other.dimension == dimension)
-        for h in 0..<2 {
-            halves[h].withUnsafeMutableBufferPointer { a in
-                other.halves[h].withUnsafeBufferPointer { b in for i in 0..<a.count { a[i] &+= b[i] } }
-            }
-            networks[h] += other.networks[h]
+    /// Exact sum of two accumulators (shards of the same run); refuses an overflowing sum.
+    public mutating func merge(_ other: GeometryAccumulator, otherPath: String) throws {
+        guard other.dimension == dimension else {
+            throw FormatError(file: otherPath, field: "accumulator", expected: "dimension \(dimension)", found: "\(other.dimension)")
         }
+        var next = halves
+        for h in 0..<2 {
+            try next[h].withUnsafeMutableBufferPointer { a in
+                try other.halves[h].withUnsafeBufferPointer { b in
+                    for i in 0..<a.count {
+                        let (sum, overflow) = a[i].addingReportingOverflow(b[i])
+                        if overflow { throw GeometryRangeError.overflow(chunk: -1, largest: .infinity) }
+                        a[i] = sum
+                    }
+                }
+            }
+        }
+        halves = next
+        for h in 0..<2 { networks[h] += other.networks[h] }
     }
 
     /// The mean E[RᵀR] of half 0, half 1, or both (nil), as a full symmetric D×D Float64.
@@ -101,6 +140,34 @@ public struct GeometryAccumulator: Sendable {
         guard let counts = try file.array("accumulator.networks").integers, counts.count == 2 else {
             throw FormatError(file: file.path, field: "accumulator.networks", expected: "two counts", found: "other")
         }
+        guard counts.allSatisfy({ $0 >= 0 && $0 <= 1_000_000_000 }) else {
+            throw FormatError(file: file.path, field: "accumulator.networks", expected: "two counts in 0…10⁹", found: "\(counts)")
+        }
         networks = counts
+    }
+}
+
+/// A geometry whose values the exact fixed-point accumulator cannot hold faithfully.
+public enum GeometryRangeError: Error, CustomStringConvertible, Equatable {
+    /// A chunk sum (or the running total) beyond the accumulator's range.
+    case overflow(chunk: Int, largest: Double)
+    /// A non-zero chunk sum so small that the fixed-point resolution would erase its digits.
+    case underflow(chunk: Int, largest: Double)
+    /// Every entry of G is exactly zero: there are no directions to rank.
+    case zero
+
+    public var description: String {
+        switch self {
+        case let .overflow(chunk, largest):
+            return (chunk >= 0 ? "geometry chunk \(chunk)" : "merging shards")
+                + ": entries of G up to \(largest) exceed the exact accumulator's range (chunk sums ≤ 2⁴⁰ ≈ 1.1e12)"
+                + " — lower the probe scale (--probe gaussian:SIGMA) or the chunk size"
+        case let .underflow(chunk, largest):
+            return "geometry chunk \(chunk): the largest entry of G is \(largest), below 2⁻³⁰ ≈ 9.3e-10: the exact accumulator"
+                + " (resolution 2⁻⁶⁴) would keep too few digits — raise the probe scale or rescale the network's output"
+        case .zero:
+            return "G = 0: every network output is exactly zero for this probe and init (nothing to estimate)"
+                + " — use another probe or init scheme"
+        }
     }
 }

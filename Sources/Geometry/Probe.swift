@@ -27,13 +27,13 @@ public enum Probe: Equatable, Sendable, CustomStringConvertible {
     /// Parses `zero`, `gaussian:σ`, `data:PATH`, `fixed:SEED`.
     public static func parse(_ text: String) throws -> Probe {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        func fail() -> FormatError {
-            FormatError(file: "--probe", field: "probe", expected: "zero, gaussian:SIGMA, data:PATH or fixed:SEED", found: text)
+        func fail() -> SettingError {
+            SettingError(setting: "probe", expected: "zero, gaussian:SIGMA (0 ≤ SIGMA ≤ 1e6), data:PATH or fixed:SEED", found: text)
         }
         switch parts.first {
         case "zero" where parts.count == 1: return .zero
         case "gaussian" where parts.count == 2:
-            guard let s = Float(parts[1]), s.isFinite, s >= 0 else { throw fail() }
+            guard let s = Float(parts[1]), s.isFinite, s >= 0, s <= 1e6 else { throw fail() }
             return .gaussian(sigma: s)
         case "data" where parts.count == 2 && !parts[1].isEmpty: return .data(path: parts[1])
         case "fixed" where parts.count == 2:

@@ -28,6 +28,7 @@ public struct SADs {
         }
         let d = spec.dimension
         geometry = state.accumulator.mean()
+        guard geometry.contains(where: { $0 != 0 }) else { throw GeometryRangeError.zero }
         eigen = try SymmetricEigen<Double>(symmetric: geometry, n: d)
         let a = try SymmetricEigen<Double>(symmetric: state.accumulator.mean(half: 0), n: d)
         let b = try SymmetricEigen<Double>(symmetric: state.accumulator.mean(half: 1), n: d)
@@ -40,6 +41,8 @@ public struct SADs {
     /// A closed-form geometry (no Monte-Carlo noise: halves equal the total).
     public init(spec: GeometrySpec, exactGeometry g: [Double]) throws {
         self.spec = spec
+        try FiniteCheck.check(g, tensor: "G", context: "closed-form geometry")
+        guard g.contains(where: { $0 != 0 }) else { throw GeometryRangeError.zero }
         geometry = g
         let e = try SymmetricEigen<Double>(symmetric: g, n: spec.dimension)
         eigen = e
@@ -51,7 +54,9 @@ public struct SADs {
     /// Default indices shown in summaries: 0, D/8 − 1, 2D/8 − 1, …, D − 1.
     public var summaryIndices: [Int] {
         let d = spec.dimension
-        return [0] + (1...8).map { $0 * d / 8 - 1 }
+        // Distinct and in range for any D ≥ 1 (D < 8 would otherwise give index −1).
+        var seen = Set<Int>()
+        return ([0] + (1...8).map { max(0, $0 * d / 8 - 1) }).filter { $0 < d && seen.insert($0).inserted }
     }
 
     public var summary: String {
@@ -59,8 +64,11 @@ public struct SADs {
             + diagnostics.summary(values: eigen.values, indices: summaryIndices)
     }
 
+    /// Writes the result files, then the completion marker (`complete.json` with every file's
+    /// hash) last: a directory without a valid marker is incomplete and is recomputed.
     public func write(to directory: String, extra: [String: String] = [:]) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        CompletionManifest.invalidate(directory)
         let d = spec.dimension
         try Npy.write(NDArray(shape: [d] + spec.shape, float32: eigen.vectors.map { Float($0) }), to: "\(directory)/vecs.npy")
         try Npy.write(NDArray(shape: [d], float64: eigen.values), to: "\(directory)/vals.npy")
@@ -85,5 +93,9 @@ public struct SADs {
         try AtomicFile.write(Array(data), to: "\(directory)/manifest.json")
         try AtomicFile.write(Array(try JSONEncoder.sorted.encode(diagnostics)), to: "\(directory)/diagnostics.json")
         try AtomicFile.write(text: summary + "\n", to: "\(directory)/summary.txt")
+        try CompletionManifest.write(directory: directory, files: Self.resultFiles, identity: spec.identity.hash)
     }
+
+    /// The files of a result directory, in the order they are written.
+    public static let resultFiles = ["vecs.npy", "vals.npy", "geometry.npy", "manifest.json", "diagnostics.json", "summary.txt"]
 }

@@ -26,11 +26,25 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
 
     static let chunk = 128
 
+    /// Where the L unit directions come from.
+    public enum Projections: Sendable {
+        /// Explicit (L, D) unit rows.
+        case explicit(Tensor)
+        /// L directions drawn as ``randomProjections(count:dimension:seed:)`` does, generated
+        /// chunk by chunk inside the workers: memory O(threads·chunk·D), never L×D (64·D
+        /// directions of a 3×64×64 sample would be 38 GB).
+        case random(count: Int, seed: UInt64)
+    }
+
     /// - Parameters:
     ///   - a, b: (N, D) samples (any trailing shape is flattened), equal N.
     ///   - projections: (L, D) unit rows.
     /// - Returns: the distances and the per-direction squared 1-D W₂ (d_l).
     public static func compute(_ a: Tensor, _ b: Tensor, projections: Tensor) throws -> (SlicedWasserstein, [Double]) {
+        try compute(a, b, directions: .explicit(projections))
+    }
+
+    public static func compute(_ a: Tensor, _ b: Tensor, directions: Projections) throws -> (SlicedWasserstein, [Double]) {
         guard a.rank >= 2, b.rank >= 2 else {
             throw FormatError(file: "samples", field: "shape", expected: "(N, D) or (N, C, H, W)", found: "\(a.shape) and \(b.shape)")
         }
@@ -42,52 +56,73 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
         guard b.count / max(b.shape[0], 1) == d else {
             throw FormatError(file: "reference", field: "D", expected: "\(d) values per sample", found: "\(b.count / max(b.shape[0], 1))")
         }
-        guard n >= 1 else { throw FormatError(file: "samples", field: "N", expected: "at least 1 sample", found: "0") }
-        guard projections.rank == 2, projections.shape[1] == d, projections.shape[0] >= 1 else {
-            throw FormatError(file: "projections", field: "shape", expected: "(L, \(d))", found: "\(projections.shape)")
-        }
-        for r in 0..<projections.shape[0] {
-            var s = 0.0
-            for k in 0..<d { let v = Double(projections.data[r * d + k]); s += v * v }
-            guard abs(s.squareRoot() - 1) <= 1e-3 else {
-                throw FormatError(file: "projections", field: "row \(r)", expected: "a unit vector", found: "norm \(s.squareRoot())")
+        guard n >= 1, d >= 1 else { throw FormatError(file: "samples", field: "N", expected: "at least 1 sample of at least 1 value", found: "\(a.shape)") }
+        let l: Int
+        switch directions {
+        case let .explicit(projections):
+            guard projections.rank == 2, projections.shape[1] == d, projections.shape[0] >= 1 else {
+                throw FormatError(file: "projections", field: "shape", expected: "(L, \(d))", found: "\(projections.shape)")
             }
+            try FiniteCheck.check(projections.data, tensor: "projections", context: "sliced Wasserstein")
+            for r in 0..<projections.shape[0] {
+                var s = 0.0
+                for k in 0..<d { let v = Double(projections.data[r * d + k]); s += v * v }
+                guard abs(s.squareRoot() - 1) <= 1e-3 else {
+                    throw FormatError(file: "projections", field: "row \(r)", expected: "a unit vector", found: "norm \(s.squareRoot())")
+                }
+            }
+            l = projections.shape[0]
+        case let .random(count, _):
+            try SettingError.check(count, in: 1...100_000_000, "numProjections")
+            l = count
         }
         for (name, t) in [("samples", a), ("reference", b)] where !t.data.allSatisfy({ $0.isFinite }) {
             throw FormatError(file: name, field: "values", expected: "finite values", found: "NaN or infinity")
         }
-        let l = projections.shape[0]
+        // Per worker: the chunk's directions (m·D) and projected samples (2·N·m) in flight.
+        let workers = min(Parallel.threadCount, (l + chunk - 1) / chunk)
+        try MemoryBudget.require([workers, chunk * d + 2 * n * chunk + 4 * n, 4], for: "the projection workspace",
+                                 setting: "numProjections")
         var perProjection = [Double](repeating: 0, count: l)
         a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
-                projections.data.withUnsafeBufferPointer { pp in
-                    perProjection.withUnsafeMutableBufferPointer { out in
-                        let result = SharedPointer(out.baseAddress!)
-                        Parallel.forEachChunk(total: l, chunkSize: chunk) { _, range in
-                            let m = range.count
-                            var ya = [Float](repeating: 0, count: n * m), yb = ya
-                            ya.withUnsafeMutableBufferPointer { qa in
-                                yb.withUnsafeMutableBufferPointer { qb in
-                                    // (N, D)·(m, D)ᵀ → (N, m)
-                                    BLAS.sgemm(.none, .transpose, m: n, n: m, k: d, a: pa.baseAddress!, lda: d,
-                                               b: pp.baseAddress! + range.lowerBound * d, ldb: d, c: qa.baseAddress!, ldc: m)
-                                    BLAS.sgemm(.none, .transpose, m: n, n: m, k: d, a: pb.baseAddress!, lda: d,
-                                               b: pp.baseAddress! + range.lowerBound * d, ldb: d, c: qb.baseAddress!, ldc: m)
-                                    var colA = [Float](repeating: 0, count: n), colB = colA
-                                    var scratch = [UInt32](repeating: 0, count: 2 * n)
-                                    for j in 0..<m {
-                                        for i in 0..<n { colA[i] = qa[i * m + j]; colB[i] = qb[i * m + j] }
-                                        scratch.withUnsafeMutableBufferPointer { s in
-                                            sad_sort_floats(&colA, n, s.baseAddress)
-                                            sad_sort_floats(&colB, n, s.baseAddress)
-                                        }
-                                        var acc = 0.0
-                                        for i in 0..<n { let diff = Double(colA[i]) - Double(colB[i]); acc += diff * diff }
-                                        result.base[range.lowerBound + j] = acc / Double(n)
+                perProjection.withUnsafeMutableBufferPointer { out in
+                    let result = SharedPointer(out.baseAddress!)
+                    Parallel.forEachChunk(total: l, chunkSize: chunk) { _, range in
+                        let m = range.count
+                        var rows = [Float]()
+                        let directionRows: UnsafePointer<Float>
+                        switch directions {
+                        case let .explicit(projections):
+                            directionRows = projections.data.withUnsafeBufferPointer { $0.baseAddress! } + range.lowerBound * d
+                        case let .random(_, seed):
+                            rows = [Float](repeating: 0, count: m * d)
+                            rows.withUnsafeMutableBufferPointer { fillRandomDirections($0.baseAddress!, range, dimension: d, seed: seed) }
+                            directionRows = rows.withUnsafeBufferPointer { $0.baseAddress! }
+                        }
+                        var ya = [Float](repeating: 0, count: n * m), yb = ya
+                        ya.withUnsafeMutableBufferPointer { qa in
+                            yb.withUnsafeMutableBufferPointer { qb in
+                                // (N, D)·(m, D)ᵀ → (N, m)
+                                BLAS.sgemm(.none, .transpose, m: n, n: m, k: d, a: pa.baseAddress!, lda: d,
+                                           b: directionRows, ldb: d, c: qa.baseAddress!, ldc: m)
+                                BLAS.sgemm(.none, .transpose, m: n, n: m, k: d, a: pb.baseAddress!, lda: d,
+                                           b: directionRows, ldb: d, c: qb.baseAddress!, ldc: m)
+                                var colA = [Float](repeating: 0, count: n), colB = colA
+                                var scratch = [UInt32](repeating: 0, count: 2 * n)
+                                for j in 0..<m {
+                                    for i in 0..<n { colA[i] = qa[i * m + j]; colB[i] = qb[i * m + j] }
+                                    scratch.withUnsafeMutableBufferPointer { s in
+                                        sad_sort_floats(&colA, n, s.baseAddress)
+                                        sad_sort_floats(&colB, n, s.baseAddress)
                                     }
+                                    var acc = 0.0
+                                    for i in 0..<n { let diff = Double(colA[i]) - Double(colB[i]); acc += diff * diff }
+                                    result.base[range.lowerBound + j] = acc / Double(n)
                                 }
                             }
                         }
+                        withExtendedLifetime(rows) {}
                     }
                 }
             }
@@ -104,6 +139,19 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
         return (SlicedWasserstein(sw2: sw, msw2: msw, numProjections: l, argmaxProjection: arg, samples: n, dimension: d), perProjection)
     }
 
+    /// Rows `range` of the random directions into `out` (range.count × D): row i from
+    /// RandomStream(seed, .projections, i), normalised.
+    static func fillRandomDirections(_ out: UnsafeMutablePointer<Float>, _ range: Range<Int>, dimension d: Int, seed: UInt64) {
+        for (r, i) in range.enumerated() {
+            let row = out + r * d
+            RandomStream(seed: seed, purpose: .projections, index: UInt64(i)).fillNormal(UnsafeMutableBufferPointer(start: row, count: d))
+            var norm = 0.0
+            for k in 0..<d { norm += Double(row[k]) * Double(row[k]) }
+            let inv = Float(1 / norm.squareRoot())
+            for k in 0..<d { row[k] *= inv }
+        }
+    }
+
     /// L directions uniform on the sphere: θ_l ~ N(0, I) normalised, direction l drawn from
     /// RandomStream(seed, .projections, l) so any subset is reproducible. Default L = 64·D.
     public static func randomProjections(count l: Int, dimension d: Int, seed: UInt64) -> Tensor {
@@ -111,14 +159,7 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
         p.data.withUnsafeMutableBufferPointer { out in
             let base = SharedPointer(out.baseAddress!)
             Parallel.forEachChunk(total: l, chunkSize: 256) { _, range in
-                for i in range {
-                    let row = base.base + i * d
-                    RandomStream(seed: seed, purpose: .projections, index: UInt64(i)).fillNormal(UnsafeMutableBufferPointer(start: row, count: d))
-                    var norm = 0.0
-                    for k in 0..<d { norm += Double(row[k]) * Double(row[k]) }
-                    let inv = Float(1 / norm.squareRoot())
-                    for k in 0..<d { row[k] *= inv }
-                }
+                fillRandomDirections(base.base + range.lowerBound * d, range, dimension: d, seed: seed)
             }
         }
         return p

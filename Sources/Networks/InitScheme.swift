@@ -1,3 +1,4 @@
+import Formats
 import Tensors
 
 /// Initialisation schemes a network can be built with.
@@ -20,7 +21,7 @@ public enum InitScheme: String, CaseIterable, Sendable, CustomStringConvertible 
     /// Parses a user-supplied name, with an error listing the choices.
     public static func parse(_ text: String) throws -> InitScheme {
         guard let scheme = InitScheme(rawValue: text) else {
-            throw ConfigError(file: "--init", field: "init", expected: allCases.map(\.rawValue).joined(separator: ", "), found: text)
+            throw SettingError(setting: "initScheme", expected: allCases.map(\.rawValue).joined(separator: ", "), found: text)
         }
         return scheme
     }

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import Tensors
 
@@ -27,10 +28,10 @@ public struct InitStatistics: CustomStringConvertible, Sendable {
     public static func measure(config: NetworkConfig, networks: Int, seed: UInt64, timestep: Int,
                                scheme: InitScheme = .reference) throws -> InitStatistics {
         guard networks >= 2 else {
-            throw ConfigError(file: "--networks", field: "networks", expected: "at least 2 (for a standard error)", found: "\(networks)")
+            throw SettingError(setting: "networks", expected: "at least 2 (for a standard error)", found: "\(networks)")
         }
         guard timestep >= 0 && timestep < config.timesteps else {
-            throw ConfigError(file: "--timestep", field: "timestep", expected: "0…\(config.timesteps - 1)", found: "\(timestep)")
+            throw SettingError(setting: "timestep", expected: "0…\(config.timesteps - 1)", found: "\(timestep)")
         }
         let arch = makeArchitecture(config)
         var norms = [Double](repeating: 0, count: networks)

@@ -34,6 +34,9 @@ public struct NetworkConfig: Equatable, Sendable {
         case linear(LinearModelConfig)
     }
 
+    /// The largest data dimension D = C·H·W a config may declare (4096² pixels).
+    public static let maxDimension = 16_777_216
+
     public var channels: Int { shape[0] }
     public var dimension: Int { shape.reduce(1, *) }
 
@@ -51,10 +54,15 @@ public struct NetworkConfig: Equatable, Sendable {
         try reader.onlyKeys(root, ["shape", "learning_rate", "grad_clip", "diffuser"], "(root)")
         let shape = try reader.ints(root["shape"], "shape")
         guard shape.count == 3, shape.allSatisfy({ $0 > 0 && $0 <= 4096 }) else {
-            throw ConfigError(file: file, field: "shape", expected: "[C, H, W] with positive extents", found: "\(shape)")
+            throw ConfigError(file: file, field: "shape", expected: "[C, H, W] with extents in 1…4096", found: "\(shape)")
         }
-        let learningRate = try reader.double(root["learning_rate"], "learning_rate", positive: true)
-        let gradClip = try reader.double(root["grad_clip"], "grad_clip", positive: true)
+        // D = C·H·W sizes every tensor (and D² the geometry): bounded before anything multiplies it.
+        guard shape[0] * shape[1] * shape[2] <= maxDimension else {
+            throw ConfigError(file: file, field: "shape", expected: "C·H·W ≤ \(maxDimension)", found: "\(shape) (D = \(shape[0] * shape[1] * shape[2]))")
+        }
+        // Float32 settings: refuse what would round to infinity or zero when converted.
+        let learningRate = try reader.double(root["learning_rate"], "learning_rate", in: 1e-30...10)
+        let gradClip = try reader.double(root["grad_clip"], "grad_clip", in: 1e-30...1e30)
         let diffuser = try reader.object(root["diffuser"] as Any, "diffuser")
         try reader.onlyKeys(diffuser, ["T", "linear", "model"], "diffuser")
         let t = try reader.int(diffuser["T"], "diffuser.T")
@@ -75,8 +83,10 @@ public struct NetworkConfig: Equatable, Sendable {
         } else {
             model = .dit(try DiTConfig(modelBlock, shape: shape, reader: &reader))
         }
-        return NetworkConfig(shape: shape, learningRate: learningRate, gradClip: gradClip, timesteps: t,
-                             linearSchedule: linear, model: model, source: file)
+        let config = NetworkConfig(shape: shape, learningRate: learningRate, gradClip: gradClip, timesteps: t,
+                                   linearSchedule: linear, model: model, source: file)
+        try config.checkSize(file: file)
+        return config
     }
 
     /// Applies the reference's command-line overrides (`--interpolation`, `--patch_size`),
@@ -93,6 +103,7 @@ public struct NetworkConfig: Equatable, Sendable {
                 try d.validate(shape: shape, file: source)
             }
             c.model = .dit(d)
+            try c.checkSize(file: source)
         case .mlp, .linear: break
         }
         return c
@@ -132,7 +143,7 @@ public struct UNetConfig: Equatable, Sendable {
         channelMults = try reader.ints(block["channel_mults"], "diffuser.model.channel_mults")
         numHeads = try reader.int(block["num_heads"], "diffuser.model.num_heads")
         let isAttn = try reader.bools(block["is_attn"], "diffuser.model.is_attn")
-        let dropout = try reader.double(block["dropout"], "diffuser.model.dropout", positive: false)
+        let dropout = try reader.double(block["dropout"], "diffuser.model.dropout", in: 0...1)
         let scaleShift = try reader.bool(block["use_scale_shift_norm"], "diffuser.model.use_scale_shift_norm")
         if let text = block["interpolation"] {
             guard let s = text as? String, let i = Interpolation(rawValue: s) else {
@@ -196,7 +207,7 @@ public struct DiTConfig: Equatable, Sendable {
         hiddenSize = try reader.int(block["hidden_size"], "diffuser.model.hidden_size")
         depth = try reader.int(block["depth"], "diffuser.model.depth")
         numHeads = try reader.int(block["num_heads"], "diffuser.model.num_heads")
-        mlpRatio = try reader.double(block["mlp_ratio"], "diffuser.model.mlp_ratio", positive: true)
+        mlpRatio = try reader.double(block["mlp_ratio"], "diffuser.model.mlp_ratio", in: 1e-6...64)
         patchSize = block["patch_size"] == nil ? 2 : try reader.int(block["patch_size"], "diffuser.model.patch_size")
         try validate(shape: shape, file: reader.file)
     }
@@ -214,6 +225,9 @@ public struct DiTConfig: Equatable, Sendable {
             throw fail("diffuser.model.num_heads", "a divisor of hidden_size \(hiddenSize)", numHeads)
         }
         guard depth >= 0 && depth <= 64 else { throw fail("diffuser.model.depth", "0…64", depth) }
+        guard mlpRatio.isFinite, mlpRatio > 0, mlpRatio <= 64 else {
+            throw fail("diffuser.model.mlp_ratio", "a number in (0, 64]", mlpRatio)
+        }
         guard mlpHidden >= 1 else { throw fail("diffuser.model.mlp_ratio", "hidden_size·mlp_ratio ≥ 1", mlpRatio) }
         guard shape[1] == shape[2] else { throw fail("shape", "a square image (the positional grid is G×G)", shape) }
         guard patchSize >= 1 && shape[1] % patchSize == 0 else {
@@ -248,7 +262,7 @@ public struct LinearModelConfig: Equatable, Sendable {
     init(_ block: [String: Any], reader: inout JSONReader) throws {
         try reader.onlyKeys(block, ["type", "features", "theta_std"], "diffuser.model")
         features = try reader.int(block["features"], "diffuser.model.features")
-        thetaStd = Float(block["theta_std"] == nil ? 0.01 : try reader.double(block["theta_std"], "diffuser.model.theta_std", positive: true))
+        thetaStd = Float(block["theta_std"] == nil ? 0.01 : try reader.double(block["theta_std"], "diffuser.model.theta_std", in: 1e-30...1e3))
         guard features >= 1 && features <= 100_000 else {
             throw ConfigError(file: reader.file, field: "diffuser.model.features", expected: "1…100000", found: "\(features)")
         }
@@ -286,10 +300,12 @@ struct JSONReader {
         return i
     }
 
-    func double(_ value: Any?, _ field: String, positive: Bool) throws -> Double {
+    /// A finite number in `range` (config floats become Float32: a range keeps them finite and
+    /// non-zero after conversion).
+    func double(_ value: Any?, _ field: String, in range: ClosedRange<Double>) throws -> Double {
         let d = try number(value, field).doubleValue
-        guard d.isFinite, positive ? d > 0 : d >= 0 else {
-            throw ConfigError(file: file, field: field, expected: positive ? "a positive number" : "a non-negative number", found: "\(d)")
+        guard d.isFinite, range.contains(d) else {
+            throw ConfigError(file: file, field: field, expected: "a number in \(range.lowerBound)…\(range.upperBound)", found: "\(d)")
         }
         return d
     }

@@ -23,6 +23,7 @@ public enum RandomOrthogonal {
     }
 
     static func geqrf(_ a: inout [Double], _ tau: inout [Double], n: Int) throws {
+        BLAS.configureSingleThreaded()
         #if canImport(Accelerate)
         var m = __CLPK_integer(n), nn = m, lda = m, info: __CLPK_integer = 0, lwork = __CLPK_integer(64 * n)
         var work = [Double](repeating: 0, count: Int(lwork))

@@ -81,6 +81,7 @@ extension SymmetricEigen {
 /// triangle of the column-major view = the upper triangle of the row-major one.
 enum LAPACK {
     static func syevd(_ a: inout [Float], _ w: inout [Float], n: Int) throws {
+        BLAS.configureSingleThreaded()
         if n == 0 { return }
         #if canImport(Accelerate)
         var jobz = Int8(UInt8(ascii: "V")), uplo = Int8(UInt8(ascii: "L"))
@@ -107,6 +108,9 @@ enum LAPACK {
     }
 
     static func syevd(_ a: inout [Double], _ w: inout [Double], n: Int) throws {
+        // Single-threaded LAPACK/BLAS: the eigenvectors must be bitwise the same in every
+        // command (estimate, merge, resume), which a threaded dsyevd does not give.
+        BLAS.configureSingleThreaded()
         if n == 0 { return }
         #if canImport(Accelerate)
         var jobz = Int8(UInt8(ascii: "V")), uplo = Int8(UInt8(ascii: "L"))

@@ -13,7 +13,7 @@ struct Align: ParsableCommand {
     var data = "fashion-mnist"
 
     @Option(help: "Profile for the number of images and networks: quick, cpu, paper.")
-    var profile = "cpu"
+    var profile: Profile = .cpu
 
     @Option(help: "Run directory.")
     var out = "runs/fig8-cpu"
@@ -22,7 +22,7 @@ struct Align: ParsableCommand {
 
     func run() throws {
         try threadOptions.apply()
-        guard let p = Profile(rawValue: profile) else { throw ValidationError("--profile: expected quick, cpu or paper, found '\(profile)'") }
+        let p = profile
         let options = RecipeOptions(data: data == "fashion-mnist" ? nil : data)   // the recipes' default, so `sad reproduce fig8` resumes it
         let sweep = Sweep(recipe: try Recipes.make("fig8", profile: p, options: options), directory: RunDirectory(path: out, log: { print($0); fflush(stdout) }),
                           options: options, version: sadVersion)
@@ -31,6 +31,6 @@ struct Align: ParsableCommand {
         let alpha = a["alpha"] as? JSONObject ?? [:]
         print(String(format: "α(W_min) = %.6g\nα(I)     = %.6g\nα(W_max) = %.6g\nTheorem 2 bounds: [%.6g, %.6g]",
                      alpha.double("w-min"), alpha.double("identity"), alpha.double("w-max"), alpha.double("theorem2_min"), alpha.double("theorem2_max")))
-        print("Prediction: W_min easiest, then I, then W_max. Transforms: \(out)/prepared/. Train and measure: sad reproduce fig8 --profile \(profile) --data \(data) --out \(out)")
+        print("Prediction: W_min easiest, then I, then W_max. Transforms: \(out)/prepared/. Train and measure: sad reproduce fig8 --profile \(profile.rawValue) --data \(data) --out \(out)")
     }
 }

@@ -31,10 +31,14 @@ struct Bench: ParsableCommand {
     @Option(help: "Directory holding the reference configs.")
     var configDirectory = "configs"
 
+    func validate() throws {
+        try Check.range(convBatch, 1...10_000, "--conv-batch")
+        try Check.range(repetitions, 1...1000, "--repetitions")
+        try Check.range(networks, 0...1_000_000, "--networks")
+    }
+
     func run() throws {
         try threadOptions.apply()
-        guard convBatch >= 1 else { throw ValidationError("--conv-batch: expected ≥ 1, found \(convBatch)") }
-        guard repetitions >= 1 else { throw ValidationError("--repetitions: expected ≥ 1, found \(repetitions)") }
         let sizes = eigenSizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard sizes.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 20000 }) else {
             throw ValidationError("--eigen-sizes: expected comma-separated sizes 1…20000, found '\(eigenSizes)'")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Formats
 import Networks
+import Tensors
 
 struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,11 +27,22 @@ struct DatasetCommand: ParsableCommand {
     @Option(help: "Output .npy.")
     var out: String
 
+    func validate() throws {
+        try Check.range(count, 1...Check.maxCount, "--count")
+        let dims = shape.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard dims.count == 3, dims.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 4096 }) else {
+            throw ValidationError("--shape: expected C,H,W with each extent in 1…4096, found '\(shape)'")
+        }
+    }
+
     func run() throws {
         let dims = shape.split(separator: ",").compactMap { Int($0) }
-        guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else { throw ValidationError("--shape: expected C,H,W, found '\(shape)'") }
-        guard count >= 1 else { throw ValidationError("--count: expected ≥ 1, found \(count)") }
-        let x = try DataSource.parse(data).load(shape: dims, count: count, seed: seed, stream: stream)
+        let x: Tensor
+        do {
+            x = try DataSource.parse(data).load(shape: dims, count: count, seed: seed, stream: stream)
+        } catch let e as SettingError where e.setting == "numSamples" {
+            throw SettingError(setting: "count", expected: e.expected, found: e.found)   // this command's flag is --count
+        }
         try Npy.write(x, to: out)
         print("wrote \(x.shape[0]) samples to \(out)")
     }

@@ -18,9 +18,12 @@ struct Demo: ParsableCommand {
     @Option(help: "Seeds per direction.")
     var seeds = 2
 
+    func validate() throws {
+        try Check.range(seeds, 1...100, "--seeds")
+    }
+
     func run() throws {
         try threadOptions.apply()
-        guard seeds >= 1 && seeds <= 100 else { throw ValidationError("--seeds: expected 1…100, found \(seeds)") }
         let start = Date()
         let recipe = SADSweepRecipe.demo(seeds: seeds)
         print("""

@@ -28,21 +28,23 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Result JSON.")
     var out: String
 
+    func validate() throws {
+        if let numProjections { try Check.range(numProjections, 1...10_000_000, "--num-projections") }
+    }
+
     func run() throws {
         try threadOptions.apply()
         let a = try Npy.read(samples).tensor(file: samples, field: "samples", converting: true)
         let b = try Npy.read(reference).tensor(file: reference, field: "reference", converting: true)
         let d = a.count / max(a.shape.first ?? 1, 1)
-        let p: Tensor
+        let directions: SlicedWasserstein.Projections
         if let projections {
-            p = try Npy.read(projections).tensor(file: projections, field: "projections", converting: true)
+            directions = .explicit(try Npy.read(projections).tensor(file: projections, field: "projections", converting: true))
         } else {
-            let l = numProjections ?? 64 * d
-            guard l >= 1 && l <= 10_000_000 else { throw ValidationError("--num-projections: expected 1…10⁷, found \(l)") }
-            p = SlicedWasserstein.randomProjections(count: l, dimension: d, seed: seed)
+            directions = .random(count: numProjections ?? min(64 * d, 100_000_000), seed: seed)
         }
         let start = Date()
-        let (result, _) = try SlicedWasserstein.compute(a, b, projections: p)
+        let (result, _) = try SlicedWasserstein.compute(a, b, directions: directions)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(Array(try encoder.encode(result)), to: out)

@@ -25,25 +25,25 @@ struct GeometryCommand: ParsableCommand {
         @OptionGroup var network: NetworkOptions
         @OptionGroup var threadOptions: ThreadOptions
 
-        @Option(help: "Number of fresh networks.")
+        @Option(help: "Number of fresh networks (2…10⁹).")
         var networks = 10_000
 
         @Option(help: "reference (as geometry.py), importance (t ∝ 1/σ_t²), or marginal (importance + output layer integrated out).")
-        var estimator = "marginal"
+        var estimator: Estimator = .marginal
 
         @Option(help: "Probe: zero, gaussian:SIGMA, data:PATH.npy, fixed:SEED.")
-        var probe = "zero"
+        var probe: Probe = .zero
 
         @Option(help: "Seed of every random stream (networks, timesteps, probes).")
         var seed: UInt64 = 0
 
-        @Option(help: "Networks per chunk (the unit of work, sharding and split halves).")
+        @Option(help: "Networks per chunk (the unit of work, sharding and split halves; 1…4096).")
         var chunkSize = 32
 
-        @Option(help: "Shard i/K (0-based) of the run.")
-        var shard = "0/1"
+        @Option(help: "Shard i/K (0-based, 0 ≤ i < K ≤ 10⁶) of the run.")
+        var shard: Shard = .whole
 
-        @Option(help: "Seconds between checkpoints.")
+        @Option(help: "Seconds between checkpoints (0…10⁷).")
         var checkpointSeconds = 60.0
 
         @Flag(help: "Use the closed form where one exists (DiT at reference init, zero probe).")
@@ -52,18 +52,25 @@ struct GeometryCommand: ParsableCommand {
         @Option(help: "Output directory.")
         var out: String
 
+        func validate() throws {
+            try Check.range(networks, 2...Check.maxCount, "--networks")
+            try Check.range(chunkSize, 1...4096, "--chunk-size")
+            try Check.range(checkpointSeconds, 0...1e7, "--checkpoint-seconds")
+            try Check.range(shard.count, 1...1_000_000, "--shard (K of i/K)")
+        }
+
         func run() throws {
             try threadOptions.apply()
             let config = try network.load()
-            let scheme = try network.scheme()
+            let scheme = network.initScheme
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             if analytic {
-                guard case let .dit(d) = config.model, scheme == .reference, probe == "zero" else {
+                guard case let .dit(d) = config.model, scheme == .reference, probe == .zero else {
                     throw ValidationError("--analytic: a closed form exists only for the DiT at reference init with the zero probe")
                 }
                 let arch = DiT(config: d, shape: config.shape)
-                let spec = try GeometryRun.makeSpec(config: config, configPath: network.config, interpolation: network.interpolation,
-                                                    patchSize: d.patchSize, scheme: scheme, estimator: .importance, probe: .zero,
+                let spec = try GeometryRun.makeSpec(config: config, configPath: network.config,
+                                                    interpolation: network.interpolation?.rawValue, patchSize: d.patchSize, scheme: scheme, estimator: .importance, probe: .zero,
                                                     seed: 0, networks: 2, chunkSize: 1)
                 let g = AnalyticGeometry.dit(arch, schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
                 let sads = try SADs(spec: spec, exactGeometry: g)
@@ -71,11 +78,11 @@ struct GeometryCommand: ParsableCommand {
                 print(sads.summary)
                 return
             }
-            let spec = try GeometryRun.makeSpec(config: config, configPath: network.config, interpolation: network.interpolation,
-                                                patchSize: network.patchSize, scheme: scheme, estimator: try Estimator.parse(estimator),
-                                                probe: try Probe.parse(probe), seed: seed, networks: networks, chunkSize: chunkSize)
+            let spec = try GeometryRun.makeSpec(config: config, configPath: network.config, interpolation: network.interpolation?.rawValue,
+                                                patchSize: network.patchSize, scheme: scheme, estimator: estimator,
+                                                probe: probe, seed: seed, networks: networks, chunkSize: chunkSize)
             var run = GeometryRun(spec: spec, config: config)
-            run.shard = try Shard.parse(shard)
+            run.shard = shard
             run.checkpointInterval = checkpointSeconds
             let progress = ProgressLine(label: "geometry \(run.shard)")
             run.progress = { done, total in progress.update(done, total) }
@@ -105,15 +112,8 @@ struct GeometryCommand: ParsableCommand {
         var out: String
 
         func run() throws {
-            let images = try Npy.read(path).tensor(file: path, field: "data", converting: true)
-            guard images.rank == 4, images.shape[0] >= 1 else {
-                throw FormatError(file: path, field: "shape", expected: "(N, C, H, W)", found: "\(images.shape)")
-            }
-            guard images.data.allSatisfy({ $0.isFinite }) else {
-                throw FormatError(file: path, field: "data", expected: "finite values", found: "NaN or infinity")
-            }
+            let (images, m) = try DataGeometry.secondMoment(file: path)
             let d = images.count / images.shape[0]
-            let m = DataGeometry.secondMoment(images)
             let eig = try SymmetricEigen<Double>(symmetric: m, n: d)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try Npy.write(NDArray(shape: [d] + Array(images.shape.dropFirst()), float32: eig.vectors.map { Float($0) }), to: "\(out)/vecs.npy")

@@ -18,12 +18,17 @@ struct InitStats: ParsableCommand {
     @Option(help: "Seed of the initialisation streams.")
     var seed: UInt64 = 0
 
+    func validate() throws {
+        try Check.range(networks, 2...Check.maxCount, "--networks")
+        try Check.range(timestep, 0...100_000, "--timestep")
+    }
+
     func run() throws {
         try threadOptions.apply()
         let config = try network.load()
         let stats = try InitStatistics.measure(config: config, networks: networks, seed: seed, timestep: timestep,
-                                               scheme: try network.scheme())
-        print("\(config.summary), init \(try network.scheme())")
+                                               scheme: network.initScheme)
+        print("\(config.summary), init \(network.initScheme)")
         print(stats)
     }
 }

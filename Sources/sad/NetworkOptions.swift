@@ -7,24 +7,19 @@ struct NetworkOptions: ParsableArguments {
     var config: String
 
     @Option(help: "U-Net downsampling: nearest (stride-2 conv) or area (conv + 2×2 average).")
-    var interpolation: String?
+    var interpolation: Interpolation?
 
     @Option(help: "DiT patch size (default 2).")
     var patchSize: Int?
 
     @Option(help: "Initialisation scheme: reference, zero-init, symmetric.")
-    var initScheme: String = "reference"
+    var initScheme: InitScheme = .reference
 
-    func load() throws -> NetworkConfig {
-        var interp: Interpolation?
-        if let interpolation {
-            guard let i = Interpolation(rawValue: interpolation) else {
-                throw ValidationError("--interpolation: expected nearest or area, found '\(interpolation)'")
-            }
-            interp = i
-        }
-        return try BuiltinConfigs.resolve(config).with(interpolation: interp, patchSize: patchSize)
+    func validate() throws {
+        if let patchSize { try Check.range(patchSize, 1...4096, "--patch-size") }
     }
 
-    func scheme() throws -> InitScheme { try InitScheme.parse(initScheme) }
+    func load() throws -> NetworkConfig {
+        try BuiltinConfigs.resolve(config).with(interpolation: interpolation, patchSize: patchSize)
+    }
 }

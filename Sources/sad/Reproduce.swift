@@ -6,7 +6,7 @@ import Geometry
 /// Options shared by `sad reproduce` and `sad sweep`.
 struct SweepTarget: ParsableArguments {
     @Option(help: "Profile: quick (minutes), cpu (hours on 2 cores), paper (the paper's settings).")
-    var profile: String = "quick"
+    var profile: Profile = .quick
 
     @Option(help: "Dataset for the real-image recipes (fashion-mnist, idx:PATH, cifar:PATH[,PATH], png:DIR, PATH.npy).")
     var data: String?
@@ -14,13 +14,13 @@ struct SweepTarget: ParsableArguments {
     @Option(help: "Override the profile's number of seeds.")
     var seeds: Int?
 
+    func validate() throws {
+        if let seeds { try Check.range(seeds, 1...10_000, "--seeds") }
+    }
+
     func make(_ recipe: String) throws -> (any Recipe, RecipeOptions) {
-        guard let p = Profile(rawValue: profile) else {
-            throw ValidationError("--profile: expected quick, cpu or paper, found '\(profile)'")
-        }
-        if let seeds, seeds < 1 { throw ValidationError("--seeds: expected ≥ 1, found \(seeds)") }
         let options = RecipeOptions(data: data, seeds: seeds)
-        return (try Recipes.make(recipe, profile: p, options: options), options)
+        return (try Recipes.make(recipe, profile: profile, options: options), options)
     }
 }
 
@@ -37,7 +37,7 @@ struct Reproduce: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     @Option(help: "Run only shard i of N (units i, i+N, …); merge with `sad sweep merge` when all shards are done.")
-    var shard: String = "0/1"
+    var shard: Shard = .whole
 
     @Option(help: "Run directory (default runs/<recipe>-<profile>).")
     var out: String?
@@ -49,7 +49,6 @@ struct Reproduce: ParsableCommand {
         try threadOptions.apply()
         let (recipe, options) = try target.make(self.recipe)
         let dir = out ?? "runs/\(recipe.name)-\(recipe.profile.rawValue)"
-        let shard = try Shard.parse(self.shard)
         let sweep = Sweep(recipe: recipe, directory: RunDirectory(path: dir, log: { print($0); fflush(stdout) }), shard: shard,
                           options: options, version: sadVersion)
         let start = Date()

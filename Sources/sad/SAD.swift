@@ -1,10 +1,11 @@
 import ArgumentParser
 import Benchmarks
 import Foundation
+import Formats
 import Tensors
 
 /// The package version, also written into every run manifest.
-let sadVersion = "0.1.0"
+let sadVersion = ProgramVersion.current
 
 @main
 struct SAD: ParsableCommand {
@@ -16,8 +17,24 @@ struct SAD: ParsableCommand {
         training, and checks the prediction by training. Start with `sad demo`.
         """,
         version: sadVersion,
-        subcommands: [Demo.self, Reproduce.self, Align.self, SweepCommand.self, ReportCommand.self, GeometryCommand.self, Train.self, Sample.self, Evaluate.self, DatasetCommand.self, Forward.self, InitStats.self, Bench.self, SelfCheck.self]
+        subcommands: [Demo.self, Reproduce.self, Align.self, SweepCommand.self, ReportCommand.self, GeometryCommand.self,
+                      Train.self, Sample.self, Evaluate.self, DatasetCommand.self, Forward.self, InitStats.self, Bench.self,
+                      SelfCheck.self]
     )
+
+    /// Every command: the environment is checked, BLAS/LAPACK is made single-threaded before any
+    /// call (a multi-threaded OpenBLAS changes the last bits of eigendecompositions between
+    /// runs), and library errors are shown in the command line's terms.
+    static func main() {
+        do {
+            try Environment.validate()
+            BLAS.configureSingleThreaded()
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: CLIError.translate(error))
+        }
+    }
 }
 
 /// Options every compute command shares.
@@ -25,9 +42,13 @@ struct ThreadOptions: ParsableArguments {
     @Option(help: "Worker threads (default: SAD_THREADS or the core count). Results do not depend on it.")
     var threads: Int?
 
+    func validate() throws {
+        if let threads { try Check.range(threads, 1...1024, "--threads") }
+    }
+
     func apply() throws {
         if let threads {
-            guard threads >= 1 && threads <= 1024 else {
+            guard (1...1024).contains(threads) else {
                 throw ValidationError("--threads: expected 1…1024, found \(threads)")
             }
             Parallel.threadCount = threads

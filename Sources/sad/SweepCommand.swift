@@ -22,7 +22,7 @@ struct SweepCommand: ParsableCommand {
         @OptionGroup var target: SweepTarget
 
         @Option(help: "slurm or parallel.")
-        var emit = "slurm"
+        var emit: JobEmitter = .slurm
 
         @Option(help: "Number of shards.")
         var shards = 16
@@ -39,10 +39,16 @@ struct SweepCommand: ParsableCommand {
         @Option(help: "Path of the sad executable on the cluster.")
         var sad = "sad"
 
+        func validate() throws {
+            try Check.range(shards, 1...100_000, "--shards")
+            try Check.range(threads, 1...1024, "--threads")
+            guard time.range(of: #"^[0-9]{1,4}:[0-5][0-9]:[0-5][0-9]$"#, options: .regularExpression) != nil else {
+                throw ValidationError("--time: expected HH:MM:SS, found '\(time)'")
+            }
+        }
+
         func run() throws {
             let (recipe, _) = try target.make(self.recipe)
-            guard shards >= 1 && shards <= 100_000 else { throw ValidationError("--shards: expected 1…100000, found \(shards)") }
-            guard threads >= 1 else { throw ValidationError("--threads: expected ≥ 1, found \(threads)") }
             let units = try recipe.units().count
             var flags = "--profile \(recipe.profile.rawValue)"
             if let data = target.data { flags += " --data \(quoted(data))" }
@@ -51,7 +57,7 @@ struct SweepCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let path: String
             switch emit {
-            case "slurm":
+            case .slurm:
                 path = "\(out)/submit-slurm.sh"
                 let script = """
                 #!/bin/bash
@@ -68,7 +74,7 @@ struct SweepCommand: ParsableCommand {
 
                 """
                 try script.write(toFile: path, atomically: true, encoding: .utf8)
-            case "parallel":
+            case .parallel:
                 path = "\(out)/run-parallel.sh"
                 let script = """
                 #!/bin/bash
@@ -80,8 +86,6 @@ struct SweepCommand: ParsableCommand {
 
                 """
                 try script.write(toFile: path, atomically: true, encoding: .utf8)
-            default:
-                throw ValidationError("--emit: expected slurm or parallel, found '\(emit)'")
             }
             print("wrote \(path) (\(units) units, \(shards) shards)")
         }

@@ -37,16 +37,32 @@ struct Train: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String
 
+    func validate() throws {
+        try Check.range(numSamples, 1...Check.maxCount, "--num-samples")
+        try Check.range(steps, 1...Check.maxCount, "--steps")
+        try Check.range(batchSize, 1...Check.maxBatch, "--batch-size")
+        try Check.range(checkpointEvery, 1...Check.maxCount, "--checkpoint-every")
+    }
+
     func run() throws {
         try threadOptions.apply()
-        guard steps >= 1 else { throw ValidationError("--steps: expected ≥ 1, found \(steps)") }
-        guard numSamples >= 1 else { throw ValidationError("--num-samples: expected ≥ 1, found \(numSamples)") }
         let config = try network.load()
         let source = try DataSource.parse(data)
         var x = try source.load(shape: config.shape, count: numSamples, seed: seed)
-        if let transform { x = try OrthogonalTransform.load(transform).apply(x) }
-        var trainer = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: seed, scheme: try network.scheme()),
-                                  data: x, config: config, batchSize: batchSize, seed: seed)
+        var identity = RunIdentity()
+        identity.add("program", "sad \(sadVersion)")
+        identity.add("data", data)
+        identity.add("num_samples", source.isSynthetic ? "\(numSamples)" : "(all of the file)")
+        identity.add("init_scheme", network.initScheme.rawValue)
+        if let transform {
+            let w = try OrthogonalTransform.load(transform)
+            identity.add("transform.sha256", SHA256.hex(raw: w.matrix.data))
+            x = try w.apply(x)
+        } else {
+            identity.add("transform.sha256", "none")
+        }
+        var trainer = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: seed, scheme: network.initScheme),
+                                  data: x, config: config, batchSize: batchSize, seed: seed, identity: identity)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let checkpoint = "\(out)/checkpoint.safetensors"
         if FileManager.default.fileExists(atPath: checkpoint) {
@@ -99,15 +115,20 @@ struct Sample: ParsableCommand {
     @Option(help: "Output .npy (N, C, H, W).")
     var out: String
 
+    func validate() throws {
+        try Check.range(count, 1...Check.maxCount, "--count")
+        try Check.range(batchSize, 1...Check.maxBatch, "--batch-size")
+        try Check.range(steps, 2...100_000, "--steps")
+    }
+
     func run() throws {
         try threadOptions.apply()
         let config = try network.load()
         guard steps >= 2 && steps <= config.timesteps else { throw ValidationError("--steps: expected 2…\(config.timesteps), found \(steps)") }
-        guard count >= 1, batchSize >= 1 else { throw ValidationError("--count and --batch-size must be ≥ 1") }
         let net = try ScoreNetwork(makeArchitecture(config), checkpoint: try SafeTensors.read(checkpoint))
         let sampler = AncestralSampler(schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
                                        steps: steps)
-        var x = sampler.sample(network: net, count: count, seed: seed, batchSize: batchSize)
+        var x = try sampler.sample(network: net, count: count, seed: seed, batchSize: batchSize)
         if let transform { x = try OrthogonalTransform.load(transform).apply(x, inverse: true) }
         try Npy.write(x, to: out)
         print("wrote \(count) samples to \(out)")

@@ -1,0 +1,121 @@
+import Diffusion
+import Foundation
+import Formats
+import Networks
+import Tensors
+
+/// Everything that defines a geometry estimate. Two runs with equal identities compute the
+/// same numbers, whatever the threads, shards or interruptions; merge and resume check it.
+public struct GeometrySpec: Codable, Equatable, Sendable {
+    /// Where the config came from (shown, not part of the identity).
+    public var config: String
+    public var model: String
+    public var shape: [Int]
+    public var interpolation: String?
+    public var patchSize: Int?
+    public var initScheme: String
+    public var estimator: String
+    public var probe: String
+    public var seed: UInt64
+    public var networks: Int
+    public var chunkSize: Int
+    public var timesteps: Int
+    public var schedule: String
+    /// Every field of the resolved network config (`path=value`, ``NetworkConfig/identityFields``):
+    /// channels, blocks, heads, DiT width/depth, MLP sizes, θ std … all of them.
+    public var configFields: [String]
+    /// The program version that computes it.
+    public var program: String
+
+    public var chunks: Int { (networks + chunkSize - 1) / chunkSize }
+    /// Networks in chunk k (the last one may be short).
+    public func networks(inChunk k: Int) -> Int { min(networks, (k + 1) * chunkSize) - k * chunkSize }
+    public var dimension: Int { shape.reduce(1, *) }
+
+    /// The largest dimension a dense geometry may have, and the most chunks a run may have
+    /// (each chunk keeps four numbers in the state).
+    public static let maxDimension = 65_536
+    public static let maxChunks = 10_000_000
+
+    /// The run identity: every field above except where the config file was.
+    public var identity: RunIdentity {
+        var id = RunIdentity()
+        id.add("program", program)
+        id.add("model", model)
+        id.add("shape", shape.map(String.init).joined(separator: "x"))
+        id.add("interpolation", interpolation ?? "(config)")
+        id.add("patch_size", patchSize.map(String.init) ?? "(config)")
+        id.add("init_scheme", initScheme)
+        id.add("estimator", estimator)
+        id.add("probe", probe)
+        id.add("seed", seed)
+        id.add("networks", networks)
+        id.add("chunk_size", chunkSize)
+        id.add("timesteps", timesteps)
+        id.add("schedule", schedule)
+        for line in configFields {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            id.add(parts[0], parts.count > 1 ? parts[1] : "")
+        }
+        return id
+    }
+
+    /// Checks every field (a spec read back from a state file is untrusted input) before any
+    /// of them sizes an allocation or a loop. `file` names the source in errors.
+    public func validate(file: String) throws {
+        func fail(_ field: String, _ expected: String, _ found: Any) -> FormatError {
+            FormatError(file: file, field: "spec." + field, expected: expected, found: "\(found)")
+        }
+        guard shape.count == 3, shape.allSatisfy({ (1...4096).contains($0) }) else { throw fail("shape", "[C, H, W] in 1…4096", shape) }
+        guard shape[0] * shape[1] * shape[2] <= Self.maxDimension else {
+            throw fail("shape", "C·H·W ≤ \(Self.maxDimension) for a dense geometry", shape)
+        }
+        guard (2...1_000_000_000).contains(networks) else { throw fail("networks", "2…10⁹", networks) }
+        guard (1...4096).contains(chunkSize) else { throw fail("chunkSize", "1…4096", chunkSize) }
+        guard networks > chunkSize else { throw fail("networks", "more than chunkSize (\(chunkSize))", networks) }
+        guard chunks <= Self.maxChunks else {
+            throw fail("networks", "at most \(Self.maxChunks) chunks (raise the chunk size)", "\(networks) networks in \(chunks) chunks")
+        }
+        guard (2...100_000).contains(timesteps) else { throw fail("timesteps", "2…100000", timesteps) }
+        guard schedule == "linear" || schedule == "cosine" else { throw fail("schedule", "linear or cosine", schedule) }
+        guard Estimator(rawValue: estimator) != nil else { throw fail("estimator", "reference, importance or marginal", estimator) }
+        guard InitScheme(rawValue: initScheme) != nil else { throw fail("initScheme", "reference, zero-init or symmetric", initScheme) }
+        guard (try? Probe.parse(probe)) != nil else { throw fail("probe", "zero, gaussian:SIGMA, data:PATH or fixed:SEED", probe) }
+        if let patchSize, !(1...4096).contains(patchSize) { throw fail("patchSize", "1…4096", patchSize) }
+        if let interpolation, Interpolation(rawValue: interpolation) == nil { throw fail("interpolation", "nearest or area", interpolation) }
+        guard configFields.allSatisfy({ $0.contains("=") }) else { throw fail("configFields", "path=value lines", "other") }
+    }
+
+    /// Bytes the accumulator, the three means and the eigendecompositions need (≈ 40·D²).
+    public var stateBytes: [Int] { [dimension, dimension, 40] }
+}
+
+/// Which part of the chunks a process computes: chunks [i·C/K, (i+1)·C/K).
+public struct Shard: Codable, Equatable, Sendable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+    public static let whole = Shard(index: 0, count: 1)
+
+    public init(index: Int, count: Int) { self.index = index; self.count = count }
+
+    /// Parses `i/K` (0-based i).
+    public static func parse(_ text: String) throws -> Shard {
+        let parts = text.split(separator: "/").map { Int($0) }
+        guard parts.count == 2, let i = parts[0], let k = parts[1], k >= 1, i >= 0, i < k else {
+            throw SettingError(setting: "shard", expected: "i/K with 0 ≤ i < K (e.g. 0/4)", found: text)
+        }
+        return Shard(index: i, count: k)
+    }
+
+    func chunkRange(total: Int) -> Range<Int> { (index * total / count)..<((index + 1) * total / count) }
+    public var description: String { "\(index)/\(count)" }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return e
+    }
+}
+
