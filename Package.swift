@@ -21,7 +21,7 @@ let package = Package(
         .executable(name: "sad", targets: ["sad"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // OpenBLAS CBLAS + LAPACKE on Linux. On macOS `Tensors` uses Accelerate instead.
@@ -47,16 +47,23 @@ let package = Package(
         // SVG charts, PNG grids, HTML reports (no knowledge of experiments).
         .target(name: "Reports", dependencies: ["Tensors", "Formats"]),
         // One recipe per paper figure or claim, profiles, sharded sweeps.
-        .target(name: "Experiments", dependencies: ["Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Reports"]),
+        .target(
+            name: "Experiments",
+            dependencies: ["Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Reports"]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
-        .target(name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry", "Metrics", "Diffusion", "Datasets"], path: "Benchmarks",
-                exclude: ["e2e-rank-one.sh"]),
+        .target(
+            name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry", "Metrics", "Diffusion", "Datasets"],
+            path: "Benchmarks",
+            exclude: ["e2e-rank-one.sh"]),
         // One entry point per reader of untrusted files (fuzzing and the corpus-replay test).
-        .target(name: "ReaderHarness", dependencies: ["Formats", "Tensors", "Networks", "Diffusion", "Geometry", "Datasets", "Experiments"]),
+        .target(
+            name: "ReaderHarness",
+            dependencies: ["Formats", "Tensors", "Networks", "Diffusion", "Geometry", "Datasets", "Experiments"]),
         .executableTarget(
             name: "sad",
             dependencies: [
-                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Benchmarks", "Reports", "Experiments",
+                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Benchmarks",
+                "Reports", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sad"
@@ -67,7 +74,11 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Formats", "Tensors"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Formats", "Tensors"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Networks", "Formats", "Tensors"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Reports", "Geometry", "Networks", "Datasets", "Formats", "Tensors"]),
+        .testTarget(
+            name: "ExperimentsTests",
+            dependencies: [
+                "Experiments", "Diffusion", "Reports", "Geometry", "Networks", "Datasets", "Formats", "Tensors",
+            ]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
         // Replays the committed fuzzing corpus (Tests/Fixtures/fuzz-corpus) through every reader.
         .testTarget(name: "ReaderHarnessTests", dependencies: ["ReaderHarness"]),
@@ -81,6 +92,9 @@ let package = Package(
 /// -sanitize=fuzzer): it has no main of its own, so an ordinary build could not link it.
 var fuzzTargets: [Target] {
     guard ProcessInfo.processInfo.environment["SAD_FUZZ"] == "1" else { return [] }
-    return [.executableTarget(name: "sad-fuzz", dependencies: ["ReaderHarness"], path: "Fuzz/sad-fuzz",
-                              swiftSettings: [.unsafeFlags(["-parse-as-library"])])]
+    return [
+        .executableTarget(
+            name: "sad-fuzz", dependencies: ["ReaderHarness"], path: "Fuzz/sad-fuzz",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+    ]
 }

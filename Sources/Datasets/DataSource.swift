@@ -40,13 +40,17 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
 
     public static func parse(_ text: String) throws -> DataSource {
         func fail() -> SettingError {
-            SettingError(setting: "data",
-                        expected: "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, idx:PATH, fashion-mnist, cifar:PATH[,PATH] or png:DIR",
-                        found: text)
+            SettingError(
+                setting: "data",
+                expected:
+                    "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, idx:PATH, fashion-mnist, cifar:PATH[,PATH] or png:DIR",
+                found: text)
         }
         if text == "fashion-mnist" { return .idx(path: ImageDatasets.fashionMNISTTrainImages) }
         if text.hasPrefix("idx:") && text.count > 4 { return .idx(path: String(text.dropFirst(4))) }
-        if text.hasPrefix("cifar:") && text.count > 6 { return .cifar(paths: text.dropFirst(6).split(separator: ",").map(String.init)) }
+        if text.hasPrefix("cifar:") && text.count > 6 {
+            return .cifar(paths: text.dropFirst(6).split(separator: ",").map(String.init))
+        }
         if text.hasPrefix("png:") && text.count > 4 { return .pngFolder(path: String(text.dropFirst(4))) }
         if text.hasPrefix("rank-one:") {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
@@ -55,7 +59,8 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
                 return .rankOneSAD(vecs: parts[2], index: i)
             }
             guard parts.count == 4, ["canonical", "dct", "dst", "hadamard"].contains(parts[1]),
-                  let a = Int(parts[2]), let b = Int(parts[3]) else { throw fail() }
+                let a = Int(parts[2]), let b = Int(parts[3])
+            else { throw fail() }
             return .rankOneBasis(family: parts[1], a: a, b: b)
         }
         guard text.hasSuffix(".npy") else { throw fail() }
@@ -65,7 +70,8 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     /// The unit direction of a rank-one source.
     public func direction(shape: [Int]) throws -> Tensor {
         switch self {
-        case .array, .idx, .cifar, .pngFolder: throw SettingError(setting: "data", expected: "a rank-one source", found: description)
+        case .array, .idx, .cifar, .pngFolder:
+            throw SettingError(setting: "data", expected: "a rank-one source", found: description)
         case let .rankOneBasis(family, a, b):
             switch family {
             case "canonical": return try Basis.canonical(x: a, y: b).vector(shape: shape)
@@ -77,14 +83,20 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             let vecs = try Npy.read(path).tensor(file: path, field: "vecs", converting: true)
             let d = shape.reduce(1, *)
             guard vecs.rank >= 2, vecs.shape[0] == d, vecs.count == d * d else {
-                throw FormatError(file: path, field: "vecs", expected: "(\(d), \(shape.map(String.init).joined(separator: ", ")))", found: "\(vecs.shape)")
+                throw FormatError(
+                    file: path, field: "vecs", expected: "(\(d), \(shape.map(String.init).joined(separator: ", ")))",
+                    found: "\(vecs.shape)")
             }
-            guard index >= 0 && index < d else { throw FormatError(file: path, field: "index", expected: "0…\(d - 1)", found: "\(index)") }
+            guard index >= 0 && index < d else {
+                throw FormatError(file: path, field: "index", expected: "0…\(d - 1)", found: "\(index)")
+            }
             var v = Tensor(shape: shape, data: Array(vecs.data[(index * d)..<((index + 1) * d)]))
             try FiniteCheck.check(v.data, tensor: "vecs[\(index)]", context: path)
             let n = Float(v.norm)
             guard n.isNormal, abs(n - 1) <= 1e-2 else {
-                throw FormatError(file: path, field: "vecs[\(index)]", expected: "a unit vector (a SAD of vecs.npy)", found: "norm \(n)")
+                throw FormatError(
+                    file: path, field: "vecs[\(index)]", expected: "a unit vector (a SAD of vecs.npy)",
+                    found: "norm \(n)")
             }
             v.data = v.data.map { $0 / n }
             return v
@@ -111,7 +123,9 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
 
     func checked(_ t: Tensor, shape: [Int], file: String) throws -> Tensor {
         guard Array(t.shape.dropFirst()) == shape else {
-            throw FormatError(file: file, field: "shape", expected: "images of shape \(shape) (the network config's)", found: "\(Array(t.shape.dropFirst()))")
+            throw FormatError(
+                file: file, field: "shape", expected: "images of shape \(shape) (the network config's)",
+                found: "\(Array(t.shape.dropFirst()))")
         }
         return t
     }
@@ -125,7 +139,9 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             var t = try array.tensor(file: path, field: "data", converting: true)
             if array.dtype == .uint8 { t.data = t.data.map { ($0 / 255 - 0.5) / 0.5 } }
             guard t.rank == 4, Array(t.shape.dropFirst()) == shape, t.shape[0] >= 1 else {
-                throw FormatError(file: path, field: "shape", expected: "(N, \(shape.map(String.init).joined(separator: ", ")))", found: "\(t.shape)")
+                throw FormatError(
+                    file: path, field: "shape", expected: "(N, \(shape.map(String.init).joined(separator: ", ")))",
+                    found: "\(t.shape)")
             }
             guard t.data.allSatisfy({ $0.isFinite }) else {
                 throw FormatError(file: path, field: "data", expected: "finite values", found: "NaN or infinity")
@@ -143,7 +159,8 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
                 throw SettingError(setting: "shape", expected: "positive extents whose product fits", found: "\(shape)")
             }
             try MemoryBudget.require([count, d, 4], for: "\(count) samples of \(d) values", setting: "numSamples")
-            return try SyntheticData.rankOne(direction: try direction(shape: shape), count: count, seed: seed, stream: index)
+            return try SyntheticData.rankOne(
+                direction: try direction(shape: shape), count: count, seed: seed, stream: index)
         }
     }
 }

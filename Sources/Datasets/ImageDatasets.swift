@@ -11,8 +11,10 @@ public enum ImageDatasets {
     /// gzip-compressed or raw → (N, 1, H, W).
     public static func idxImages(_ path: String) throws -> Tensor {
         if path == fashionMNISTTrainImages && !FileManager.default.fileExists(atPath: path) {
-            throw FormatError(file: path, field: "file", expected: "Fashion-MNIST (install it with: apt-get install dataset-fashion-mnist)",
-                              found: "no such file")
+            throw FormatError(
+                file: path, field: "file",
+                expected: "Fashion-MNIST (install it with: apt-get install dataset-fashion-mnist)",
+                found: "no such file")
         }
         var bytes = try AtomicFile.read(path)
         if Gzip.isGzip(bytes) {
@@ -29,38 +31,53 @@ public enum ImageDatasets {
     /// memory budget (as bytes, and as the Float32 tensor they become).
     static func idxImageBytes(_ header: [UInt8], file: String) throws -> Int {
         guard header.count >= 16 else {
-            throw FormatError(file: file, field: "header", expected: "16 header bytes", found: "\(header.count) (truncated)")
+            throw FormatError(
+                file: file, field: "header", expected: "16 header bytes", found: "\(header.count) (truncated)")
         }
-        func u32(_ o: Int) -> Int { Int(header[o]) << 24 | Int(header[o + 1]) << 16 | Int(header[o + 2]) << 8 | Int(header[o + 3]) }
+        func u32(_ o: Int) -> Int {
+            Int(header[o]) << 24 | Int(header[o + 1]) << 16 | Int(header[o + 2]) << 8 | Int(header[o + 3])
+        }
         guard u32(0) == 0x0000_0803 else {
-            throw FormatError(file: file, field: "magic", expected: "0x00000803 (IDX, unsigned bytes, 3 dimensions)",
-                              found: String(format: "0x%08x", u32(0)))
+            throw FormatError(
+                file: file, field: "magic", expected: "0x00000803 (IDX, unsigned bytes, 3 dimensions)",
+                found: String(format: "0x%08x", u32(0)))
         }
         let n = u32(4), h = u32(8), w = u32(12)
         guard n >= 1, h >= 1, w >= 1, h <= 4096, w <= 4096 else {
-            throw FormatError(file: file, field: "dimensions", expected: "N ≥ 1 and 1 ≤ H, W ≤ 4096", found: "\(n) × \(h) × \(w)")
+            throw FormatError(
+                file: file, field: "dimensions", expected: "N ≥ 1 and 1 ≤ H, W ≤ 4096", found: "\(n) × \(h) × \(w)")
         }
-        try MemoryBudget.require([n, h, w, 5], for: "\(n) images of \(h)×\(w) (bytes and Float32)", file: file, field: "dimensions")
+        try MemoryBudget.require(
+            [n, h, w, 5], for: "\(n) images of \(h)×\(w) (bytes and Float32)", file: file, field: "dimensions")
         return 16 + n * h * w
     }
 
     static func decodeIDXImages(_ bytes: [UInt8], file: String) throws -> Tensor {
         _ = try idxImageBytes(Array(bytes.prefix(16)), file: file)
-        func u32(_ o: Int) -> Int { Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]) }
-        guard bytes.count >= 16 else { throw FormatError(file: file, field: "header", expected: "16 header bytes", found: "\(bytes.count) (truncated)") }
+        func u32(_ o: Int) -> Int {
+            Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
+        }
+        guard bytes.count >= 16 else {
+            throw FormatError(
+                file: file, field: "header", expected: "16 header bytes", found: "\(bytes.count) (truncated)")
+        }
         let magic = u32(0)
         guard magic == 0x0000_0803 else {
-            throw FormatError(file: file, field: "magic", expected: "0x00000803 (IDX, unsigned bytes, 3 dimensions)",
-                              found: String(format: "0x%08x", magic))
+            throw FormatError(
+                file: file, field: "magic", expected: "0x00000803 (IDX, unsigned bytes, 3 dimensions)",
+                found: String(format: "0x%08x", magic))
         }
         let n = u32(4), h = u32(8), w = u32(12)
         guard n >= 1, h >= 1, w >= 1, h <= 4096, w <= 4096 else {
-            throw FormatError(file: file, field: "dimensions", expected: "N ≥ 1 and 1 ≤ H, W ≤ 4096", found: "\(n) × \(h) × \(w)")
+            throw FormatError(
+                file: file, field: "dimensions", expected: "N ≥ 1 and 1 ≤ H, W ≤ 4096", found: "\(n) × \(h) × \(w)")
         }
         let (size, overflow) = n.multipliedReportingOverflow(by: h * w)
         guard !overflow, bytes.count - 16 == size else {
-            throw FormatError(file: file, field: "data", expected: "\(n)·\(h)·\(w) = \(overflow ? "too many" : String(size)) pixel bytes",
-                              found: "\(bytes.count - 16)" + (bytes.count - 16 < size ? " (truncated)" : " (trailing bytes)"))
+            throw FormatError(
+                file: file, field: "data",
+                expected: "\(n)·\(h)·\(w) = \(overflow ? "too many" : String(size)) pixel bytes",
+                found: "\(bytes.count - 16)" + (bytes.count - 16 < size ? " (truncated)" : " (trailing bytes)"))
         }
         return Tensor(shape: [n, 1, h, w], data: bytes[16...].map { (Float($0) / 255 - 0.5) / 0.5 })
     }
@@ -73,13 +90,15 @@ public enum ImageDatasets {
         for path in paths {
             let bytes = try AtomicFile.read(path)
             guard !bytes.isEmpty, bytes.count % 3073 == 0 else {
-                throw FormatError(file: path, field: "records", expected: "a whole number of 3073-byte CIFAR-10 records",
-                                  found: "\(bytes.count) bytes")
+                throw FormatError(
+                    file: path, field: "records", expected: "a whole number of 3073-byte CIFAR-10 records",
+                    found: "\(bytes.count) bytes")
             }
             let records = bytes.count / 3073
             for r in 0..<records {
                 guard bytes[r * 3073] <= 9 else {
-                    throw FormatError(file: path, field: "label of record \(r)", expected: "0…9", found: "\(bytes[r * 3073])")
+                    throw FormatError(
+                        file: path, field: "label of record \(r)", expected: "0…9", found: "\(bytes[r * 3073])")
                 }
                 data += bytes[(r * 3073 + 1)..<((r + 1) * 3073)].map { (Float($0) / 255 - 0.5) / 0.5 }
             }
@@ -100,14 +119,19 @@ public enum ImageDatasets {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw FormatError(file: directory, field: "folder", expected: "a directory with class subfolders of PNG images", found: "no such directory")
+            throw FormatError(
+                file: directory, field: "folder", expected: "a directory with class subfolders of PNG images",
+                found: "no such directory")
         }
         let classes = try fm.contentsOfDirectory(atPath: directory).sorted().filter { name in
             var sub: ObjCBool = false
-            return !name.hasPrefix(".") && fm.fileExists(atPath: "\(directory)/\(name)", isDirectory: &sub) && sub.boolValue
+            return !name.hasPrefix(".") && fm.fileExists(atPath: "\(directory)/\(name)", isDirectory: &sub)
+                && sub.boolValue
         }
         guard !classes.isEmpty else {
-            throw FormatError(file: directory, field: "folder", expected: "at least one class subfolder (ImageFolder layout DIR/CLASS/IMAGE.png)", found: "none")
+            throw FormatError(
+                file: directory, field: "folder",
+                expected: "at least one class subfolder (ImageFolder layout DIR/CLASS/IMAGE.png)", found: "none")
         }
         var data: [Float] = []
         var shape: [Int]? = nil
@@ -119,19 +143,24 @@ public enum ImageDatasets {
                 guard imageExtensions.contains(ext) else { continue }
                 let path = "\(directory)/\(cls)/\(name)"
                 guard ext == "png" else {
-                    throw FormatError(file: path, field: "format", expected: "PNG (convert other formats first)", found: ext)
+                    throw FormatError(
+                        file: path, field: "format", expected: "PNG (convert other formats first)", found: ext)
                 }
                 let image = try PNG.read(path)
                 let s = [image.channels, image.height, image.width]
                 if let shape, shape != s {
-                    throw FormatError(file: path, field: "size", expected: "\(shape) like \(first) (every image the same size)", found: "\(s)")
+                    throw FormatError(
+                        file: path, field: "size", expected: "\(shape) like \(first) (every image the same size)",
+                        found: "\(s)")
                 }
                 if shape == nil { shape = s; first = path }
                 data += image.planes().map { ($0 - 0.5) / 0.5 }
                 count += 1
             }
         }
-        guard let shape else { throw FormatError(file: directory, field: "images", expected: "at least one PNG image", found: "none") }
+        guard let shape else {
+            throw FormatError(file: directory, field: "images", expected: "at least one PNG image", found: "none")
+        }
         return Tensor(shape: [count] + shape, data: data)
     }
 }

@@ -18,17 +18,21 @@ public struct OrthogonalTransform: Sendable {
         try FiniteCheck.check(w.data, tensor: "W", context: file)
         var wtw = [Float](repeating: 0, count: d * d)
         w.data.withUnsafeBufferPointer { p in
-            BLAS.sgemm(.transpose, .none, m: d, n: d, k: d, a: p.baseAddress!, lda: d, b: p.baseAddress!, ldb: d, c: &wtw, ldc: d)
+            BLAS.sgemm(
+                .transpose, .none, m: d, n: d, k: d, a: p.baseAddress!, lda: d, b: p.baseAddress!, ldb: d, c: &wtw,
+                ldc: d)
         }
         var worst: Float = 0
         for i in 0..<d {
             for j in 0..<d {
                 let e = abs(wtw[i * d + j] - (i == j ? 1 : 0))
-                worst = e > worst || e.isNaN ? e : worst   // NaN-propagating max
+                worst = e > worst || e.isNaN ? e : worst  // NaN-propagating max
             }
         }
         guard worst <= 1e-3 else {
-            throw FormatError(file: file, field: "W", expected: "an orthogonal matrix (max |WᵀW − I| ≤ 1e-3)", found: "max |WᵀW − I| = \(worst)")
+            throw FormatError(
+                file: file, field: "W", expected: "an orthogonal matrix (max |WᵀW − I| ≤ 1e-3)",
+                found: "max |WᵀW − I| = \(worst)")
         }
         matrix = w
     }
@@ -41,10 +45,12 @@ public struct OrthogonalTransform: Sendable {
     public func apply(_ x: Tensor, inverse: Bool = false) throws -> Tensor {
         let n = x.shape.first ?? 0, d = dimension
         guard n > 0, x.count == n * d else {
-            throw FormatError(file: "transform", field: "samples", expected: "\(d) values per sample", found: "shape \(x.shape)")
+            throw FormatError(
+                file: "transform", field: "samples", expected: "\(d) values per sample", found: "shape \(x.shape)")
         }
         // Rows of X are samples: X' = X Wᵀ (forward) or X W (inverse).
-        let y = Linear.forward(x.reshaped([n, d]), weight: inverse ? Permute.forward(matrix, [1, 0]) : matrix, bias: nil)
+        let y = Linear.forward(
+            x.reshaped([n, d]), weight: inverse ? Permute.forward(matrix, [1, 0]) : matrix, bias: nil)
         return y.reshaped(x.shape)
     }
 }

@@ -84,13 +84,17 @@ public struct AncestralSampler: Sendable {
             func draw(_ slot: Int) -> Tensor {
                 var z = Tensor(zeros: [m] + shape)
                 z.data.withUnsafeMutableBufferPointer { p in
-                    for j in 0..<m { streams[j].fillNormal(UnsafeMutableBufferPointer(rebasing: p[(j * d)..<((j + 1) * d)]), offset: slot * d) }
+                    for j in 0..<m {
+                        streams[j].fillNormal(
+                            UnsafeMutableBufferPointer(rebasing: p[(j * d)..<((j + 1) * d)]), offset: slot * d)
+                    }
                 }
                 return z
             }
             let result = sample(network: network, initial: draw(0), noise: { draw($0 + 1) })
-            try FiniteCheck.check(result.data, tensor: "samples \(start)…\(start + m - 1) (element index within the batch)",
-                                  context: "sampling", advice: "the model diverged or its checkpoint holds extreme weights")
+            try FiniteCheck.check(
+                result.data, tensor: "samples \(start)…\(start + m - 1) (element index within the batch)",
+                context: "sampling", advice: "the model diverged or its checkpoint holds extreme weights")
             for k in 0..<(m * d) { out.data[start * d + k] = result.data[k] }
             start += m
         }

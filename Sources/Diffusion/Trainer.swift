@@ -12,7 +12,7 @@ import Tensors
 public struct Trainer {
     public var network: ScoreNetwork
     public var optimizer: Adam
-    public let data: Tensor                 // (N, C, H, W)
+    public let data: Tensor  // (N, C, H, W)
     public let schedule: NoiseSchedule
     public let batchSize: Int
     public let gradClip: Float
@@ -29,17 +29,27 @@ public struct Trainer {
     public struct Diverged: Error, CustomStringConvertible {
         public let step: Int
         public let loss: Float
-        public var description: String { "training diverged at step \(step): loss = \(loss) (lower the learning rate or check the data)" }
+        public init(step: Int, loss: Float) {
+            self.step = step
+            self.loss = loss
+        }
+        public var description: String {
+            "training diverged at step \(step): loss = \(loss) (lower the learning rate or check the data)"
+        }
     }
 
-    public init(network: ScoreNetwork, data: Tensor, config: NetworkConfig, batchSize: Int, seed: UInt64,
-                identity callerFields: RunIdentity = RunIdentity()) throws {
+    public init(
+        network: ScoreNetwork, data: Tensor, config: NetworkConfig, batchSize: Int, seed: UInt64,
+        identity callerFields: RunIdentity = RunIdentity()
+    ) throws {
         guard data.rank == 4, Array(data.shape.dropFirst()) == config.shape, data.shape[0] >= 1 else {
-            throw SettingError(setting: "data", expected: "(N, \(config.shape.map(String.init).joined(separator: ", ")))",
-                              found: "\(data.shape)")
+            throw SettingError(
+                setting: "data", expected: "(N, \(config.shape.map(String.init).joined(separator: ", ")))",
+                found: "\(data.shape)")
         }
         try FiniteCheck.check(data.data, tensor: "training data", context: "training")
         try SettingError.check(batchSize, in: 1...1_000_000, "batchSize")
+        try config.checkBatch(min(batchSize, data.shape[0]), training: true, setting: "batchSize")
         self.network = network
         self.data = data
         self.optimizer = Adam(learningRate: Float(config.learningRate))
@@ -85,8 +95,9 @@ public struct Trainer {
         let t = u.map { min(schedule.timesteps - 1, Int(Double($0) * Double(schedule.timesteps))) }
         let noise = RandomStream(seed: seed, purpose: .noise, index: UInt64(k)).normalTensor(x0.shape)
         let batch = DSMBatch(schedule: schedule, x0: x0, noise: noise, timesteps: t)
-        var (loss, _, gradients) = network.lossAndGradients(xt: batch.xt, timesteps: t.map { Float($0 * 1000 / schedule.timesteps) },
-                                                            target: batch.target)
+        var (loss, _, gradients) = network.lossAndGradients(
+            xt: batch.xt, timesteps: t.map { Float($0 * 1000 / schedule.timesteps) },
+            target: batch.target)
         let norm = Adam.clipGradients(&gradients, maxNorm: gradClip)
         guard loss.isFinite, norm.isFinite else { throw Diverged(step: k, loss: loss) }
         var values = network.parameters.values
@@ -94,8 +105,9 @@ public struct Trainer {
         next.update(&values, gradients: gradients)
         // A finite loss can still give an update that overflows: nothing non-finite is kept.
         for name in gradients.keys.sorted() {
-            try FiniteCheck.check(values[name]!.data, tensor: name, context: "training step \(k) (after the Adam update)",
-                                  advice: "lower the learning rate")
+            try FiniteCheck.check(
+                values[name]!.data, tensor: name, context: "training step \(k) (after the Adam update)",
+                advice: "lower the learning rate")
         }
         optimizer = next
         for (name, value) in values where gradients[name] != nil { network.parameters.set(name, value) }
@@ -113,23 +125,30 @@ public struct Trainer {
             arrays.append(("adam.v." + name, NDArray(optimizer.v[name]!)))
         }
         arrays.append(("train.losses", NDArray(shape: [losses.count], float32: losses)))
-        try SafeTensors.write(arrays, metadata: ["step": "\(optimizer.step)", "seed": "\(seed)", "batch_size": "\(batchSize)",
-                                                 "format": "sad-train-2", "identity": identity.json], to: path)
+        try SafeTensors.write(
+            arrays,
+            metadata: [
+                "step": "\(optimizer.step)", "seed": "\(seed)", "batch_size": "\(batchSize)",
+                "format": "sad-train-2", "identity": identity.json,
+            ], to: path)
     }
 
     /// Restores a checkpoint written by ``save(to:)`` for the same run.
     public mutating func restore(from path: String) throws {
         let file = try SafeTensors.read(path)
         guard file.metadata["format"] == "sad-train-2" else {
-            throw FormatError(file: path, field: "__metadata__.format", expected: "sad-train-2 (a sad training checkpoint)",
-                              found: file.metadata["format"].map { "'\($0.prefix(40))'" } ?? "none")
+            throw FormatError(
+                file: path, field: "__metadata__.format", expected: "sad-train-2 (a sad training checkpoint)",
+                found: file.metadata["format"].map { "'\($0.prefix(40))'" } ?? "none")
         }
-        try identity.require(matches: try RunIdentity.parse(file.metadata["identity"], file: path, field: "__metadata__.identity"),
-                             file: path, action: "resume training")
+        try identity.require(
+            matches: try RunIdentity.parse(file.metadata["identity"], file: path, field: "__metadata__.identity"),
+            file: path, action: "resume training")
         // Every field read back is untrusted: the step sizes the loss history and the stream keys.
         guard let stepText = file.metadata["step"], let step = Int(stepText), step >= 0, step <= 1_000_000_000 else {
-            throw FormatError(file: path, field: "__metadata__.step", expected: "an integer in 0…10⁹",
-                              found: "'\((file.metadata["step"] ?? "none").prefix(40))'")
+            throw FormatError(
+                file: path, field: "__metadata__.step", expected: "an integer in 0…10⁹",
+                found: "'\((file.metadata["step"] ?? "none").prefix(40))'")
         }
         var restored = network
         try restored.parameters.load(from: file)
@@ -139,23 +158,29 @@ public struct Trainer {
             let vt = try file.tensor("adam.v." + spec.name, shape: spec.shape)
             for (name, t) in [("adam.m.", mt), ("adam.v.", vt)] {
                 if let bad = t.data.firstIndex(where: { !$0.isFinite }) {
-                    throw FormatError(file: path, field: name + spec.name, expected: "finite values",
-                                      found: "\(t.data[bad]) at element \(bad)")
+                    throw FormatError(
+                        file: path, field: name + spec.name, expected: "finite values",
+                        found: "\(t.data[bad]) at element \(bad)")
                 }
             }
             if let bad = vt.data.firstIndex(where: { $0 < 0 }) {
-                throw FormatError(file: path, field: "adam.v." + spec.name, expected: "non-negative second moments",
-                                  found: "\(vt.data[bad]) at element \(bad)")
+                throw FormatError(
+                    file: path, field: "adam.v." + spec.name, expected: "non-negative second moments",
+                    found: "\(vt.data[bad]) at element \(bad)")
             }
             m[spec.name] = mt
             v[spec.name] = vt
         }
         let history = try file.tensor("train.losses")
         guard history.rank == 1, history.count == step else {
-            throw FormatError(file: path, field: "train.losses", expected: "\(step) losses (one per step)", found: "shape \(history.shape)")
+            throw FormatError(
+                file: path, field: "train.losses", expected: "\(step) losses (one per step)",
+                found: "shape \(history.shape)")
         }
         if let bad = history.data.firstIndex(where: { !$0.isFinite }) {
-            throw FormatError(file: path, field: "train.losses", expected: "finite losses", found: "\(history.data[bad]) at step \(bad)")
+            throw FormatError(
+                file: path, field: "train.losses", expected: "finite losses",
+                found: "\(history.data[bad]) at step \(bad)")
         }
         network = restored
         optimizer = Adam(learningRate: optimizer.learningRate, step: step, m: m, v: v)

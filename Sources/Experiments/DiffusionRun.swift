@@ -14,14 +14,16 @@ public enum DiffusionRun {
         public var failure: String?
         public var lossFirst: Double
         public var lossLast: Double
-        public var samples: Tensor          // (N, C, H, W), in data space (Wᵀ applied)
+        public var samples: Tensor  // (N, C, H, W), in data space (Wᵀ applied)
         public var trainSeconds: Double
         public var sampleSeconds: Double
 
         public var json: JSONObject {
-            var o: JSONObject = ["loss_first10": lossFirst, "loss_last10": lossLast,
-                                 "sw2": JSONFile.number(metrics?.sw2 ?? .nan), "msw2": JSONFile.number(metrics?.msw2 ?? .nan),
-                                 "timing": ["train_seconds": trainSeconds, "sample_seconds": sampleSeconds]]
+            var o: JSONObject = [
+                "loss_first10": lossFirst, "loss_last10": lossLast,
+                "sw2": JSONFile.number(metrics?.sw2 ?? .nan), "msw2": JSONFile.number(metrics?.msw2 ?? .nan),
+                "timing": ["train_seconds": trainSeconds, "sample_seconds": sampleSeconds],
+            ]
             if let failure { o["failure"] = failure }
             if let m = metrics { o["num_projections"] = m.numProjections }
             return o
@@ -31,12 +33,15 @@ public enum DiffusionRun {
     /// Trains on `train` (already in the model's space), samples `reference.shape[0]` images,
     /// maps them back with Wᵀ when a transform is given, and measures SW₂ / MSW₂ against
     /// `reference` (in data space).
-    public static func trainAndEvaluate(config: NetworkConfig, train: Tensor, reference: Tensor, settings: TrainingSettings,
-                                        seed: UInt64, transform: OrthogonalTransform? = nil, checkpointDirectory: String? = nil,
-                                        log: (String) -> Void = { _ in }) throws -> Outcome {
+    public static func trainAndEvaluate(
+        config: NetworkConfig, train: Tensor, reference: Tensor, settings: TrainingSettings,
+        seed: UInt64, transform: OrthogonalTransform? = nil, checkpointDirectory: String? = nil,
+        log: (String) -> Void = { _ in }
+    ) throws -> Outcome {
         let start = Date()
-        var trainer = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: seed), data: train, config: config,
-                                  batchSize: settings.batchSize, seed: seed)
+        var trainer = try Trainer(
+            network: ScoreNetwork(makeArchitecture(config), seed: seed), data: train, config: config,
+            batchSize: settings.batchSize, seed: seed)
         let checkpoint = checkpointDirectory.map { "\($0)/checkpoint.safetensors" }
         if let dir = checkpointDirectory {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -52,13 +57,15 @@ public enum DiffusionRun {
         }
         let losses = trainer.losses.map(Double.init)
         let trained = Date()
-        let sampler = AncestralSampler(schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
-                                       steps: settings.samplingSteps)
+        let sampler = AncestralSampler(
+            schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
+            steps: settings.samplingSteps)
         var metrics: SlicedWasserstein?
         var failure: String?
         var samples: Tensor
         do {
-            samples = try sampler.sample(network: trainer.network, count: reference.shape[0], seed: seed, batchSize: 500)
+            samples = try sampler.sample(
+                network: trainer.network, count: reference.shape[0], seed: seed, batchSize: 500)
         } catch let e as NonFiniteError {
             // A diverged model is a result (recorded as a failed unit), not an error.
             samples = Tensor(zeros: reference.shape)
@@ -68,15 +75,21 @@ public enum DiffusionRun {
         let sampled = Date()
         let d = config.dimension
         let directions = SlicedWasserstein.Projections.random(count: settings.projections(dimension: d), seed: seed)
-        if failure == nil { do {
-            metrics = try SlicedWasserstein.compute(samples.reshaped([samples.shape[0], d]), reference.reshaped([reference.shape[0], d]),
-                                                    directions: directions).0
-        } catch {
-            failure = "samples not finite (the model diverged): \(error)"
-        } }
+        if failure == nil {
+            do {
+                metrics = try SlicedWasserstein.compute(
+                    samples.reshaped([samples.shape[0], d]), reference.reshaped([reference.shape[0], d]),
+                    directions: directions
+                ).0
+            } catch {
+                failure = "samples not finite (the model diverged): \(error)"
+            }
+        }
         if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
         func mean(_ v: ArraySlice<Double>) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
-        return Outcome(metrics: metrics, failure: failure, lossFirst: mean(losses.prefix(10)), lossLast: mean(losses.suffix(10)),
-                       samples: samples, trainSeconds: trained.timeIntervalSince(start), sampleSeconds: sampled.timeIntervalSince(trained))
+        return Outcome(
+            metrics: metrics, failure: failure, lossFirst: mean(losses.prefix(10)), lossLast: mean(losses.suffix(10)),
+            samples: samples, trainSeconds: trained.timeIntervalSince(start),
+            sampleSeconds: sampled.timeIntervalSince(trained))
     }
 }

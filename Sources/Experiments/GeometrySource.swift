@@ -9,9 +9,9 @@ import Tensors
 /// there (so every shard and every restart uses the very same vectors).
 public enum GeometrySource {
     public struct Loaded {
-        public var vectors: Tensor          // (D, C, H, W), rows = SADs, descending
-        public var values: [Double]         // (D), descending
-        public var geometry: [Double]       // (D, D)
+        public var vectors: Tensor  // (D, C, H, W), rows = SADs, descending
+        public var values: [Double]  // (D), descending
+        public var geometry: [Double]  // (D, D)
         public var summary: String
     }
 
@@ -28,8 +28,10 @@ public enum GeometrySource {
         }
     }
 
-    public static func load(config: NetworkConfig, label: String, method: Method, directory: String,
-                            log: (String) -> Void = { _ in }) throws -> Loaded {
+    public static func load(
+        config: NetworkConfig, label: String, method: Method, directory: String,
+        log: (String) -> Void = { _ in }
+    ) throws -> Loaded {
         let vecsPath = "\(directory)/vecs.npy", valsPath = "\(directory)/vals.npy", gPath = "\(directory)/geometry.npy"
         // Complete only with a valid marker (written last, with every file's hash): a kill
         // between two files, or an edited file, is recomputed from the resumable state.
@@ -39,16 +41,22 @@ public enum GeometrySource {
             let sads: SADs
             switch method {
             case .analytic:
-                guard case let .dit(d) = config.model else { throw RecipeError("a closed-form geometry exists only for the DiT") }
-                let spec = try GeometryRun.makeSpec(config: config, configPath: label, interpolation: nil, patchSize: d.patchSize,
-                                                    scheme: .reference, estimator: .importance, probe: .zero, seed: 0, networks: 2, chunkSize: 1)
-                let g = AnalyticGeometry.dit(DiT(config: d, shape: config.shape),
-                                             schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
+                guard case let .dit(d) = config.model else {
+                    throw RecipeError("a closed-form geometry exists only for the DiT")
+                }
+                let spec = try GeometryRun.makeSpec(
+                    config: config, configPath: label, interpolation: nil, patchSize: d.patchSize,
+                    scheme: .reference, estimator: .importance, probe: .zero, seed: 0, networks: 2, chunkSize: 1)
+                let g = AnalyticGeometry.dit(
+                    DiT(config: d, shape: config.shape),
+                    schedule: NoiseSchedule(
+                        kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
                 sads = try SADs(spec: spec, exactGeometry: g)
             case let .monteCarlo(estimator, networks, probe, seed):
-                let spec = try GeometryRun.makeSpec(config: config, configPath: label, interpolation: nil, patchSize: nil,
-                                                    scheme: .reference, estimator: estimator, probe: probe, seed: seed,
-                                                    networks: networks, chunkSize: min(32, max(1, networks / 4)))
+                let spec = try GeometryRun.makeSpec(
+                    config: config, configPath: label, interpolation: nil, patchSize: nil,
+                    scheme: .reference, estimator: estimator, probe: probe, seed: seed,
+                    networks: networks, chunkSize: min(32, max(1, networks / 4)))
                 let state = try GeometryRun(spec: spec, config: config).run(statePath: "\(directory)/state.safetensors")
                 sads = try SADs(state: state)
             }
@@ -62,10 +70,13 @@ public enum GeometrySource {
             throw FormatError(file: vecsPath, field: "shape", expected: "\([d] + config.shape)", found: "\(vecs.shape)")
         }
         guard case let .float64(values) = vals.storage, vals.shape == [d] else {
-            throw FormatError(file: valsPath, field: "shape", expected: "float64 [\(d)]", found: "\(vals.dtype.rawValue) \(vals.shape)")
+            throw FormatError(
+                file: valsPath, field: "shape", expected: "float64 [\(d)]",
+                found: "\(vals.dtype.rawValue) \(vals.shape)")
         }
         guard case let .float64(geometry) = g.storage, g.shape == [d, d] else {
-            throw FormatError(file: gPath, field: "shape", expected: "float64 [\(d), \(d)]", found: "\(g.dtype.rawValue) \(g.shape)")
+            throw FormatError(
+                file: gPath, field: "shape", expected: "float64 [\(d), \(d)]", found: "\(g.dtype.rawValue) \(g.shape)")
         }
         try FiniteCheck.check(vecs.data, tensor: "vecs", context: vecsPath)
         try FiniteCheck.check(values, tensor: "vals", context: valsPath)

@@ -31,9 +31,12 @@ public struct LinearSGDRecipe: Recipe {
     }
 
     public var settings: JSONObject {
-        ["dimension": 5, "lambdas": lambdas, "sigma": sigma, "learning_rate": learningRate, "steps": steps, "batch_size": 1,
-         "seeds": seeds, "theta_init_std": thetaStd, "late_phase": "mean error over the last quarter of the steps",
-         "phi": "Φ = U diag(√λ), U a fixed random orthogonal matrix (seed 0)"]
+        [
+            "dimension": 5, "lambdas": lambdas, "sigma": sigma, "learning_rate": learningRate, "steps": steps,
+            "batch_size": 1,
+            "seeds": seeds, "theta_init_std": thetaStd, "late_phase": "mean error over the last quarter of the steps",
+            "phi": "Φ = U diag(√λ), U a fixed random orthogonal matrix (seed 0)",
+        ]
     }
 
     public func prepare(in run: RunDirectory) throws {}
@@ -45,25 +48,32 @@ public struct LinearSGDRecipe: Recipe {
     /// Row-major 5×5 helpers.
     static func mul(_ a: [Double], _ b: [Double], _ n: Int) -> [Double] {
         var c = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for k in 0..<n { let x = a[i * n + k]; if x == 0 { continue }; for j in 0..<n { c[i * n + j] += x * b[k * n + j] } } }
+        for i in 0..<n {
+            for k in 0..<n {
+                let x = a[i * n + k]; if x == 0 { continue }; for j in 0..<n { c[i * n + j] += x * b[k * n + j] }
+            }
+        }
         return c
     }
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
         let n = lambdas.count
-        let u = try RandomOrthogonal.matrix(n: n, stream: RandomStream(seed: 0, purpose: .experiment, index: 0))   // columns u_j
+        let u = try RandomOrthogonal.matrix(n: n, stream: RandomStream(seed: 0, purpose: .experiment, index: 0))  // columns u_j
         var phi = [Double](repeating: 0, count: n * n)
         for i in 0..<n { for j in 0..<n { phi[i * n + j] = u[i * n + j] * lambdas[j].squareRoot() } }
         let v = (0..<n).map { u[$0 * n + unit.index] }
         let s2 = sigma * sigma
         // Ω* = −B⁻¹ with B = v vᵀ + σ²I: B⁻¹ = I/σ² − v vᵀ/(σ²(1 + σ²)).
         var omegaStar = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0..<n { omegaStar[i * n + j] = -((i == j ? 1 : 0) / s2 - v[i] * v[j] / (s2 * (1 + s2))) } }
+        for i in 0..<n {
+            for j in 0..<n { omegaStar[i * n + j] = -((i == j ? 1 : 0) / s2 - v[i] * v[j] / (s2 * (1 + s2))) }
+        }
         // Common random numbers across i: the same seed gives the same Θ₀ and noise draws.
         let stream = RandomStream(seed: UInt64(unit.seed), purpose: .experiment, index: 1)
         var theta = stream.normals(n * n, std: Float(thetaStd)).map(Double.init)
         var gdTheta = theta
-        let noise = RandomStream(seed: UInt64(unit.seed), purpose: .experiment, index: 2).normals((1 + n) * steps).map(Double.init)
+        let noise = RandomStream(seed: UInt64(unit.seed), purpose: .experiment, index: 2).normals((1 + n) * steps).map(
+            Double.init)
         func error(_ th: [Double]) -> Double {
             let omega = Self.mul(phi, th, n)
             var e = 0.0
@@ -84,20 +94,24 @@ public struct LinearSGDRecipe: Recipe {
             let xt = (0..<n).map { z * v[$0] + sigma * eps[$0] }
             let omega = Self.mul(phi, theta, n)
             let r = (0..<n).map { i in (0..<n).reduce(0.0) { $0 + omega[i * n + $1] * xt[$1] } + eps[i] / sigma }
-            let pr = (0..<n).map { k in (0..<n).reduce(0.0) { $0 + phi[$1 * n + k] * r[$1] } }   // Φᵀ r
+            let pr = (0..<n).map { k in (0..<n).reduce(0.0) { $0 + phi[$1 * n + k] * r[$1] } }  // Φᵀ r
             for k in 0..<n { for j in 0..<n { theta[k * n + j] -= learningRate * 2 * pr[k] * xt[j] } }
             // Full-batch GD on the expected loss: ∇Θ = 2 Φᵀ (Ω B + I).
             let og = Self.mul(Self.mul(phi, gdTheta, n), b, n)
             var g = og
             for i in 0..<n { g[i * n + i] += 1 }
-            for k in 0..<n { for j in 0..<n {
-                var s = 0.0
-                for i in 0..<n { s += phi[i * n + k] * g[i * n + j] }
-                gdTheta[k * n + j] -= learningRate * 2 * s
-            } }
+            for k in 0..<n {
+                for j in 0..<n {
+                    var s = 0.0
+                    for i in 0..<n { s += phi[i * n + k] * g[i * n + j] }
+                    gdTheta[k * n + j] -= learningRate * 2 * s
+                }
+            }
         }
-        return ["lambda": lambdas[unit.index], "late_error": late / Double(max(lateCount, 1)), "final_error": error(theta),
-                "gd_final_error": error(gdTheta), "curve": curve]
+        return [
+            "lambda": lambdas[unit.index], "late_error": late / Double(max(lateCount, 1)), "final_error": error(theta),
+            "gd_final_error": error(gdTheta), "curve": curve,
+        ]
     }
 
     /// The steps at which a unit records its error curve (log-spaced, plus step 0).
@@ -117,10 +131,14 @@ public struct LinearSGDRecipe: Recipe {
             let curves = rs.compactMap { $0["curve"] as? [[Double]] }
             // Unit results are read back from disk: every curve must have the same steps and
             // three columns (step, SGD error, GD error), or the unit file is refused.
-            for (k, c) in curves.enumerated() where c.count != expectedSteps.count || c.contains(where: { $0.count != 3 })
-                || zip(c, expectedSteps).contains(where: { $0[0] != $1 }) {
-                throw RecipeError("unit u\(i) seed \(k): curve: expected \(expectedSteps.count) rows of [step, sgd, gd] at steps"
-                                  + " \(expectedSteps.prefix(3).map { Int($0) })…, found \(c.count) rows of \(Set(c.map(\.count)).sorted()) values")
+            for (k, c) in curves.enumerated()
+            where c.count != expectedSteps.count || c.contains(where: { $0.count != 3 })
+                || zip(c, expectedSteps).contains(where: { $0[0] != $1 })
+            {
+                throw RecipeError(
+                    "unit u\(i) seed \(k): curve: expected \(expectedSteps.count) rows of [step, sgd, gd] at steps"
+                        + " \(expectedSteps.prefix(3).map { Int($0) })…, found \(c.count) rows of \(Set(c.map(\.count)).sorted()) values"
+                )
             }
             if let first = curves.first, first.count >= 1 {
                 let steps = first.map { max($0[0], 1) }
@@ -128,20 +146,37 @@ public struct LinearSGDRecipe: Recipe {
                 series.append(ChartSeries(name: "SGD, data along u\(i + 1) (λ = \(lambdas[i]))", x: steps, y: mean))
                 gdSeries.append(ChartSeries(name: "GD, u\(i + 1)", x: steps, y: first.map { $0[2] }))
             }
-            rows.append(["u\(i + 1)", "\(lambdas[i])", Statistics.format(lateMeans.last!, se: lateSE.last!),
-                         Statistics.format(Statistics.mean(rs.map { $0.double("gd_final_error") }))])
+            rows.append([
+                "u\(i + 1)", "\(lambdas[i])", Statistics.format(lateMeans.last!, se: lateSE.last!),
+                Statistics.format(Statistics.mean(rs.map { $0.double("gd_final_error") })),
+            ])
         }
         let r = Statistics.pearson(lambdas, lateMeans)
-        let verdict = "Late-phase SGD error vs λ_i: Pearson r = \(Statistics.format(r, 3)) (Theorem 1 predicts a positive correlation)."
-        let chart = SVGChart.lines(title: "‖Ω_t − Ω*‖ vs step (SGD, mean over seeds)", xLabel: "step", yLabel: "error",
-                                   series: series, logX: true, logY: true)
-        let gdChart = SVGChart.lines(title: "‖Ω_t − Ω*‖ vs step (gradient descent)", xLabel: "step", yLabel: "error",
-                                     series: gdSeries, logX: true, logY: true)
-        return RecipeSummary(result: ["pearson_r_lambda_late_error": JSONFile.number(r), "lambdas": lambdas,
-                                      "late_error_mean": lateMeans.map(JSONFile.number), "late_error_se": lateSE.map(JSONFile.number)],
-                             sections: [ReportSection(title: "Theorem 1 (Fig. 4)", paragraphs: [verdict], table: rows,
-                                                      figures: [.svg(name: "fig4-sgd", content: chart, caption: "SGD error against step, one line per data eigenvector."),
-                                                                .svg(name: "fig4-gd", content: gdChart, caption: "Gradient descent on the expected loss: all but u5 share the slowest rate σ²λ_5.")])],
-                             headline: [verdict])
+        let verdict =
+            "Late-phase SGD error vs λ_i: Pearson r = \(Statistics.format(r, 3)) (Theorem 1 predicts a positive correlation)."
+        let chart = SVGChart.lines(
+            title: "‖Ω_t − Ω*‖ vs step (SGD, mean over seeds)", xLabel: "step", yLabel: "error",
+            series: series, logX: true, logY: true)
+        let gdChart = SVGChart.lines(
+            title: "‖Ω_t − Ω*‖ vs step (gradient descent)", xLabel: "step", yLabel: "error",
+            series: gdSeries, logX: true, logY: true)
+        return RecipeSummary(
+            result: [
+                "pearson_r_lambda_late_error": JSONFile.number(r), "lambdas": lambdas,
+                "late_error_mean": lateMeans.map(JSONFile.number), "late_error_se": lateSE.map(JSONFile.number),
+            ],
+            sections: [
+                ReportSection(
+                    title: "Theorem 1 (Fig. 4)", paragraphs: [verdict], table: rows,
+                    figures: [
+                        .svg(
+                            name: "fig4-sgd", content: chart,
+                            caption: "SGD error against step, one line per data eigenvector."),
+                        .svg(
+                            name: "fig4-gd", content: gdChart,
+                            caption: "Gradient descent on the expected loss: all but u5 share the slowest rate σ²λ_5."),
+                    ])
+            ],
+            headline: [verdict])
     }
 }

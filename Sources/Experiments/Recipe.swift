@@ -55,7 +55,8 @@ public struct RecipeOptions: Codable, Equatable, Sendable {
     public func validate() throws {
         if let seeds { try SettingError.check(seeds, in: 1...10_000, "seeds") }
         if let data, data.isEmpty || data.utf8.count > 4096 {
-            throw SettingError(setting: "data", expected: "a dataset name or path (1…4096 bytes)", found: "'\(data.prefix(64))'")
+            throw SettingError(
+                setting: "data", expected: "a dataset name or path (1…4096 bytes)", found: "'\(data.prefix(64))'")
         }
     }
 }
@@ -84,7 +85,9 @@ public struct RunDirectory: Sendable {
 
 /// Every recipe, by name.
 public enum Recipes {
-    public static let names = ["fig1", "fig2", "fig3", "fig4", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "props"]
+    public static let names = [
+        "fig1", "fig2", "fig3", "fig4", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "props",
+    ]
 
     public static let descriptions: [String: String] = [
         "fig1": "sphere in the span of the first vs last three SADs (DiT/2)",
@@ -100,7 +103,9 @@ public enum Recipes {
         "props": "Propositions 1-3 (output-layer geometries) and Theorem 2 (alpha bounds over random W)",
     ]
 
-    public static func make(_ name: String, profile: Profile, options: RecipeOptions = RecipeOptions()) throws -> any Recipe {
+    public static func make(
+        _ name: String, profile: Profile, options: RecipeOptions = RecipeOptions()
+    ) throws -> any Recipe {
         try options.validate()
         switch name {
         case "fig1": return SphereRecipe(profile: profile, options: options)
@@ -108,7 +113,7 @@ public enum Recipes {
         case "fig3": return ImpulseResponseRecipe(profile: profile, options: options)
         case "fig4": return LinearSGDRecipe(profile: profile, options: options)
         case "fig6": return SADSweepRecipe(profile: profile, options: options)
-        case "demo": return SADSweepRecipe.demo(seeds: options.seeds ?? 2)   // `sad demo` (profile fixed)
+        case "demo": return SADSweepRecipe.demo(seeds: options.seeds ?? 2)  // `sad demo` (profile fixed)
         case "fig7", "fig8", "fig10": return try AlignmentRecipe(name: name, profile: profile, options: options)
         case "fig9": return DataProbedGeometryRecipe(profile: profile, options: options)
         case "fig11": return ProbeSensitivityRecipe(profile: profile, options: options)

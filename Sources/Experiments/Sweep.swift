@@ -23,7 +23,9 @@ public struct Sweep {
     public var options: RecipeOptions
     public var version: String
 
-    public init(recipe: any Recipe, directory: RunDirectory, shard: Shard = .whole, options: RecipeOptions, version: String) {
+    public init(
+        recipe: any Recipe, directory: RunDirectory, shard: Shard = .whole, options: RecipeOptions, version: String
+    ) {
         self.recipe = recipe
         self.directory = directory
         self.shard = shard
@@ -46,34 +48,46 @@ public struct Sweep {
 
     /// The contents of sweep.json: what `open` needs to rebuild the recipe, plus the identity.
     var record: JSONObject {
-        var o: JSONObject = ["recipe": recipe.name, "profile": recipe.profile.rawValue, "settings": recipe.settings,
-                             "version": version, "format": "sad-sweep-1",
-                             "identity": (try? JSONSerialization.jsonObject(with: Data(identity.json.utf8))) ?? [:]]
+        var o: JSONObject = [
+            "recipe": recipe.name, "profile": recipe.profile.rawValue, "settings": recipe.settings,
+            "version": version, "format": "sad-sweep-1",
+            "identity": (try? JSONSerialization.jsonObject(with: Data(identity.json.utf8))) ?? [:],
+        ]
         if let data = options.data { o["data"] = data }
         if let seeds = options.seeds { o["seeds"] = seeds }
         return o
     }
 
     /// Reads the recipe and options a run directory was started with; every field is checked.
-    public static func open(_ path: String, log: @escaping @Sendable (String) -> Void = { _ in }, version: String) throws -> Sweep {
+    public static func open(
+        _ path: String, log: @escaping @Sendable (String) -> Void = { _ in }, version: String
+    ) throws -> Sweep {
         let file = "\(path)/sweep.json"
         let o = try JSONFile.read(file)
         guard o["format"] as? String == "sad-sweep-1" else {
-            throw FormatError(file: file, field: "format", expected: "sad-sweep-1", found: "\(o["format"] ?? "nothing")")
+            throw FormatError(
+                file: file, field: "format", expected: "sad-sweep-1", found: "\(o["format"] ?? "nothing")")
         }
         guard let name = o["recipe"] as? String, (Recipes.names + ["demo"]).contains(name) else {
-            throw FormatError(file: file, field: "recipe", expected: Recipes.names.joined(separator: ", "), found: "\(o["recipe"] ?? "nothing")")
+            throw FormatError(
+                file: file, field: "recipe", expected: Recipes.names.joined(separator: ", "),
+                found: "\(o["recipe"] ?? "nothing")")
         }
         guard let p = o["profile"] as? String, let profile = Profile(rawValue: p) else {
-            throw FormatError(file: file, field: "profile", expected: "quick, cpu or paper", found: "\(o["profile"] ?? "nothing")")
+            throw FormatError(
+                file: file, field: "profile", expected: "quick, cpu or paper", found: "\(o["profile"] ?? "nothing")")
         }
         var options = RecipeOptions()
         if let data = o["data"] {
-            guard let d = data as? String else { throw FormatError(file: file, field: "data", expected: "a string", found: "\(data)") }
+            guard let d = data as? String else {
+                throw FormatError(file: file, field: "data", expected: "a string", found: "\(data)")
+            }
             options.data = d
         }
         if let seeds = o["seeds"] {
-            guard let n = seeds as? NSNumber, !JSONValues.isBoolean(n), let i = Int(exactly: n.doubleValue), i >= 1, i <= 10_000 else {
+            guard let n = seeds as? NSNumber, !JSONValues.isBoolean(n), let i = Int(exactly: n.doubleValue), i >= 1,
+                i <= 10_000
+            else {
                 throw FormatError(file: file, field: "seeds", expected: "an integer in 1…10000", found: "\(seeds)")
             }
             options.seeds = i
@@ -83,15 +97,17 @@ public struct Sweep {
             throw FormatError(file: file, field: e.setting, expected: e.expected, found: e.found)
         }
         let stored = try RunIdentity.parse(Self.jsonText(o["identity"]), file: file, field: "identity")
-        let sweep = Sweep(recipe: recipe, directory: RunDirectory(path: path, log: log), options: options,
-                          version: stored.fields.first { $0.0 == "version" }?.1 ?? version)
+        let sweep = Sweep(
+            recipe: recipe, directory: RunDirectory(path: path, log: log), options: options,
+            version: stored.fields.first { $0.0 == "version" }?.1 ?? version)
         try sweep.identity.require(matches: stored, file: file, action: "open the sweep")
         return sweep
     }
 
     static func jsonText(_ value: Any?) -> String? {
         guard let value, JSONSerialization.isValidJSONObject(value),
-              let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return nil }
+            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
+        else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -125,6 +141,8 @@ public struct Sweep {
     public func execute() throws -> (done: Int, total: Int) {
         directory.log("\(recipe.name) (\(recipe.title)), profile \(recipe.profile.rawValue), shard \(shard)")
         try prepare()
+        AtomicFile.removeStaleTemporaries(in: directory.path)
+        AtomicFile.removeStaleTemporaries(in: directory.file("units"))
         let all = try recipe.units()
         let mine = try myUnits()
         let sweepStart = Date()
@@ -135,8 +153,10 @@ public struct Sweep {
             if FileManager.default.fileExists(atPath: path) { continue }
             // ETA from the mean wall time of the units run so far in this invocation.
             let elapsed = Date().timeIntervalSince(sweepStart)
-            let eta = ran > 0 ? String(format: ", ETA %.0f min", elapsed / Double(ran) * Double(pending - ran) / 60) : ""
-            directory.log("unit \(k + 1)/\(mine.count): \(unit)" + String(format: " (%.0f s elapsed", elapsed) + eta + ")")
+            let eta =
+                ran > 0 ? String(format: ", ETA %.0f min", elapsed / Double(ran) * Double(pending - ran) / 60) : ""
+            directory.log(
+                "unit \(k + 1)/\(mine.count): \(unit)" + String(format: " (%.0f s elapsed", elapsed) + eta + ")")
             ran += 1
             let start = Date()
             var result: JSONObject
@@ -172,7 +192,9 @@ public struct Sweep {
         let units = try recipe.units()
         let lacking = try missing()
         guard lacking.isEmpty else {
-            throw RecipeError("\(lacking.count) of \(units.count) units have no result yet (first: \(lacking[0])); run the remaining shards")
+            throw RecipeError(
+                "\(lacking.count) of \(units.count) units have no result yet (first: \(lacking[0])); run the remaining shards"
+            )
         }
         var results: [ExperimentUnit: JSONObject] = [:]
         var wall = 0.0
@@ -183,15 +205,18 @@ public struct Sweep {
             // Unit files are untrusted input: each must be the result of the unit it is named after.
             let u = r["unit"] as? JSONObject
             guard u?["experiment"] as? String == unit.experiment, (u?["index"] as? NSNumber)?.intValue == unit.index,
-                  (u?["seed"] as? NSNumber)?.intValue == unit.seed else {
-                throw FormatError(file: path, field: "unit", expected: "{experiment: \(unit.experiment), index: \(unit.index), seed: \(unit.seed)}",
-                                  found: "\(r["unit"].map { "\($0)" } ?? "nothing")")
+                (u?["seed"] as? NSNumber)?.intValue == unit.seed
+            else {
+                throw FormatError(
+                    file: path, field: "unit",
+                    expected: "{experiment: \(unit.experiment), index: \(unit.index), seed: \(unit.seed)}",
+                    found: "\(r["unit"].map { "\($0)" } ?? "nothing")")
             }
             let seconds = ((r["timing"] as? JSONObject)?["wall_seconds"] as? NSNumber)?.doubleValue ?? 0
             wall += seconds.isFinite && seconds >= 0 ? seconds : 0
             if let reason = r["failed"] as? String {
                 failed.append("\(unit): \(reason)")
-                continue   // summaries see a failed unit as missing (NaN)
+                continue  // summaries see a failed unit as missing (NaN)
             }
             results[unit] = r
         }
@@ -203,21 +228,36 @@ public struct Sweep {
         result["settings"] = recipe.settings
         result["units"] = units.count
         try JSONFile.write(result, to: directory.file("result.json"))
-        try JSONFile.write(["version": version, "command": command, "recipe": recipe.name, "title": recipe.title,
-                            "profile": recipe.profile.rawValue, "settings": recipe.settings, "units": units.count,
-                            "unit_wall_seconds_total": wall,
-                            "differences_from_reference": Self.differences], to: directory.file("manifest.json"))
+        try JSONFile.write(
+            [
+                "version": version, "command": command, "recipe": recipe.name, "title": recipe.title,
+                "profile": recipe.profile.rawValue, "settings": recipe.settings, "units": units.count,
+                "unit_wall_seconds_total": wall,
+                "differences_from_reference": Self.differences,
+            ], to: directory.file("manifest.json"))
         var sections = summary.sections
         if !failed.isEmpty {
-            sections.insert(ReportSection(title: "Failed units", paragraphs: ["\(failed.count) of \(units.count) units failed and are"
-                + " left out of the statistics above:"] + failed), at: 0)
+            sections.insert(
+                ReportSection(
+                    title: "Failed units",
+                    paragraphs: [
+                        "\(failed.count) of \(units.count) units failed and are"
+                            + " left out of the statistics above:"
+                    ] + failed), at: 0)
         }
-        sections.append(ReportSection(title: "Settings", paragraphs: ["Profile \(recipe.profile.rawValue); \(units.count) units; "
-            + String(format: "%.0f s of unit wall time.", wall)],
-            table: [["setting", "value"]] + recipe.settings.keys.sorted().map { [$0, Self.text(recipe.settings[$0]!)] }))
-        let report = try HTMLReport.write(title: "\(recipe.name): \(recipe.title)",
-                                          subtitle: "ScoreAnisotropy \(version) — " + summary.headline.joined(separator: " "),
-                                          sections: sections, to: directory.path)
+        sections.append(
+            ReportSection(
+                title: "Settings",
+                paragraphs: [
+                    "Profile \(recipe.profile.rawValue); \(units.count) units; "
+                        + String(format: "%.0f s of unit wall time.", wall)
+                ],
+                table: [["setting", "value"]]
+                    + recipe.settings.keys.sorted().map { [$0, Self.text(recipe.settings[$0]!)] }))
+        let report = try HTMLReport.write(
+            title: "\(recipe.name): \(recipe.title)",
+            subtitle: "ScoreAnisotropy \(version) — " + summary.headline.joined(separator: " "),
+            sections: sections, to: directory.path)
         return (summary, report)
     }
 
@@ -225,7 +265,9 @@ public struct Sweep {
     static func text(_ value: Any) -> String {
         if let s = value as? String { return s }
         guard JSONSerialization.isValidJSONObject([value]),
-              let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys, .withoutEscapingSlashes]) else { return "\(value)" }
+            let data = try? JSONSerialization.data(
+                withJSONObject: [value], options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return "\(value)" }
         return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }
 

@@ -51,7 +51,8 @@ public enum AtomicFile {
         var info = stat()
         if stat(path, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFREG else {
-                let kind = (info.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file (device, FIFO or socket)"
+                let kind =
+                    (info.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file (device, FIFO or socket)"
                 throw FormatError(file: path, field: "file", expected: "a readable regular file", found: kind)
             }
             try MemoryBudget.require([Int(info.st_size)], for: "the file's contents", file: path, field: "file")
@@ -59,8 +60,9 @@ public enum AtomicFile {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             var isDir: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
-            throw FormatError(file: path, field: "file", expected: "a readable file",
-                              found: exists ? (isDir.boolValue ? "a directory" : "no read permission") : "no such file")
+            throw FormatError(
+                file: path, field: "file", expected: "a readable file",
+                found: exists ? (isDir.boolValue ? "a directory" : "no read permission") : "no such file")
         }
         defer { try? handle.close() }
         do {

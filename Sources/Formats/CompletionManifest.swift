@@ -23,14 +23,16 @@ public enum CompletionManifest {
     /// Whether `directory` holds a complete result (of `identity`, when given).
     public static func isComplete(_ directory: String, identity: String? = nil) -> Bool {
         guard let bytes = try? AtomicFile.read(directory + "/" + fileName),
-              let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              object["format"] as? String == "sad-complete-1", let entries = object["files"] as? [[String: Any]] else {
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            object["format"] as? String == "sad-complete-1", let entries = object["files"] as? [[String: Any]]
+        else {
             return false
         }
         if let identity, object["identity"] as? String != identity { return false }
         for entry in entries {
             guard let name = entry["file"] as? String, !name.contains("/"), let hash = entry["sha256"] as? String,
-                  let content = try? AtomicFile.read(directory + "/" + name), SHA256.hex(content) == hash else {
+                let content = try? AtomicFile.read(directory + "/" + name), SHA256.hex(content) == hash
+            else {
                 return false
             }
         }

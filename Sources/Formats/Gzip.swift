@@ -19,8 +19,10 @@ public enum Gzip {
 
     /// Inflates a gzip (`windowBits` 16 + 15) or zlib (RFC 1950, `windowBits` 15) stream,
     /// refusing more than `maxOutput` bytes; errors name `field`.
-    static func inflate(_ input: [UInt8], windowBits: Int32, file: String, field: String, maxOutput: Int,
-                        prefixOnly: Bool = false) throws -> [UInt8] {
+    static func inflate(
+        _ input: [UInt8], windowBits: Int32, file: String, field: String, maxOutput: Int,
+        prefixOnly: Bool = false
+    ) throws -> [UInt8] {
         var stream = z_stream()
         guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw FormatError(file: file, field: field, expected: "a usable zlib", found: "inflateInit2 failed")
@@ -38,8 +40,9 @@ public enum Gzip {
                     stream.avail_out = UInt32(out.count)
                     status = CZlib.inflate(&stream, Z_NO_FLUSH)
                     guard status == Z_OK || status == Z_STREAM_END else {
-                        throw FormatError(file: file, field: field, expected: "a valid compressed stream",
-                                          found: status == Z_BUF_ERROR ? "truncated data" : "corrupt data (zlib status \(status))")
+                        throw FormatError(
+                            file: file, field: field, expected: "a valid compressed stream",
+                            found: status == Z_BUF_ERROR ? "truncated data" : "corrupt data (zlib status \(status))")
                     }
                     let produced = out.count - Int(stream.avail_out)
                     if prefixOnly && output.count + produced >= maxOutput {
@@ -48,12 +51,15 @@ public enum Gzip {
                         return
                     }
                     guard output.count + produced <= maxOutput else {
-                        throw FormatError(file: file, field: field, expected: "at most \(maxOutput) decompressed bytes", found: "more")
+                        throw FormatError(
+                            file: file, field: field, expected: "at most \(maxOutput) decompressed bytes", found: "more"
+                        )
                     }
                     output.append(contentsOf: out[0..<produced])
                 }
                 if status != Z_STREAM_END && stream.avail_in == 0 && stream.avail_out != 0 {
-                    throw FormatError(file: file, field: field, expected: "a complete compressed stream", found: "truncated data")
+                    throw FormatError(
+                        file: file, field: field, expected: "a complete compressed stream", found: "truncated data")
                 }
             } while status != Z_STREAM_END
         }
@@ -66,8 +72,10 @@ public enum Gzip {
     /// Deflates into a gzip (`windowBits` 16 + 15) or zlib (15) stream.
     static func deflate(_ input: [UInt8], windowBits: Int32) -> [UInt8] {
         var stream = z_stream()
-        precondition(deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY,
-                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
+        precondition(
+            deflateInit2_(
+                &stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY,
+                ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
         defer { deflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 32)
         var input = input

@@ -13,7 +13,8 @@ import Glibc
 public enum MemoryBudget {
     /// Bytes that one process may plan to hold at once.
     public static var bytes: Int {
-        if let raw = ProcessInfo.processInfo.environment["SAD_MAX_MEMORY_MB"], let mb = Int(raw), mb >= 1, mb <= 1 << 30 {
+        if let raw = ProcessInfo.processInfo.environment["SAD_MAX_MEMORY_MB"], let mb = Int(raw), mb >= 1, mb <= 1 << 30
+        {
             return mb << 20
         }
         let pages = Int(sysconf(Int32(_SC_PHYS_PAGES))), size = Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -39,13 +40,15 @@ public enum MemoryBudget {
     @discardableResult
     public static func require(_ factors: [Int], for what: String, setting: String) throws -> Int {
         guard let total = product(factors) else {
-            throw SettingError(setting: setting, expected: "a size whose \(what) can be represented",
-                               found: "\(factors.map(String.init).joined(separator: " × ")) (overflows)")
+            throw SettingError(
+                setting: setting, expected: "a size whose \(what) can be represented",
+                found: "\(factors.map(String.init).joined(separator: " × ")) (overflows)")
         }
         let budget = bytes
         guard total <= budget else {
-            throw SettingError(setting: setting, expected: "\(what) within the memory budget of \(describe(budget))",
-                               found: "\(describe(total)) needed (set SAD_MAX_MEMORY_MB to change the budget)")
+            throw SettingError(
+                setting: setting, expected: "\(what) within the memory budget of \(describe(budget))",
+                found: "\(describe(total)) needed (set SAD_MAX_MEMORY_MB to change the budget)")
         }
         return total
     }

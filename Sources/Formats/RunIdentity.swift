@@ -18,7 +18,9 @@ public struct RunIdentity: Equatable, Sendable, CustomStringConvertible {
     }
 
     public mutating func add(_ field: String, _ value: String) { fields.append((field, value)) }
-    public mutating func add<T: LosslessStringConvertible>(_ field: String, _ value: T) { fields.append((field, value.description)) }
+    public mutating func add<T: LosslessStringConvertible>(_ field: String, _ value: T) {
+        fields.append((field, value.description))
+    }
     public mutating func add(_ field: String, _ value: Double) { fields.append((field, Self.canonical(value))) }
 
     /// Doubles by their exact bit pattern in a readable form (round-trip decimal).
@@ -50,23 +52,30 @@ public struct RunIdentity: Equatable, Sendable, CustomStringConvertible {
     /// must match the stored fields (an edited identity is refused).
     public static func parse(_ text: String?, file: String, field: String) throws -> RunIdentity {
         guard let text else {
-            throw FormatError(file: file, field: field, expected: "a run identity (written by this version of sad)",
-                              found: "none (written by an older version or another program: start a new run)")
+            throw FormatError(
+                file: file, field: field, expected: "a run identity (written by this version of sad)",
+                found: "none (written by an older version or another program: start a new run)")
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let hash = object["hash"] as? String, let list = object["fields"] as? [Any] else {
-            throw FormatError(file: file, field: field, expected: "a run identity {hash, fields}", found: "unparseable text")
+            let hash = object["hash"] as? String, let list = object["fields"] as? [Any]
+        else {
+            throw FormatError(
+                file: file, field: field, expected: "a run identity {hash, fields}", found: "unparseable text")
         }
         var identity = RunIdentity()
         for entry in list {
-            guard let pair = entry as? [Any], pair.count == 2, let k = pair[0] as? String, let v = pair[1] as? String else {
-                throw FormatError(file: file, field: field + ".fields", expected: "[name, value] string pairs", found: "\(entry)")
+            guard let pair = entry as? [Any], pair.count == 2, let k = pair[0] as? String, let v = pair[1] as? String
+            else {
+                throw FormatError(
+                    file: file, field: field + ".fields", expected: "[name, value] string pairs", found: "\(entry)")
             }
             identity.add(k, v)
         }
         guard identity.hash == hash else {
-            throw FormatError(file: file, field: field + ".hash", expected: "the hash of the stored fields (\(identity.hash.prefix(12)))",
-                              found: "\(hash.prefix(12)) (the file was edited or corrupted)")
+            throw FormatError(
+                file: file, field: field + ".hash",
+                expected: "the hash of the stored fields (\(identity.hash.prefix(12)))",
+                found: "\(hash.prefix(12)) (the file was edited or corrupted)")
         }
         return identity
     }

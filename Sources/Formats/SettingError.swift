@@ -16,18 +16,22 @@ public struct SettingError: Error, CustomStringConvertible, Equatable, Sendable 
     public var description: String { "\(setting): expected \(expected), found \(found)" }
 
     /// Checks `value ∈ range` before any arithmetic uses it.
-    public static func check<T: Comparable & CustomStringConvertible>(_ value: T, in range: ClosedRange<T>,
-                                                                     _ setting: String, _ meaning: String = "") throws {
+    public static func check<T: Comparable & CustomStringConvertible>(
+        _ value: T, in range: ClosedRange<T>,
+        _ setting: String, _ meaning: String = ""
+    ) throws {
         guard range.contains(value) else {
-            throw SettingError(setting: setting, expected: "\(range.lowerBound)…\(range.upperBound)" + meaning, found: "\(value)")
+            throw SettingError(
+                setting: setting, expected: "\(range.lowerBound)…\(range.upperBound)" + meaning, found: "\(value)")
         }
     }
 
     /// Checks that a floating-point setting is finite and in `range`.
     public static func check(_ value: Double, in range: ClosedRange<Double>, _ setting: String) throws {
         guard value.isFinite, range.contains(value) else {
-            throw SettingError(setting: setting, expected: "a finite number in \(range.lowerBound)…\(range.upperBound)",
-                               found: "\(value)")
+            throw SettingError(
+                setting: setting, expected: "a finite number in \(range.lowerBound)…\(range.upperBound)",
+                found: "\(value)")
         }
     }
 }

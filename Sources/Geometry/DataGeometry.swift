@@ -12,7 +12,9 @@ public enum DataGeometry {
         var m = [Double](repeating: 0, count: d * d)
         x.withUnsafeBufferPointer { px in
             m.withUnsafeMutableBufferPointer { pm in
-                BLAS.dsyrk(.transpose, n: d, k: n, alpha: 1 / Double(n), a: px.baseAddress!, lda: d, beta: 0, c: pm.baseAddress!, ldc: d)
+                BLAS.dsyrk(
+                    .transpose, n: d, k: n, alpha: 1 / Double(n), a: px.baseAddress!, lda: d, beta: 0,
+                    c: pm.baseAddress!, ldc: d)
             }
         }
         m.withUnsafeMutableBufferPointer { BLAS.symmetrizeFromUpper($0.baseAddress!, n: d) }
@@ -30,11 +32,13 @@ public enum DataGeometry {
         try FiniteCheck.check(images.data, tensor: "data", context: path)
         let n = images.shape[0], d = images.count / n
         guard d <= GeometrySpec.maxDimension else {
-            throw FormatError(file: path, field: "shape", expected: "C·H·W ≤ \(GeometrySpec.maxDimension) for a dense D × D moment",
-                              found: "D = \(d)")
+            throw FormatError(
+                file: path, field: "shape", expected: "C·H·W ≤ \(GeometrySpec.maxDimension) for a dense D × D moment",
+                found: "D = \(d)")
         }
-        try MemoryBudget.require([d * d * 32 + n * d * 8], for: "the D × D moment and its eigenvectors (D = \(d))",
-                                 file: path, field: "shape")
+        try MemoryBudget.require(
+            [d * d * 32 + n * d * 8], for: "the D × D moment and its eigenvectors (D = \(d))",
+            file: path, field: "shape")
         return (images, secondMoment(images))
     }
 }

@@ -19,7 +19,8 @@ public enum Estimator: String, CaseIterable, Sendable {
 
     public static func parse(_ text: String) throws -> Estimator {
         guard let e = Estimator(rawValue: text) else {
-            throw SettingError(setting: "estimator", expected: allCases.map(\.rawValue).joined(separator: ", "), found: text)
+            throw SettingError(
+                setting: "estimator", expected: allCases.map(\.rawValue).joined(separator: ", "), found: text)
         }
         return e
     }
@@ -43,7 +44,9 @@ struct TimestepSampler: Sendable {
         inverseVariance = w
         let total = w.reduce(0, +)
         var running = 0.0
-        cumulative = w.map { running += $0 / total; return running }
+        cumulative = w.map {
+            running += $0 / total; return running
+        }
         meanInverseVariance = schedule.meanInverseVariance
     }
 

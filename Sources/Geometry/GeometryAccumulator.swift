@@ -48,20 +48,24 @@ public struct GeometryAccumulator: Sendable {
             for j in i..<d {
                 let v = chunkSum[i * d + j]
                 guard v.isFinite else {
-                    throw NonFiniteError(tensor: "G[\(i), \(j)] of the chunk sum", context: "geometry chunk \(chunk)", index: i * d + j,
-                                         value: v, advice: "the network's output overflowed: lower the probe scale or check the config")
+                    throw NonFiniteError(
+                        tensor: "G[\(i), \(j)] of the chunk sum", context: "geometry chunk \(chunk)", index: i * d + j,
+                        value: v, advice: "the network's output overflowed: lower the probe scale or check the config")
                 }
                 largest = max(largest, abs(v))
             }
         }
         guard largest <= Self.maxChunkValue else { throw GeometryRangeError.overflow(chunk: chunk, largest: largest) }
-        guard largest == 0 || largest >= Self.minChunkValue else { throw GeometryRangeError.underflow(chunk: chunk, largest: largest) }
+        guard largest == 0 || largest >= Self.minChunkValue else {
+            throw GeometryRangeError.underflow(chunk: chunk, largest: largest)
+        }
         var next = halves[half]
         var k = 0
         try next.withUnsafeMutableBufferPointer { acc in
             for i in 0..<d {
                 for j in i..<d {
-                    let (sum, overflow) = acc[k].addingReportingOverflow(Int128((chunkSum[i * d + j] * Self.scale).rounded()))
+                    let (sum, overflow) = acc[k].addingReportingOverflow(
+                        Int128((chunkSum[i * d + j] * Self.scale).rounded()))
                     if overflow { throw GeometryRangeError.overflow(chunk: chunk, largest: largest) }
                     acc[k] = sum
                     k += 1
@@ -75,7 +79,8 @@ public struct GeometryAccumulator: Sendable {
     /// Exact sum of two accumulators (shards of the same run); refuses an overflowing sum.
     public mutating func merge(_ other: GeometryAccumulator, otherPath: String) throws {
         guard other.dimension == dimension else {
-            throw FormatError(file: otherPath, field: "accumulator", expected: "dimension \(dimension)", found: "\(other.dimension)")
+            throw FormatError(
+                file: otherPath, field: "accumulator", expected: "dimension \(dimension)", found: "\(other.dimension)")
         }
         var next = halves
         for h in 0..<2 {
@@ -132,8 +137,12 @@ public struct GeometryAccumulator: Sendable {
         let n = d * (d + 1) / 2
         for h in 0..<2 {
             let hiA = try file.array("accumulator.half\(h).high"), loA = try file.array("accumulator.half\(h).low")
-            guard hiA.shape == [n], loA.shape == [n], case let .int64(hi) = hiA.storage, case let .int64(lo) = loA.storage else {
-                throw FormatError(file: file.path, field: "accumulator.half\(h)", expected: "two int64 arrays of \(n)", found: "\(hiA.shape), \(loA.shape)")
+            guard hiA.shape == [n], loA.shape == [n], case let .int64(hi) = hiA.storage,
+                case let .int64(lo) = loA.storage
+            else {
+                throw FormatError(
+                    file: file.path, field: "accumulator.half\(h)", expected: "two int64 arrays of \(n)",
+                    found: "\(hiA.shape), \(loA.shape)")
             }
             halves[h] = (0..<n).map { (Int128(hi[$0]) << 64) | Int128(UInt64(bitPattern: lo[$0])) }
         }
@@ -141,7 +150,8 @@ public struct GeometryAccumulator: Sendable {
             throw FormatError(file: file.path, field: "accumulator.networks", expected: "two counts", found: "other")
         }
         guard counts.allSatisfy({ $0 >= 0 && $0 <= 1_000_000_000 }) else {
-            throw FormatError(file: file.path, field: "accumulator.networks", expected: "two counts in 0…10⁹", found: "\(counts)")
+            throw FormatError(
+                file: file.path, field: "accumulator.networks", expected: "two counts in 0…10⁹", found: "\(counts)")
         }
         networks = counts
     }
@@ -163,7 +173,8 @@ public enum GeometryRangeError: Error, CustomStringConvertible, Equatable {
                 + ": entries of G up to \(largest) exceed the exact accumulator's range (chunk sums ≤ 2⁴⁰ ≈ 1.1e12)"
                 + " — lower the probe scale (--probe gaussian:SIGMA) or the chunk size"
         case let .underflow(chunk, largest):
-            return "geometry chunk \(chunk): the largest entry of G is \(largest), below 2⁻³⁰ ≈ 9.3e-10: the exact accumulator"
+            return
+                "geometry chunk \(chunk): the largest entry of G is \(largest), below 2⁻³⁰ ≈ 9.3e-10: the exact accumulator"
                 + " (resolution 2⁻⁶⁴) would keep too few digits — raise the probe scale or rescale the network's output"
         case .zero:
             return "G = 0: every network output is exactly zero for this probe and init (nothing to estimate)"

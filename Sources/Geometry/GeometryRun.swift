@@ -22,53 +22,66 @@ public struct GeometryRun {
     }
 
     /// Builds the spec for a config and options, validating them.
-    public static func makeSpec(config: NetworkConfig, configPath: String, interpolation: String?, patchSize: Int?,
-                                scheme: InitScheme, estimator: Estimator, probe: Probe, seed: UInt64,
-                                networks: Int, chunkSize: Int = 32) throws -> GeometrySpec {
+    public static func makeSpec(
+        config: NetworkConfig, configPath: String, interpolation: String?, patchSize: Int?,
+        scheme: InitScheme, estimator: Estimator, probe: Probe, seed: UInt64,
+        networks: Int, chunkSize: Int = 32
+    ) throws -> GeometrySpec {
         guard scheme != .zeroInit else {
-            throw SettingError(setting: "initScheme", expected: "an init whose output is not identically zero",
-                              found: "zero-init (the stock iDDPM/DiT init gives ε̂ ≡ 0 and G_F = 0: nothing to estimate)")
+            throw SettingError(
+                setting: "initScheme", expected: "an init whose output is not identically zero",
+                found: "zero-init (the stock iDDPM/DiT init gives ε̂ ≡ 0 and G_F = 0: nothing to estimate)")
         }
         guard networks >= 2 && networks <= 1_000_000_000 else {
-            throw SettingError(setting: "networks", expected: "2…10⁹ (split-half diagnostics need two halves)", found: "\(networks)")
+            throw SettingError(
+                setting: "networks", expected: "2…10⁹ (split-half diagnostics need two halves)", found: "\(networks)")
         }
         guard chunkSize >= 1 && chunkSize <= 4096 else {
             throw SettingError(setting: "chunkSize", expected: "1…4096", found: "\(chunkSize)")
         }
         guard (networks + chunkSize - 1) / chunkSize <= GeometrySpec.maxChunks else {
-            throw SettingError(setting: "chunkSize", expected: "at most \(GeometrySpec.maxChunks) chunks of networks (a larger chunk size)",
-                               found: "\(chunkSize) (\((networks + chunkSize - 1) / chunkSize) chunks)")
+            throw SettingError(
+                setting: "chunkSize",
+                expected: "at most \(GeometrySpec.maxChunks) chunks of networks (a larger chunk size)",
+                found: "\(chunkSize) (\((networks + chunkSize - 1) / chunkSize) chunks)")
         }
         guard config.dimension <= GeometrySpec.maxDimension else {
-            throw SettingError(setting: "config", expected: "D = C·H·W ≤ \(GeometrySpec.maxDimension) for a dense geometry",
-                               found: "D = \(config.dimension)")
+            throw SettingError(
+                setting: "config", expected: "D = C·H·W ≤ \(GeometrySpec.maxDimension) for a dense geometry",
+                found: "D = \(config.dimension)")
         }
-        try MemoryBudget.require([config.dimension, config.dimension, 40], for: "the geometry of D = \(config.dimension) (≈ 40·D² bytes)",
-                                 setting: "config")
+        try MemoryBudget.require(
+            [config.dimension, config.dimension, 40], for: "the geometry of D = \(config.dimension) (≈ 40·D² bytes)",
+            setting: "config")
         guard networks > chunkSize else {
-            throw SettingError(setting: "networks",
-                              expected: "more than --chunk-size (\(chunkSize)): the split-half diagnostics need at least two chunks",
-                              found: "\(networks)")
+            throw SettingError(
+                setting: "networks",
+                expected: "more than --chunk-size (\(chunkSize)): the split-half diagnostics need at least two chunks",
+                found: "\(networks)")
         }
         if estimator == .marginal {
             guard makeArchitecture(config) is OutputLayerMarginalizable else {
-                throw SettingError(setting: "estimator", expected: "reference or importance for \(config.summary)",
-                                  found: "marginal (no closed-form output-layer marginal for this family)")
+                throw SettingError(
+                    setting: "estimator", expected: "reference or importance for \(config.summary)",
+                    found: "marginal (no closed-form output-layer marginal for this family)")
             }
             guard scheme == .reference else {
-                throw SettingError(setting: "estimator", expected: "reference or importance with init \(scheme)",
-                                  found: "marginal (needs the reference init's iid output layer)")
+                throw SettingError(
+                    setting: "estimator", expected: "reference or importance with init \(scheme)",
+                    found: "marginal (needs the reference init's iid output layer)")
             }
         }
         if case .linear = config.model, probe == .zero {
-            throw SettingError(setting: "probe", expected: "a non-zero probe for the linear model (ε̂ = Ωx)",
-                              found: "zero (G_F would be 0)")
+            throw SettingError(
+                setting: "probe", expected: "a non-zero probe for the linear model (ε̂ = Ωx)",
+                found: "zero (G_F would be 0)")
         }
-        return GeometrySpec(config: configPath, model: config.summary, shape: config.shape, interpolation: interpolation,
-                            patchSize: patchSize, initScheme: scheme.rawValue, estimator: estimator.rawValue,
-                            probe: probe.description, seed: seed, networks: networks, chunkSize: chunkSize,
-                            timesteps: config.timesteps, schedule: config.linearSchedule ? "linear" : "cosine",
-                            configFields: config.identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
+        return GeometrySpec(
+            config: configPath, model: config.summary, shape: config.shape, interpolation: interpolation,
+            patchSize: patchSize, initScheme: scheme.rawValue, estimator: estimator.rawValue,
+            probe: probe.description, seed: seed, networks: networks, chunkSize: chunkSize,
+            timesteps: config.timesteps, schedule: config.linearSchedule ? "linear" : "cosine",
+            configFields: config.identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
     }
 
     /// Computes the shard's missing chunks, checkpointing into `statePath`; resumes from it
@@ -81,8 +94,9 @@ public struct GeometryRun {
             state = try GeometryState.load(statePath)
             try spec.identity.require(matches: state.spec.identity, file: statePath, action: "resume the geometry run")
             guard state.shard == shard else {
-                throw FormatError(file: statePath, field: "__metadata__.shard", expected: "shard \(shard) (this run's)",
-                                  found: "shard \(state.shard): use another --out directory per shard")
+                throw FormatError(
+                    file: statePath, field: "__metadata__.shard", expected: "shard \(shard) (this run's)",
+                    found: "shard \(state.shard): use another --out directory per shard")
             }
         } else {
             try spec.validate(file: statePath)
@@ -106,7 +120,9 @@ public struct GeometryRun {
         let wave = max(1, min(2 * Parallel.threadCount, room / max(1, chunkBytes)))
         var lastCheckpoint = Date()
 
-        struct ChunkResult { var sum: [Double]; var networks: Int; var trace: Double; var weight: Double; var weightSquared: Double }
+        struct ChunkResult {
+            var sum: [Double]; var networks: Int; var trace: Double; var weight: Double; var weightSquared: Double
+        }
         var start = 0
         while start < pending.count {
             let batch = Array(pending[start..<min(pending.count, start + wave)])
@@ -116,19 +132,25 @@ public struct GeometryRun {
                 let base = SharedPointer(out.baseAddress!)
                 Parallel.forEach(batch.count) { b in
                     base.base[b] = Result {
-                        let r = try Self.computeChunk(batch[b], spec: spec, arch: arch, scheme: scheme, estimator: estimator,
-                                                      sampler: sampler, probe: probe, schedule: schedule, dimension: d)
-                        return ChunkResult(sum: r.sum, networks: r.networks, trace: r.trace, weight: r.weight, weightSquared: r.weightSquared)
+                        let r = try Self.computeChunk(
+                            batch[b], spec: spec, arch: arch, scheme: scheme, estimator: estimator,
+                            sampler: sampler, probe: probe, schedule: schedule, dimension: d)
+                        return ChunkResult(
+                            sum: r.sum, networks: r.networks, trace: r.trace, weight: r.weight,
+                            weightSquared: r.weightSquared)
                     }
                 }
             }
             for (b, chunk) in batch.enumerated() {
                 let r = try results[b]!.get()
-                for (name, v) in [("trace", r.trace), ("weight", r.weight), ("weight²", r.weightSquared)] where !v.isFinite {
-                    throw NonFiniteError(tensor: "chunk \(name)", context: "geometry chunk \(chunk)", index: 0, value: v)
+                for (name, v) in [("trace", r.trace), ("weight", r.weight), ("weight²", r.weightSquared)]
+                where !v.isFinite {
+                    throw NonFiniteError(
+                        tensor: "chunk \(name)", context: "geometry chunk \(chunk)", index: 0, value: v)
                 }
                 try r.sum.withUnsafeBufferPointer {
-                    try state.accumulator.add(chunkSum: $0.baseAddress!, networks: r.networks, half: chunk % 2, chunk: chunk)
+                    try state.accumulator.add(
+                        chunkSum: $0.baseAddress!, networks: r.networks, half: chunk % 2, chunk: chunk)
                 }
                 state.done[chunk] = true
                 state.chunkTrace[chunk] = r.trace
@@ -147,10 +169,13 @@ public struct GeometryRun {
     }
 
     /// One chunk: Σ_n R_nᵀR_n over its networks in Float64 (upper triangle), plus statistics.
-    static func computeChunk(_ chunk: Int, spec: GeometrySpec, arch: any ScoreArchitecture, scheme: InitScheme,
-                             estimator: Estimator, sampler: TimestepSampler, probe: PreparedProbe, schedule: NoiseSchedule,
-                             dimension d: Int) throws
-        -> (sum: [Double], networks: Int, trace: Double, weight: Double, weightSquared: Double) {
+    static func computeChunk(
+        _ chunk: Int, spec: GeometrySpec, arch: any ScoreArchitecture, scheme: InitScheme,
+        estimator: Estimator, sampler: TimestepSampler, probe: PreparedProbe, schedule: NoiseSchedule,
+        dimension d: Int
+    ) throws
+        -> (sum: [Double], networks: Int, trace: Double, weight: Double, weightSquared: Double)
+    {
         let first = chunk * spec.chunkSize, last = min(spec.networks, first + spec.chunkSize)
         var sum = [Double](repeating: 0, count: d * d)
         var trace = 0.0, weight = 0.0, weightSquared = 0.0
@@ -183,7 +208,8 @@ public struct GeometryRun {
             weightSquared += w * w
             rows.withUnsafeBufferPointer { r in
                 sum.withUnsafeMutableBufferPointer { s in
-                    BLAS.dsyrk(.transpose, n: d, k: rowCount, a: r.baseAddress!, lda: d, beta: 1, c: s.baseAddress!, ldc: d)
+                    BLAS.dsyrk(
+                        .transpose, n: d, k: rowCount, a: r.baseAddress!, lda: d, beta: 1, c: s.baseAddress!, ldc: d)
                 }
             }
         }

@@ -66,7 +66,9 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         func fail(_ field: String, _ expected: String, _ found: Any) -> FormatError {
             FormatError(file: file, field: "spec." + field, expected: expected, found: "\(found)")
         }
-        guard shape.count == 3, shape.allSatisfy({ (1...4096).contains($0) }) else { throw fail("shape", "[C, H, W] in 1…4096", shape) }
+        guard shape.count == 3, shape.allSatisfy({ (1...4096).contains($0) }) else {
+            throw fail("shape", "[C, H, W] in 1…4096", shape)
+        }
         guard shape[0] * shape[1] * shape[2] <= Self.maxDimension else {
             throw fail("shape", "C·H·W ≤ \(Self.maxDimension) for a dense geometry", shape)
         }
@@ -74,16 +76,28 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         guard (1...4096).contains(chunkSize) else { throw fail("chunkSize", "1…4096", chunkSize) }
         guard networks > chunkSize else { throw fail("networks", "more than chunkSize (\(chunkSize))", networks) }
         guard chunks <= Self.maxChunks else {
-            throw fail("networks", "at most \(Self.maxChunks) chunks (raise the chunk size)", "\(networks) networks in \(chunks) chunks")
+            throw fail(
+                "networks", "at most \(Self.maxChunks) chunks (raise the chunk size)",
+                "\(networks) networks in \(chunks) chunks")
         }
         guard (2...100_000).contains(timesteps) else { throw fail("timesteps", "2…100000", timesteps) }
         guard schedule == "linear" || schedule == "cosine" else { throw fail("schedule", "linear or cosine", schedule) }
-        guard Estimator(rawValue: estimator) != nil else { throw fail("estimator", "reference, importance or marginal", estimator) }
-        guard InitScheme(rawValue: initScheme) != nil else { throw fail("initScheme", "reference, zero-init or symmetric", initScheme) }
-        guard (try? Probe.parse(probe)) != nil else { throw fail("probe", "zero, gaussian:SIGMA, data:PATH or fixed:SEED", probe) }
+        guard Estimator(rawValue: estimator) != nil else {
+            throw fail("estimator", "reference, importance or marginal", estimator)
+        }
+        guard InitScheme(rawValue: initScheme) != nil else {
+            throw fail("initScheme", "reference, zero-init or symmetric", initScheme)
+        }
+        guard (try? Probe.parse(probe)) != nil else {
+            throw fail("probe", "zero, gaussian:SIGMA, data:PATH or fixed:SEED", probe)
+        }
         if let patchSize, !(1...4096).contains(patchSize) { throw fail("patchSize", "1…4096", patchSize) }
-        if let interpolation, Interpolation(rawValue: interpolation) == nil { throw fail("interpolation", "nearest or area", interpolation) }
-        guard configFields.allSatisfy({ $0.contains("=") }) else { throw fail("configFields", "path=value lines", "other") }
+        if let interpolation, Interpolation(rawValue: interpolation) == nil {
+            throw fail("interpolation", "nearest or area", interpolation)
+        }
+        guard configFields.allSatisfy({ $0.contains("=") }) else {
+            throw fail("configFields", "path=value lines", "other")
+        }
     }
 
     /// Bytes the accumulator, the three means and the eigendecompositions need (≈ 40·D²).
@@ -118,4 +132,3 @@ extension JSONEncoder {
         return e
     }
 }
-

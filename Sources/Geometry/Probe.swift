@@ -28,7 +28,9 @@ public enum Probe: Equatable, Sendable, CustomStringConvertible {
     public static func parse(_ text: String) throws -> Probe {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         func fail() -> SettingError {
-            SettingError(setting: "probe", expected: "zero, gaussian:SIGMA (0 ≤ SIGMA ≤ 1e6), data:PATH or fixed:SEED", found: text)
+            SettingError(
+                setting: "probe", expected: "zero, gaussian:SIGMA (0 ≤ SIGMA ≤ 1e6), data:PATH or fixed:SEED",
+                found: text)
         }
         switch parts.first {
         case "zero" where parts.count == 1: return .zero
@@ -47,9 +49,9 @@ public enum Probe: Equatable, Sendable, CustomStringConvertible {
 /// A probe made ready for a given network shape (data loaded and checked once).
 struct PreparedProbe: @unchecked Sendable {
     let probe: Probe
-    let shape: [Int]               // (C, H, W)
-    let images: Tensor?            // (N, C, H, W) for .data
-    let fixedInput: Tensor?        // (1, C, H, W) for .fixed
+    let shape: [Int]  // (C, H, W)
+    let images: Tensor?  // (N, C, H, W) for .data
+    let fixedInput: Tensor?  // (1, C, H, W) for .fixed
 
     init(_ probe: Probe, shape: [Int]) throws {
         self.probe = probe
@@ -59,8 +61,10 @@ struct PreparedProbe: @unchecked Sendable {
             let array = try Npy.read(path)
             let t = try array.tensor(file: path, field: "data", converting: true)
             guard t.rank == 4, Array(t.shape.dropFirst()) == shape, t.shape[0] > 0 else {
-                throw FormatError(file: path, field: "shape", expected: "(N, \(shape.map(String.init).joined(separator: ", "))) with N ≥ 1",
-                                  found: "\(t.shape)")
+                throw FormatError(
+                    file: path, field: "shape",
+                    expected: "(N, \(shape.map(String.init).joined(separator: ", "))) with N ≥ 1",
+                    found: "\(t.shape)")
             }
             guard t.data.allSatisfy({ $0.isFinite }) else {
                 throw FormatError(file: path, field: "data", expected: "finite values", found: "NaN or infinity")
@@ -81,7 +85,8 @@ struct PreparedProbe: @unchecked Sendable {
         let full = [1] + shape
         switch probe {
         case .zero: return Tensor(zeros: full)
-        case let .gaussian(sigma): return RandomStream(seed: seed, purpose: .probe, index: n).normalTensor(full, std: sigma)
+        case let .gaussian(sigma):
+            return RandomStream(seed: seed, purpose: .probe, index: n).normalTensor(full, std: sigma)
         case .fixed: return fixedInput!
         case .data:
             let images = self.images!

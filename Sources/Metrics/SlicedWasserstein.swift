@@ -44,31 +44,44 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
         try compute(a, b, directions: .explicit(projections))
     }
 
-    public static func compute(_ a: Tensor, _ b: Tensor, directions: Projections) throws -> (SlicedWasserstein, [Double]) {
+    public static func compute(
+        _ a: Tensor, _ b: Tensor, directions: Projections
+    ) throws -> (SlicedWasserstein, [Double]) {
         guard a.rank >= 2, b.rank >= 2 else {
-            throw FormatError(file: "samples", field: "shape", expected: "(N, D) or (N, C, H, W)", found: "\(a.shape) and \(b.shape)")
+            throw FormatError(
+                file: "samples", field: "shape", expected: "(N, D) or (N, C, H, W)", found: "\(a.shape) and \(b.shape)")
         }
         let n = a.shape[0], d = a.count / max(n, 1)
         guard b.shape[0] == n else {
-            throw FormatError(file: "reference", field: "N", expected: "\(n) samples (the same number as --samples; the metric matches order statistics)",
-                              found: "\(b.shape[0])")
+            throw FormatError(
+                file: "reference", field: "N",
+                expected: "\(n) samples (the same number as --samples; the metric matches order statistics)",
+                found: "\(b.shape[0])")
         }
         guard b.count / max(b.shape[0], 1) == d else {
-            throw FormatError(file: "reference", field: "D", expected: "\(d) values per sample", found: "\(b.count / max(b.shape[0], 1))")
+            throw FormatError(
+                file: "reference", field: "D", expected: "\(d) values per sample",
+                found: "\(b.count / max(b.shape[0], 1))")
         }
-        guard n >= 1, d >= 1 else { throw FormatError(file: "samples", field: "N", expected: "at least 1 sample of at least 1 value", found: "\(a.shape)") }
+        guard n >= 1, d >= 1 else {
+            throw FormatError(
+                file: "samples", field: "N", expected: "at least 1 sample of at least 1 value", found: "\(a.shape)")
+        }
         let l: Int
         switch directions {
         case let .explicit(projections):
             guard projections.rank == 2, projections.shape[1] == d, projections.shape[0] >= 1 else {
-                throw FormatError(file: "projections", field: "shape", expected: "(L, \(d))", found: "\(projections.shape)")
+                throw FormatError(
+                    file: "projections", field: "shape", expected: "(L, \(d))", found: "\(projections.shape)")
             }
             try FiniteCheck.check(projections.data, tensor: "projections", context: "sliced Wasserstein")
             for r in 0..<projections.shape[0] {
                 var s = 0.0
                 for k in 0..<d { let v = Double(projections.data[r * d + k]); s += v * v }
                 guard abs(s.squareRoot() - 1) <= 1e-3 else {
-                    throw FormatError(file: "projections", field: "row \(r)", expected: "a unit vector", found: "norm \(s.squareRoot())")
+                    throw FormatError(
+                        file: "projections", field: "row \(r)", expected: "a unit vector",
+                        found: "norm \(s.squareRoot())")
                 }
             }
             l = projections.shape[0]
@@ -81,8 +94,9 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
         }
         // Per worker: the chunk's directions (m·D) and projected samples (2·N·m) in flight.
         let workers = min(Parallel.threadCount, (l + chunk - 1) / chunk)
-        try MemoryBudget.require([workers, chunk * d + 2 * n * chunk + 4 * n, 4], for: "the projection workspace",
-                                 setting: "numProjections")
+        try MemoryBudget.require(
+            [workers, chunk * d + 2 * n * chunk + 4 * n, 4], for: "the projection workspace",
+            setting: "numProjections")
         var perProjection = [Double](repeating: 0, count: l)
         a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
@@ -94,20 +108,25 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
                         let directionRows: UnsafePointer<Float>
                         switch directions {
                         case let .explicit(projections):
-                            directionRows = projections.data.withUnsafeBufferPointer { $0.baseAddress! } + range.lowerBound * d
+                            directionRows =
+                                projections.data.withUnsafeBufferPointer { $0.baseAddress! } + range.lowerBound * d
                         case let .random(_, seed):
                             rows = [Float](repeating: 0, count: m * d)
-                            rows.withUnsafeMutableBufferPointer { fillRandomDirections($0.baseAddress!, range, dimension: d, seed: seed) }
+                            rows.withUnsafeMutableBufferPointer {
+                                fillRandomDirections($0.baseAddress!, range, dimension: d, seed: seed)
+                            }
                             directionRows = rows.withUnsafeBufferPointer { $0.baseAddress! }
                         }
                         var ya = [Float](repeating: 0, count: n * m), yb = ya
                         ya.withUnsafeMutableBufferPointer { qa in
                             yb.withUnsafeMutableBufferPointer { qb in
                                 // (N, D)·(m, D)ᵀ → (N, m)
-                                BLAS.sgemm(.none, .transpose, m: n, n: m, k: d, a: pa.baseAddress!, lda: d,
-                                           b: directionRows, ldb: d, c: qa.baseAddress!, ldc: m)
-                                BLAS.sgemm(.none, .transpose, m: n, n: m, k: d, a: pb.baseAddress!, lda: d,
-                                           b: directionRows, ldb: d, c: qb.baseAddress!, ldc: m)
+                                BLAS.sgemm(
+                                    .none, .transpose, m: n, n: m, k: d, a: pa.baseAddress!, lda: d,
+                                    b: directionRows, ldb: d, c: qa.baseAddress!, ldc: m)
+                                BLAS.sgemm(
+                                    .none, .transpose, m: n, n: m, k: d, a: pb.baseAddress!, lda: d,
+                                    b: directionRows, ldb: d, c: qb.baseAddress!, ldc: m)
                                 var colA = [Float](repeating: 0, count: n), colB = colA
                                 var scratch = [UInt32](repeating: 0, count: 2 * n)
                                 for j in 0..<m {
@@ -136,15 +155,21 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
         guard sw.isFinite, msw.isFinite else {
             throw FormatError(file: "samples", field: "values", expected: "a finite distance", found: "\(sw)")
         }
-        return (SlicedWasserstein(sw2: sw, msw2: msw, numProjections: l, argmaxProjection: arg, samples: n, dimension: d), perProjection)
+        return (
+            SlicedWasserstein(sw2: sw, msw2: msw, numProjections: l, argmaxProjection: arg, samples: n, dimension: d),
+            perProjection
+        )
     }
 
     /// Rows `range` of the random directions into `out` (range.count × D): row i from
     /// RandomStream(seed, .projections, i), normalised.
-    static func fillRandomDirections(_ out: UnsafeMutablePointer<Float>, _ range: Range<Int>, dimension d: Int, seed: UInt64) {
+    static func fillRandomDirections(
+        _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>, dimension d: Int, seed: UInt64
+    ) {
         for (r, i) in range.enumerated() {
             let row = out + r * d
-            RandomStream(seed: seed, purpose: .projections, index: UInt64(i)).fillNormal(UnsafeMutableBufferPointer(start: row, count: d))
+            RandomStream(seed: seed, purpose: .projections, index: UInt64(i)).fillNormal(
+                UnsafeMutableBufferPointer(start: row, count: d))
             var norm = 0.0
             for k in 0..<d { norm += Double(row[k]) * Double(row[k]) }
             let inv = Float(1 / norm.squareRoot())

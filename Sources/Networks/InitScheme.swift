@@ -21,7 +21,8 @@ public enum InitScheme: String, CaseIterable, Sendable, CustomStringConvertible 
     /// Parses a user-supplied name, with an error listing the choices.
     public static func parse(_ text: String) throws -> InitScheme {
         guard let scheme = InitScheme(rawValue: text) else {
-            throw SettingError(setting: "initScheme", expected: allCases.map(\.rawValue).joined(separator: ", "), found: text)
+            throw SettingError(
+                setting: "initScheme", expected: allCases.map(\.rawValue).joined(separator: ", "), found: text)
         }
         return scheme
     }

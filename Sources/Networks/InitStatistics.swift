@@ -18,15 +18,19 @@ public struct InitStatistics: CustomStringConvertible, Sendable {
     public let seconds: Double
 
     public var description: String {
-        String(format: "E‖ε̂(0, t=%d)‖² = %.3f ± %.3f (SE) over %d networks; mean output %+.2e; %d parameters (%d trainable); %.0f networks/s",
-               timestep, meanSquaredNorm, standardError, networks, meanOutput, parameters, trainableParameters,
-               Double(networks) / max(seconds, 1e-9))
+        String(
+            format:
+                "E‖ε̂(0, t=%d)‖² = %.3f ± %.3f (SE) over %d networks; mean output %+.2e; %d parameters (%d trainable); %.0f networks/s",
+            timestep, meanSquaredNorm, standardError, networks, meanOutput, parameters, trainableParameters,
+            Double(networks) / max(seconds, 1e-9))
     }
 
     /// Builds `networks` fresh networks (seed, index 0…networks−1) and probes each at x = 0,
     /// in parallel over networks. Deterministic for any thread count.
-    public static func measure(config: NetworkConfig, networks: Int, seed: UInt64, timestep: Int,
-                               scheme: InitScheme = .reference) throws -> InitStatistics {
+    public static func measure(
+        config: NetworkConfig, networks: Int, seed: UInt64, timestep: Int,
+        scheme: InitScheme = .reference
+    ) throws -> InitStatistics {
         guard networks >= 2 else {
             throw SettingError(setting: "networks", expected: "at least 2 (for a standard error)", found: "\(networks)")
         }
@@ -54,10 +58,11 @@ public struct InitStatistics: CustomStringConvertible, Sendable {
         let mean = norms.reduce(0, +) / Double(networks)
         let variance = norms.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(networks - 1)
         let specs = arch.parameterSpecs(scheme: scheme)
-        return InitStatistics(networks: networks, timestep: timestep,
-                              parameters: specs.reduce(0) { $0 + $1.count },
-                              trainableParameters: specs.filter(\.trainable).reduce(0) { $0 + $1.count },
-                              meanSquaredNorm: mean, standardError: (variance / Double(networks)).squareRoot(),
-                              meanOutput: means.reduce(0, +) / Double(networks), seconds: seconds)
+        return InitStatistics(
+            networks: networks, timestep: timestep,
+            parameters: specs.reduce(0) { $0 + $1.count },
+            trainableParameters: specs.filter(\.trainable).reduce(0) { $0 + $1.count },
+            meanSquaredNorm: mean, standardError: (variance / Double(networks)).squareRoot(),
+            meanOutput: means.reduce(0, +) / Double(networks), seconds: seconds)
     }
 }

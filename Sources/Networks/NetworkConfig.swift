@@ -54,11 +54,14 @@ public struct NetworkConfig: Equatable, Sendable {
         try reader.onlyKeys(root, ["shape", "learning_rate", "grad_clip", "diffuser"], "(root)")
         let shape = try reader.ints(root["shape"], "shape")
         guard shape.count == 3, shape.allSatisfy({ $0 > 0 && $0 <= 4096 }) else {
-            throw ConfigError(file: file, field: "shape", expected: "[C, H, W] with extents in 1…4096", found: "\(shape)")
+            throw ConfigError(
+                file: file, field: "shape", expected: "[C, H, W] with extents in 1…4096", found: "\(shape)")
         }
         // D = C·H·W sizes every tensor (and D² the geometry): bounded before anything multiplies it.
         guard shape[0] * shape[1] * shape[2] <= maxDimension else {
-            throw ConfigError(file: file, field: "shape", expected: "C·H·W ≤ \(maxDimension)", found: "\(shape) (D = \(shape[0] * shape[1] * shape[2]))")
+            throw ConfigError(
+                file: file, field: "shape", expected: "C·H·W ≤ \(maxDimension)",
+                found: "\(shape) (D = \(shape[0] * shape[1] * shape[2]))")
         }
         // Float32 settings: refuse what would round to infinity or zero when converted.
         let learningRate = try reader.double(root["learning_rate"], "learning_rate", in: 1e-30...10)
@@ -66,7 +69,9 @@ public struct NetworkConfig: Equatable, Sendable {
         let diffuser = try reader.object(root["diffuser"] as Any, "diffuser")
         try reader.onlyKeys(diffuser, ["T", "linear", "model"], "diffuser")
         let t = try reader.int(diffuser["T"], "diffuser.T")
-        guard t >= 2 && t <= 100_000 else { throw ConfigError(file: file, field: "diffuser.T", expected: "2…100000", found: "\(t)") }
+        guard t >= 2 && t <= 100_000 else {
+            throw ConfigError(file: file, field: "diffuser.T", expected: "2…100000", found: "\(t)")
+        }
         let linear = try reader.bool(diffuser["linear"], "diffuser.linear")
         let modelBlock = try reader.object(diffuser["model"] as Any, "diffuser.model")
         let model: Model
@@ -75,16 +80,19 @@ public struct NetworkConfig: Equatable, Sendable {
             case "mlp": model = .mlp(try MLPConfig(modelBlock, reader: &reader))
             case "linear": model = .linear(try LinearModelConfig(modelBlock, reader: &reader))
             default:
-                throw ConfigError(file: file, field: "diffuser.model.type", expected: "\"mlp\" or \"linear\" (omit it for the reference U-Net/DiT)",
-                                  found: "\(type)")
+                throw ConfigError(
+                    file: file, field: "diffuser.model.type",
+                    expected: "\"mlp\" or \"linear\" (omit it for the reference U-Net/DiT)",
+                    found: "\(type)")
             }
         } else if modelBlock["channel_mults"] != nil {
             model = .unet(try UNetConfig(modelBlock, shape: shape, reader: &reader))
         } else {
             model = .dit(try DiTConfig(modelBlock, shape: shape, reader: &reader))
         }
-        let config = NetworkConfig(shape: shape, learningRate: learningRate, gradClip: gradClip, timesteps: t,
-                                   linearSchedule: linear, model: model, source: file)
+        let config = NetworkConfig(
+            shape: shape, learningRate: learningRate, gradClip: gradClip, timesteps: t,
+            linearSchedule: linear, model: model, source: file)
         try config.checkSize(file: file)
         return config
     }
@@ -135,9 +143,13 @@ public struct UNetConfig: Equatable, Sendable {
 
     init(_ block: [String: Any], shape: [Int], reader: inout JSONReader) throws {
         let file = reader.file
-        try reader.onlyKeys(block, ["base_channels", "num_res_attn_blocks", "channel_mults", "is_attn", "num_heads", "dropout",
-                                    "use_scale_shift_norm", "downsample_with_pool", "interpolation", "patch_size",
-                                    "conv_resample", "skip_connections", "padding_mode"], "diffuser.model")
+        try reader.onlyKeys(
+            block,
+            [
+                "base_channels", "num_res_attn_blocks", "channel_mults", "is_attn", "num_heads", "dropout",
+                "use_scale_shift_norm", "downsample_with_pool", "interpolation", "patch_size",
+                "conv_resample", "skip_connections", "padding_mode",
+            ], "diffuser.model")
         baseChannels = try reader.int(block["base_channels"], "diffuser.model.base_channels")
         resBlocksPerLevel = try reader.int(block["num_res_attn_blocks"], "diffuser.model.num_res_attn_blocks")
         channelMults = try reader.ints(block["channel_mults"], "diffuser.model.channel_mults")
@@ -147,48 +159,80 @@ public struct UNetConfig: Equatable, Sendable {
         let scaleShift = try reader.bool(block["use_scale_shift_norm"], "diffuser.model.use_scale_shift_norm")
         if let text = block["interpolation"] {
             guard let s = text as? String, let i = Interpolation(rawValue: s) else {
-                throw ConfigError(file: file, field: "diffuser.model.interpolation", expected: "\"nearest\" or \"area\"", found: "\(text)")
+                throw ConfigError(
+                    file: file, field: "diffuser.model.interpolation", expected: "\"nearest\" or \"area\"",
+                    found: "\(text)")
             }
             interpolation = i
-        } else { interpolation = .nearest }
+        } else {
+            interpolation = .nearest
+        }
         if let pool = block["downsample_with_pool"] {
             let p = try reader.bool(pool, "diffuser.model.downsample_with_pool")
             guard p == (interpolation == .nearest) else {
-                throw ConfigError(file: file, field: "diffuser.model.downsample_with_pool",
-                                  expected: "\(interpolation == .nearest) (it is derived from interpolation)", found: "\(p)")
+                throw ConfigError(
+                    file: file, field: "diffuser.model.downsample_with_pool",
+                    expected: "\(interpolation == .nearest) (it is derived from interpolation)", found: "\(p)")
             }
         }
-        if let v = block["conv_resample"] { guard try reader.bool(v, "diffuser.model.conv_resample") else {
-            throw ConfigError(file: file, field: "diffuser.model.conv_resample", expected: "true (the only variant implemented)", found: "false") } }
-        if let v = block["skip_connections"] { guard try reader.bool(v, "diffuser.model.skip_connections") else {
-            throw ConfigError(file: file, field: "diffuser.model.skip_connections", expected: "true (the only variant implemented)", found: "false") } }
-        if let v = block["padding_mode"] { guard (v as? String) == "zeros" else {
-            throw ConfigError(file: file, field: "diffuser.model.padding_mode", expected: "\"zeros\"", found: "\(v)") } }
+        if let v = block["conv_resample"] {
+            guard try reader.bool(v, "diffuser.model.conv_resample") else {
+                throw ConfigError(
+                    file: file, field: "diffuser.model.conv_resample", expected: "true (the only variant implemented)",
+                    found: "false")
+            }
+        }
+        if let v = block["skip_connections"] {
+            guard try reader.bool(v, "diffuser.model.skip_connections") else {
+                throw ConfigError(
+                    file: file, field: "diffuser.model.skip_connections",
+                    expected: "true (the only variant implemented)", found: "false")
+            }
+        }
+        if let v = block["padding_mode"] {
+            guard (v as? String) == "zeros" else {
+                throw ConfigError(
+                    file: file, field: "diffuser.model.padding_mode", expected: "\"zeros\"", found: "\(v)")
+            }
+        }
         if let v = block["patch_size"] { _ = try reader.int(v, "diffuser.model.patch_size") }
 
         func fail(_ field: String, _ expected: String, _ found: Any) -> ConfigError {
             ConfigError(file: file, field: "diffuser.model." + field, expected: expected, found: "\(found)")
         }
-        guard dropout == 0 else { throw fail("dropout", "0 (dropout is not implemented; the reference configs use 0)", dropout) }
-        guard !scaleShift else { throw fail("use_scale_shift_norm", "false (the scale-shift variant is not implemented)", true) }
-        guard isAttn.allSatisfy({ !$0 }) else {
-            throw fail("is_attn", "all false (only the middle-block attention of the reference configs is implemented)", isAttn)
+        guard dropout == 0 else {
+            throw fail("dropout", "0 (dropout is not implemented; the reference configs use 0)", dropout)
         }
-        guard resBlocksPerLevel >= 1 && resBlocksPerLevel <= 8 else { throw fail("num_res_attn_blocks", "1…8", resBlocksPerLevel) }
+        guard !scaleShift else {
+            throw fail("use_scale_shift_norm", "false (the scale-shift variant is not implemented)", true)
+        }
+        guard isAttn.allSatisfy({ !$0 }) else {
+            throw fail(
+                "is_attn", "all false (only the middle-block attention of the reference configs is implemented)", isAttn
+            )
+        }
+        guard resBlocksPerLevel >= 1 && resBlocksPerLevel <= 8 else {
+            throw fail("num_res_attn_blocks", "1…8", resBlocksPerLevel)
+        }
         guard !channelMults.isEmpty && channelMults.count <= 6 && channelMults.allSatisfy({ $0 >= 1 && $0 <= 8 }) else {
             throw fail("channel_mults", "1 to 6 multipliers in 1…8", channelMults)
         }
         guard baseChannels >= 32 && baseChannels <= 1024 else { throw fail("base_channels", "32…1024", baseChannels) }
         for m in levelMults where (baseChannels * m) % 32 != 0 {
-            throw fail("base_channels", "channels (\(baseChannels)·\(m)) divisible by the 32 groups of GroupNorm32", baseChannels * m)
+            throw fail(
+                "base_channels", "channels (\(baseChannels)·\(m)) divisible by the 32 groups of GroupNorm32",
+                baseChannels * m)
         }
         guard numHeads >= 1 && (baseChannels * levelMults.last!) % numHeads == 0 else {
-            throw fail("num_heads", "a divisor of the middle-block channels \(baseChannels * levelMults.last!)", numHeads)
+            throw fail(
+                "num_heads", "a divisor of the middle-block channels \(baseChannels * levelMults.last!)", numHeads)
         }
         let factor = 1 << (levelMults.count - 1)
         guard shape[1] % factor == 0 && shape[2] % factor == 0 else {
-            throw ConfigError(file: file, field: "shape", expected: "H and W divisible by 2^\(levelMults.count - 1) = \(factor) (one halving per level)",
-                              found: "\(shape)")
+            throw ConfigError(
+                file: file, field: "shape",
+                expected: "H and W divisible by 2^\(levelMults.count - 1) = \(factor) (one halving per level)",
+                found: "\(shape)")
         }
     }
 }
@@ -202,8 +246,12 @@ public struct DiTConfig: Equatable, Sendable {
     public var patchSize: Int
 
     init(_ block: [String: Any], shape: [Int], reader: inout JSONReader) throws {
-        try reader.onlyKeys(block, ["hidden_size", "depth", "num_heads", "mlp_ratio", "downsample_with_pool", "interpolation",
-                                    "patch_size"], "diffuser.model")
+        try reader.onlyKeys(
+            block,
+            [
+                "hidden_size", "depth", "num_heads", "mlp_ratio", "downsample_with_pool", "interpolation",
+                "patch_size",
+            ], "diffuser.model")
         hiddenSize = try reader.int(block["hidden_size"], "diffuser.model.hidden_size")
         depth = try reader.int(block["depth"], "diffuser.model.depth")
         numHeads = try reader.int(block["num_heads"], "diffuser.model.num_heads")
@@ -244,12 +292,18 @@ public struct MLPConfig: Equatable, Sendable {
     init(_ block: [String: Any], reader: inout JSONReader) throws {
         try reader.onlyKeys(block, ["type", "hidden", "time_embedding_dim"], "diffuser.model")
         hidden = try reader.ints(block["hidden"], "diffuser.model.hidden")
-        timeEmbeddingDim = block["time_embedding_dim"] == nil ? 32 : try reader.int(block["time_embedding_dim"], "diffuser.model.time_embedding_dim")
+        timeEmbeddingDim =
+            block["time_embedding_dim"] == nil
+            ? 32 : try reader.int(block["time_embedding_dim"], "diffuser.model.time_embedding_dim")
         guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 && $0 <= 65536 }) else {
-            throw ConfigError(file: reader.file, field: "diffuser.model.hidden", expected: "one or more widths in 1…65536", found: "\(hidden)")
+            throw ConfigError(
+                file: reader.file, field: "diffuser.model.hidden", expected: "one or more widths in 1…65536",
+                found: "\(hidden)")
         }
         guard timeEmbeddingDim >= 0 && timeEmbeddingDim % 2 == 0 && timeEmbeddingDim <= 4096 else {
-            throw ConfigError(file: reader.file, field: "diffuser.model.time_embedding_dim", expected: "an even number in 0…4096", found: "\(timeEmbeddingDim)")
+            throw ConfigError(
+                file: reader.file, field: "diffuser.model.time_embedding_dim", expected: "an even number in 0…4096",
+                found: "\(timeEmbeddingDim)")
         }
     }
 }
@@ -262,9 +316,12 @@ public struct LinearModelConfig: Equatable, Sendable {
     init(_ block: [String: Any], reader: inout JSONReader) throws {
         try reader.onlyKeys(block, ["type", "features", "theta_std"], "diffuser.model")
         features = try reader.int(block["features"], "diffuser.model.features")
-        thetaStd = Float(block["theta_std"] == nil ? 0.01 : try reader.double(block["theta_std"], "diffuser.model.theta_std", in: 1e-30...1e3))
+        thetaStd = Float(
+            block["theta_std"] == nil
+                ? 0.01 : try reader.double(block["theta_std"], "diffuser.model.theta_std", in: 1e-30...1e3))
         guard features >= 1 && features <= 100_000 else {
-            throw ConfigError(file: reader.file, field: "diffuser.model.features", expected: "1…100000", found: "\(features)")
+            throw ConfigError(
+                file: reader.file, field: "diffuser.model.features", expected: "1…100000", found: "\(features)")
         }
     }
 }
@@ -274,21 +331,28 @@ struct JSONReader {
     let file: String
 
     func object(_ value: Any, _ field: String) throws -> [String: Any] {
-        guard let o = value as? [String: Any] else { throw ConfigError(file: file, field: field, expected: "an object", found: "\(value)") }
+        guard let o = value as? [String: Any] else {
+            throw ConfigError(file: file, field: field, expected: "an object", found: "\(value)")
+        }
         return o
     }
 
     func onlyKeys(_ o: [String: Any], _ allowed: Set<String>, _ field: String) throws {
         let unknown = Set(o.keys).subtracting(allowed)
         if let key = unknown.sorted().first {
-            throw ConfigError(file: file, field: field == "(root)" ? key : field + "." + key,
-                              expected: "one of \(allowed.sorted().joined(separator: ", "))", found: "unknown key '\(key)'")
+            throw ConfigError(
+                file: file, field: field == "(root)" ? key : field + "." + key,
+                expected: "one of \(allowed.sorted().joined(separator: ", "))", found: "unknown key '\(key)'")
         }
     }
 
     func number(_ value: Any?, _ field: String, kind: String = "a number") throws -> NSNumber {
-        guard let value else { throw ConfigError(file: file, field: field, expected: kind, found: "nothing (missing key)") }
-        guard let n = value as? NSNumber, !JSONValues.isBoolean(n) else { throw ConfigError(file: file, field: field, expected: kind, found: "\(value)") }
+        guard let value else {
+            throw ConfigError(file: file, field: field, expected: kind, found: "nothing (missing key)")
+        }
+        guard let n = value as? NSNumber, !JSONValues.isBoolean(n) else {
+            throw ConfigError(file: file, field: field, expected: kind, found: "\(value)")
+        }
         return n
     }
 
@@ -305,24 +369,34 @@ struct JSONReader {
     func double(_ value: Any?, _ field: String, in range: ClosedRange<Double>) throws -> Double {
         let d = try number(value, field).doubleValue
         guard d.isFinite, range.contains(d) else {
-            throw ConfigError(file: file, field: field, expected: "a number in \(range.lowerBound)…\(range.upperBound)", found: "\(d)")
+            throw ConfigError(
+                file: file, field: field, expected: "a number in \(range.lowerBound)…\(range.upperBound)", found: "\(d)"
+            )
         }
         return d
     }
 
     func bool(_ value: Any?, _ field: String) throws -> Bool {
-        guard let value else { throw ConfigError(file: file, field: field, expected: "true or false", found: "nothing (missing key)") }
-        guard let n = value as? NSNumber, JSONValues.isBoolean(n) else { throw ConfigError(file: file, field: field, expected: "true or false", found: "\(value)") }
+        guard let value else {
+            throw ConfigError(file: file, field: field, expected: "true or false", found: "nothing (missing key)")
+        }
+        guard let n = value as? NSNumber, JSONValues.isBoolean(n) else {
+            throw ConfigError(file: file, field: field, expected: "true or false", found: "\(value)")
+        }
         return n.boolValue
     }
 
     func ints(_ value: Any?, _ field: String) throws -> [Int] {
-        guard let list = value as? [Any] else { throw ConfigError(file: file, field: field, expected: "a list of integers", found: "\(value ?? "nothing")") }
+        guard let list = value as? [Any] else {
+            throw ConfigError(file: file, field: field, expected: "a list of integers", found: "\(value ?? "nothing")")
+        }
         return try list.enumerated().map { try int($0.element, "\(field)[\($0.offset)]") }
     }
 
     func bools(_ value: Any?, _ field: String) throws -> [Bool] {
-        guard let list = value as? [Any] else { throw ConfigError(file: file, field: field, expected: "a list of booleans", found: "\(value ?? "nothing")") }
+        guard let list = value as? [Any] else {
+            throw ConfigError(file: file, field: field, expected: "a list of booleans", found: "\(value ?? "nothing")")
+        }
         return try list.enumerated().map { try bool($0.element, "\(field)[\($0.offset)]") }
     }
 }

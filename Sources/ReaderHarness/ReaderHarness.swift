@@ -16,7 +16,9 @@ import Tensors
 /// allocation is a bug.
 public enum ReaderHarness {
     /// The readers, by the name `scripts/fuzz` and the corpus folders use.
-    public static let readers = ["npy", "safetensors", "png", "idx", "cifar", "config", "geometry-state", "checkpoint", "sweep"]
+    public static let readers = [
+        "npy", "safetensors", "png", "idx", "cifar", "config", "geometry-state", "checkpoint", "sweep",
+    ]
 
     /// Runs reader `name` on `bytes`. Returns whether the bytes were accepted.
     @discardableResult
@@ -28,7 +30,9 @@ public enum ReaderHarness {
                 _ = try a.tensor(file: "fuzz.npy", field: "data", converting: true)
             case "safetensors":
                 let f = try SafeTensors.decode(bytes, file: "fuzz.safetensors")
-                for name in f.names { _ = try f.array(name).tensor(file: "fuzz.safetensors", field: name, converting: true) }
+                for name in f.names {
+                    _ = try f.array(name).tensor(file: "fuzz.safetensors", field: name, converting: true)
+                }
             case "png":
                 _ = try PNG.decode(bytes, file: "fuzz.png").planes()
             case "idx":
@@ -70,8 +74,9 @@ public enum ReaderHarness {
     public static func tinyTrainer() throws -> Trainer {
         let config = try NetworkConfig.parse(Array(tinyConfig.utf8), file: "tiny.json")
         let data = RandomStream(seed: 1, purpose: .data, index: 0).normalTensor([8, 1, 4, 4])
-        return try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: 1), data: data, config: config,
-                           batchSize: 4, seed: 1)
+        return try Trainer(
+            network: ScoreNetwork(makeArchitecture(config), seed: 1), data: data, config: config,
+            batchSize: 4, seed: 1)
     }
 
     nonisolated(unsafe) static var directory: String?

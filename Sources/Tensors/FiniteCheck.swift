@@ -16,7 +16,8 @@ public struct NonFiniteError: Error, CustomStringConvertible, Equatable, Sendabl
     }
 
     public var description: String {
-        "\(context): \(tensor): expected finite values, found \(value) at element \(index)" + (advice.isEmpty ? "" : " (\(advice))")
+        "\(context): \(tensor): expected finite values, found \(value) at element \(index)"
+            + (advice.isEmpty ? "" : " (\(advice))")
     }
 }
 
@@ -27,7 +28,7 @@ public enum FiniteCheck {
     /// Throws ``NonFiniteError`` for the first non-finite element.
     @inlinable
     public static func check<S: Collection>(_ values: S, tensor: String, context: String, advice: String = "") throws
-        where S.Element: BinaryFloatingPoint {
+    where S.Element: BinaryFloatingPoint {
         var i = 0
         for v in values {
             if !v.isFinite {

@@ -101,8 +101,9 @@ enum LAPACK {
         let liwork = 3 + 5 * n
         var work = [Float](repeating: 0, count: lwork)
         var iwork = [Int32](repeating: 0, count: liwork)
-        let info = LAPACKE_ssyevd_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "L")),
-                                       Int32(n), &a, Int32(n), &w, &work, Int32(lwork), &iwork, Int32(liwork))
+        let info = LAPACKE_ssyevd_work(
+            LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "L")),
+            Int32(n), &a, Int32(n), &w, &work, Int32(lwork), &iwork, Int32(liwork))
         if info != 0 { throw LinearAlgebraError.lapackFailure(routine: "LAPACKE_ssyevd_work", info: Int(info)) }
         #endif
     }
@@ -127,8 +128,9 @@ enum LAPACK {
         let liwork = 3 + 5 * n
         var work = [Double](repeating: 0, count: lwork)
         var iwork = [Int32](repeating: 0, count: liwork)
-        let info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "L")),
-                                       Int32(n), &a, Int32(n), &w, &work, Int32(lwork), &iwork, Int32(liwork))
+        let info = LAPACKE_dsyevd_work(
+            LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "L")),
+            Int32(n), &a, Int32(n), &w, &work, Int32(lwork), &iwork, Int32(liwork))
         if info != 0 { throw LinearAlgebraError.lapackFailure(routine: "LAPACKE_dsyevd_work", info: Int(info)) }
         #endif
     }

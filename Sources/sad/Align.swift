@@ -5,11 +5,15 @@ import Foundation
 /// Alignment before training: α(W) for W_min, I, W_max on a dataset (Theorem 2).
 struct Align: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compute G (network), M (data), W_min / W_max and the alignment α for each — the prediction, before any training.",
+        abstract:
+            "Compute G (network), M (data), W_min / W_max and the alignment α for each — the prediction, before any training.",
         discussion: "Writes DIR/prepared/{w-min,identity,w-max}.npy (for `sad train --transform`) and alignment.json. "
             + "`sad reproduce fig8` then trains and measures SW₂ / MSW₂ in the same directory.")
 
-    @Option(help: "Dataset (fashion-mnist, idx:PATH, cifar:PATH[,PATH], png:DIR, PATH.npy); the config is chosen by image size.")
+    @Option(
+        help:
+            "Dataset (fashion-mnist, idx:PATH, cifar:PATH[,PATH], png:DIR, PATH.npy); the config is chosen by image size."
+    )
     var data = "fashion-mnist"
 
     @Option(help: "Profile for the number of images and networks: quick, cpu, paper.")
@@ -23,14 +27,25 @@ struct Align: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         let p = profile
-        let options = RecipeOptions(data: data == "fashion-mnist" ? nil : data)   // the recipes' default, so `sad reproduce fig8` resumes it
-        let sweep = Sweep(recipe: try Recipes.make("fig8", profile: p, options: options), directory: RunDirectory(path: out, log: { print($0); fflush(stdout) }),
-                          options: options, version: sadVersion)
+        let options = RecipeOptions(data: data == "fashion-mnist" ? nil : data)  // the recipes' default, so `sad reproduce fig8` resumes it
+        let sweep = Sweep(
+            recipe: try Recipes.make("fig8", profile: p, options: options),
+            directory: RunDirectory(
+                path: out,
+                log: {
+                    print($0); fflush(stdout)
+                }),
+            options: options, version: sadVersion)
         try sweep.prepare()
         let a = try JSONFile.read("\(out)/prepared/alignment.json")
         let alpha = a["alpha"] as? JSONObject ?? [:]
-        print(String(format: "α(W_min) = %.6g\nα(I)     = %.6g\nα(W_max) = %.6g\nTheorem 2 bounds: [%.6g, %.6g]",
-                     alpha.double("w-min"), alpha.double("identity"), alpha.double("w-max"), alpha.double("theorem2_min"), alpha.double("theorem2_max")))
-        print("Prediction: W_min easiest, then I, then W_max. Transforms: \(out)/prepared/. Train and measure: sad reproduce fig8 --profile \(profile.rawValue) --data \(data) --out \(out)")
+        print(
+            String(
+                format: "α(W_min) = %.6g\nα(I)     = %.6g\nα(W_max) = %.6g\nTheorem 2 bounds: [%.6g, %.6g]",
+                alpha.double("w-min"), alpha.double("identity"), alpha.double("w-max"), alpha.double("theorem2_min"),
+                alpha.double("theorem2_max")))
+        print(
+            "Prediction: W_min easiest, then I, then W_max. Transforms: \(out)/prepared/. Train and measure: sad reproduce fig8 --profile \(profile.rawValue) --data \(data) --out \(out)"
+        )
     }
 }

@@ -43,7 +43,8 @@ enum Check {
 
     static func range(_ value: Double, _ range: ClosedRange<Double>, _ flag: String) throws {
         guard value.isFinite, range.contains(value) else {
-            throw ValidationError("\(flag): expected a finite number in \(range.lowerBound)…\(range.upperBound), found \(value)")
+            throw ValidationError(
+                "\(flag): expected a finite number in \(range.lowerBound)…\(range.upperBound), found \(value)")
         }
     }
 

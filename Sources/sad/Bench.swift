@@ -22,7 +22,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Networks per probe-throughput measurement (0 skips it).")
     var networks = 1000
 
-    @Flag(inversion: .prefixedNo, help: "Include the geometry benchmarks (reference-estimator rate, time to stable SADs; ~1 min).")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Include the geometry benchmarks (reference-estimator rate, time to stable SADs; ~1 min).")
     var geometry = true
 
     @Flag(inversion: .prefixedNo, help: "Include training, sampling and metric benchmarks (~30 s).")
@@ -51,7 +53,8 @@ struct Bench: ParsableCommand {
         if networks > 0 {
             let unet = try NetworkConfig.load("\(configDirectory)/1x16x16-iddpm.json")
             let dit = try NetworkConfig.load("\(configDirectory)/1x16x16-dit.json").with(patchSize: 2)
-            _ = try NetworkBenchmark.run(configs: [("U-Net 1x16x16", unet), ("DiT/2 1x16x16", dit)], networks: networks)
+            _ = try NetworkBenchmark.run(
+                configs: [("U-Net 1x16x16", unet), ("DiT/2 1x16x16", dit)], networks: networks)
             if geometry {
                 try GeometryBenchmark.run(config: unet, referenceNetworks: networks)
             }

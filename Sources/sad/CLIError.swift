@@ -46,7 +46,8 @@ enum Environment {
         }
         if let raw = env["SAD_MAX_MEMORY_MB"] {
             guard let n = Int(raw), n >= 1, n <= 1 << 30 else {
-                throw CLIError.Message(text: "SAD_MAX_MEMORY_MB: expected an integer in 1…\(1 << 30), found '\(raw.prefix(40))'")
+                throw CLIError.Message(
+                    text: "SAD_MAX_MEMORY_MB: expected an integer in 1…\(1 << 30), found '\(raw.prefix(40))'")
             }
         }
     }

@@ -39,7 +39,8 @@ struct Evaluate: ParsableCommand {
         let d = a.count / max(a.shape.first ?? 1, 1)
         let directions: SlicedWasserstein.Projections
         if let projections {
-            directions = .explicit(try Npy.read(projections).tensor(file: projections, field: "projections", converting: true))
+            directions = .explicit(
+                try Npy.read(projections).tensor(file: projections, field: "projections", converting: true))
         } else {
             directions = .random(count: numProjections ?? min(64 * d, 100_000_000), seed: seed)
         }
@@ -48,7 +49,10 @@ struct Evaluate: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(Array(try encoder.encode(result)), to: out)
-        print(String(format: "SW2 %.6f, MSW2 %.6f over %d projections (%.2f s)", result.sw2, result.msw2, result.numProjections,
-                     Date().timeIntervalSince(start)))
+        print(
+            String(
+                format: "SW2 %.6f, MSW2 %.6f over %d projections (%.2f s)", result.sw2, result.msw2,
+                result.numProjections,
+                Date().timeIntervalSince(start)))
     }
 }

@@ -15,12 +15,13 @@ struct GeometryCommand: ParsableCommand {
 
     struct Estimate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Estimate G_F = E[F Fᵀ] over fresh networks; write vecs.npy, vals.npy, geometry.npy, manifest.json, diagnostics.json.",
+            abstract:
+                "Estimate G_F = E[F Fᵀ] over fresh networks; write vecs.npy, vals.npy, geometry.npy, manifest.json, diagnostics.json.",
             discussion: """
-            A run is defined by its options; rerunning with the same --out resumes from its checkpoint \
-            (state.safetensors) and ends with the identical result. With --shard i/K it computes a \
-            deterministic slice; `sad geometry merge` sums the shards exactly.
-            """)
+                A run is defined by its options; rerunning with the same --out resumes from its checkpoint \
+                (state.safetensors) and ends with the identical result. With --shard i/K it computes a \
+                deterministic slice; `sad geometry merge` sums the shards exactly.
+                """)
 
         @OptionGroup var network: NetworkOptions
         @OptionGroup var threadOptions: ThreadOptions
@@ -28,7 +29,10 @@ struct GeometryCommand: ParsableCommand {
         @Option(help: "Number of fresh networks (2…10⁹).")
         var networks = 10_000
 
-        @Option(help: "reference (as geometry.py), importance (t ∝ 1/σ_t²), or marginal (importance + output layer integrated out).")
+        @Option(
+            help:
+                "reference (as geometry.py), importance (t ∝ 1/σ_t²), or marginal (importance + output layer integrated out)."
+        )
         var estimator: Estimator = .marginal
 
         @Option(help: "Probe: zero, gaussian:SIGMA, data:PATH.npy, fixed:SEED.")
@@ -66,21 +70,29 @@ struct GeometryCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             if analytic {
                 guard case let .dit(d) = config.model, scheme == .reference, probe == .zero else {
-                    throw ValidationError("--analytic: a closed form exists only for the DiT at reference init with the zero probe")
+                    throw ValidationError(
+                        "--analytic: a closed form exists only for the DiT at reference init with the zero probe")
                 }
                 let arch = DiT(config: d, shape: config.shape)
-                let spec = try GeometryRun.makeSpec(config: config, configPath: network.config,
-                                                    interpolation: network.interpolation?.rawValue, patchSize: d.patchSize, scheme: scheme, estimator: .importance, probe: .zero,
-                                                    seed: 0, networks: 2, chunkSize: 1)
-                let g = AnalyticGeometry.dit(arch, schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
+                let spec = try GeometryRun.makeSpec(
+                    config: config, configPath: network.config,
+                    interpolation: network.interpolation?.rawValue, patchSize: d.patchSize, scheme: scheme,
+                    estimator: .importance, probe: .zero,
+                    seed: 0, networks: 2, chunkSize: 1)
+                let g = AnalyticGeometry.dit(
+                    arch,
+                    schedule: NoiseSchedule(
+                        kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
                 let sads = try SADs(spec: spec, exactGeometry: g)
-                try sads.write(to: out, extra: ["method": "closed form (spec §4.4): G = c_T σ_w² (K ⊗ I), no Monte Carlo"])
+                try sads.write(
+                    to: out, extra: ["method": "closed form (spec §4.4): G = c_T σ_w² (K ⊗ I), no Monte Carlo"])
                 print(sads.summary)
                 return
             }
-            let spec = try GeometryRun.makeSpec(config: config, configPath: network.config, interpolation: network.interpolation?.rawValue,
-                                                patchSize: network.patchSize, scheme: scheme, estimator: estimator,
-                                                probe: probe, seed: seed, networks: networks, chunkSize: chunkSize)
+            let spec = try GeometryRun.makeSpec(
+                config: config, configPath: network.config, interpolation: network.interpolation?.rawValue,
+                patchSize: network.patchSize, scheme: scheme, estimator: estimator,
+                probe: probe, seed: seed, networks: networks, chunkSize: chunkSize)
             var run = GeometryRun(spec: spec, config: config)
             run.shard = shard
             run.checkpointInterval = checkpointSeconds
@@ -95,7 +107,9 @@ struct GeometryCommand: ParsableCommand {
                 try sads.write(to: out, extra: ["wall_seconds_last_invocation": String(format: "%.1f", seconds)])
                 print(sads.summary)
             } else {
-                print("shard \(run.shard) done in \(String(format: "%.1f", seconds)) s: \(out)/state.safetensors (merge with `sad geometry merge`)")
+                print(
+                    "shard \(run.shard) done in \(String(format: "%.1f", seconds)) s: \(out)/state.safetensors (merge with `sad geometry merge`)"
+                )
             }
         }
     }
@@ -116,10 +130,14 @@ struct GeometryCommand: ParsableCommand {
             let d = images.count / images.shape[0]
             let eig = try SymmetricEigen<Double>(symmetric: m, n: d)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try Npy.write(NDArray(shape: [d] + Array(images.shape.dropFirst()), float32: eig.vectors.map { Float($0) }), to: "\(out)/vecs.npy")
+            try Npy.write(
+                NDArray(shape: [d] + Array(images.shape.dropFirst()), float32: eig.vectors.map { Float($0) }),
+                to: "\(out)/vecs.npy")
             try Npy.write(NDArray(shape: [d], float64: eig.values), to: "\(out)/vals.npy")
             try Npy.write(NDArray(shape: [d, d], float64: m), to: "\(out)/geometry.npy")
-            print("data second moment of \(images.shape[0]) images, D = \(d): trace \(String(format: "%.4g", eig.values.reduce(0, +))), λ_max \(String(format: "%.4g", eig.values[0]))")
+            print(
+                "data second moment of \(images.shape[0]) images, D = \(d): trace \(String(format: "%.4g", eig.values.reduce(0, +))), λ_max \(String(format: "%.4g", eig.values[0]))"
+            )
         }
     }
 
@@ -136,7 +154,8 @@ struct GeometryCommand: ParsableCommand {
             guard let first = directories.first else { throw ValidationError("give at least one shard directory") }
             var state = try GeometryState.load("\(first)/state.safetensors")
             for dir in directories.dropFirst() {
-                try state.merge(try GeometryState.load("\(dir)/state.safetensors"), otherPath: "\(dir)/state.safetensors")
+                try state.merge(
+                    try GeometryState.load("\(dir)/state.safetensors"), otherPath: "\(dir)/state.safetensors")
             }
             state.shard = .whole
             let sads = try SADs(state: state)

@@ -26,8 +26,9 @@ struct InitStats: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         let config = try network.load()
-        let stats = try InitStatistics.measure(config: config, networks: networks, seed: seed, timestep: timestep,
-                                               scheme: network.initScheme)
+        let stats = try InitStatistics.measure(
+            config: config, networks: networks, seed: seed, timestep: timestep,
+            scheme: network.initScheme)
         print("\(config.summary), init \(network.initScheme)")
         print(stats)
     }

@@ -3,7 +3,9 @@ import Networks
 
 /// How a command picks a network family: a config file plus the reference's overrides.
 struct NetworkOptions: ParsableArguments {
-    @Option(help: "Network configuration (reference JSON format, e.g. configs/1x16x16-iddpm.json, or builtin:1x28x28-iddpm).")
+    @Option(
+        help:
+            "Network configuration (reference JSON format, e.g. configs/1x16x16-iddpm.json, or builtin:1x28x28-iddpm).")
     var config: String
 
     @Option(help: "U-Net downsampling: nearest (stride-2 conv) or area (conv + 2×2 average).")

@@ -26,7 +26,8 @@ struct SweepTarget: ParsableArguments {
 
 struct Reproduce: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reproduce a paper figure or claim: runs its units (resumable, shardable) and writes result.json and report.html.",
+        abstract:
+            "Reproduce a paper figure or claim: runs its units (resumable, shardable) and writes result.json and report.html.",
         discussion: "Recipes: " + Recipes.names.map { "\($0) — \(Recipes.descriptions[$0]!)" }.joined(separator: "; ")
             + ". Rerunning with the same --out skips finished units.")
 
@@ -49,8 +50,14 @@ struct Reproduce: ParsableCommand {
         try threadOptions.apply()
         let (recipe, options) = try target.make(self.recipe)
         let dir = out ?? "runs/\(recipe.name)-\(recipe.profile.rawValue)"
-        let sweep = Sweep(recipe: recipe, directory: RunDirectory(path: dir, log: { print($0); fflush(stdout) }), shard: shard,
-                          options: options, version: sadVersion)
+        let sweep = Sweep(
+            recipe: recipe,
+            directory: RunDirectory(
+                path: dir,
+                log: {
+                    print($0); fflush(stdout)
+                }), shard: shard,
+            options: options, version: sadVersion)
         let start = Date()
         if prepareOnly {
             try sweep.prepare()
@@ -58,7 +65,9 @@ struct Reproduce: ParsableCommand {
             return
         }
         let (done, total) = try sweep.execute()
-        print(String(format: "%d of %d units done (%.0f s this invocation)", done, total, Date().timeIntervalSince(start)))
+        print(
+            String(format: "%d of %d units done (%.0f s this invocation)", done, total, Date().timeIntervalSince(start))
+        )
         guard done == total else {
             print("other shards still to run; then: sad sweep merge --out \(dir)")
             return

@@ -13,13 +13,15 @@ struct SAD: ParsableCommand {
         commandName: "sad",
         abstract: "Score Anisotropy Directions: the average geometry of score networks (arXiv 2510.22899).",
         discussion: """
-        Estimates which data directions a diffusion model's architecture finds easy before any \
-        training, and checks the prediction by training. Start with `sad demo`.
-        """,
+            Estimates which data directions a diffusion model's architecture finds easy before any \
+            training, and checks the prediction by training. Start with `sad demo`.
+            """,
         version: sadVersion,
-        subcommands: [Demo.self, Reproduce.self, Align.self, SweepCommand.self, ReportCommand.self, GeometryCommand.self,
-                      Train.self, Sample.self, Evaluate.self, DatasetCommand.self, Forward.self, InitStats.self, Bench.self,
-                      SelfCheck.self]
+        subcommands: [
+            Demo.self, Reproduce.self, Align.self, SweepCommand.self, ReportCommand.self, GeometryCommand.self,
+            Train.self, Sample.self, Evaluate.self, DatasetCommand.self, Forward.self, InitStats.self, Bench.self,
+            SelfCheck.self,
+        ]
     )
 
     /// Every command: the environment is checked, BLAS/LAPACK is made single-threaded before any

@@ -13,7 +13,8 @@ struct SweepCommand: ParsableCommand {
 
     struct Emit: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a job script: a Slurm array (one task per shard, then a merge job) or a GNU parallel line.",
+            abstract:
+                "Write a job script: a Slurm array (one task per shard, then a merge job) or a GNU parallel line.",
             discussion: "Example: sad sweep fig6 --profile paper --shards 64 --emit slurm --out runs/fig6-paper")
 
         @Argument(help: "Recipe: \(Recipes.names.joined(separator: ", ")).")
@@ -60,38 +61,39 @@ struct SweepCommand: ParsableCommand {
             case .slurm:
                 path = "\(out)/submit-slurm.sh"
                 let script = """
-                #!/bin/bash
-                # \(recipe.name) (\(recipe.title)), profile \(recipe.profile.rawValue): \(units) units in \(shards) shards.
-                # Submit with: bash \(path)
-                # Shards are deterministic (unit k runs in shard k mod \(shards)); finished units are skipped on resubmission.
-                set -euo pipefail
-                prep=$(sbatch --parsable --job-name=sad-\(recipe.name)-prep --cpus-per-task=\(threads) --time=\(time) \\
-                  --wrap "\(base) --shard 0/\(shards) --prepare-only")
-                array=$(sbatch --parsable --dependency=afterok:$prep --job-name=sad-\(recipe.name) --array=0-\(shards - 1) \\
-                  --cpus-per-task=\(threads) --time=\(time) --wrap "\(base) --shard \\${SLURM_ARRAY_TASK_ID}/\(shards)")
-                sbatch --dependency=afterok:$array --job-name=sad-\(recipe.name)-merge --time=01:00:00 \\
-                  --wrap "\(quoted(sad)) sweep merge --out \(quoted(out))"
+                    #!/bin/bash
+                    # \(recipe.name) (\(recipe.title)), profile \(recipe.profile.rawValue): \(units) units in \(shards) shards.
+                    # Submit with: bash \(path)
+                    # Shards are deterministic (unit k runs in shard k mod \(shards)); finished units are skipped on resubmission.
+                    set -euo pipefail
+                    prep=$(sbatch --parsable --job-name=sad-\(recipe.name)-prep --cpus-per-task=\(threads) --time=\(time) \\
+                      --wrap "\(base) --shard 0/\(shards) --prepare-only")
+                    array=$(sbatch --parsable --dependency=afterok:$prep --job-name=sad-\(recipe.name) --array=0-\(shards - 1) \\
+                      --cpus-per-task=\(threads) --time=\(time) --wrap "\(base) --shard \\${SLURM_ARRAY_TASK_ID}/\(shards)")
+                    sbatch --dependency=afterok:$array --job-name=sad-\(recipe.name)-merge --time=01:00:00 \\
+                      --wrap "\(quoted(sad)) sweep merge --out \(quoted(out))"
 
-                """
+                    """
                 try script.write(toFile: path, atomically: true, encoding: .utf8)
             case .parallel:
                 path = "\(out)/run-parallel.sh"
                 let script = """
-                #!/bin/bash
-                # \(recipe.name), profile \(recipe.profile.rawValue): \(units) units in \(shards) shards with GNU parallel.
-                set -euo pipefail
-                \(base) --shard 0/\(shards) --prepare-only
-                seq 0 \(shards - 1) | parallel -j \(max(1, ProcessInfo.processInfo.activeProcessorCount / threads)) "\(base) --shard {}/\(shards)"
-                \(quoted(sad)) sweep merge --out \(quoted(out))
+                    #!/bin/bash
+                    # \(recipe.name), profile \(recipe.profile.rawValue): \(units) units in \(shards) shards with GNU parallel.
+                    set -euo pipefail
+                    \(base) --shard 0/\(shards) --prepare-only
+                    seq 0 \(shards - 1) | parallel -j \(max(1, ProcessInfo.processInfo.activeProcessorCount / threads)) "\(base) --shard {}/\(shards)"
+                    \(quoted(sad)) sweep merge --out \(quoted(out))
 
-                """
+                    """
                 try script.write(toFile: path, atomically: true, encoding: .utf8)
             }
             print("wrote \(path) (\(units) units, \(shards) shards)")
         }
 
         func quoted(_ s: String) -> String {
-            s.allSatisfy { $0.isLetter || $0.isNumber || "/._-:,=".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+            s.allSatisfy { $0.isLetter || $0.isNumber || "/._-:,=".contains($0) }
+                ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }
     }
 
@@ -104,14 +106,17 @@ struct SweepCommand: ParsableCommand {
         func run() throws {
             let sweep = try Sweep.open(out, version: sadVersion)
             let all = try sweep.recipe.units(), missing = try sweep.missing()
-            print("\(sweep.recipe.name) profile \(sweep.recipe.profile.rawValue): \(all.count - missing.count) of \(all.count) units done")
+            print(
+                "\(sweep.recipe.name) profile \(sweep.recipe.profile.rawValue): \(all.count - missing.count) of \(all.count) units done"
+            )
             for unit in missing.prefix(20) { print("  missing: \(unit)") }
             if missing.count > 20 { print("  … and \(missing.count - 20) more") }
         }
     }
 
     struct Merge: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Merge every shard's unit results into result.json and report.html.")
+        static let configuration = CommandConfiguration(
+            abstract: "Merge every shard's unit results into result.json and report.html.")
 
         @Option(help: "Run directory.")
         var out: String
@@ -126,8 +131,9 @@ struct SweepCommand: ParsableCommand {
 }
 
 struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report",
-                                                    abstract: "Rebuild result.json, figures and report.html of a finished run directory.")
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Rebuild result.json, figures and report.html of a finished run directory.")
 
     @Argument(help: "Run directory.")
     var directory: String

@@ -61,9 +61,11 @@ struct Train: ParsableCommand {
         } else {
             identity.add("transform.sha256", "none")
         }
-        var trainer = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: seed, scheme: network.initScheme),
-                                  data: x, config: config, batchSize: batchSize, seed: seed, identity: identity)
+        var trainer = try Trainer(
+            network: ScoreNetwork(makeArchitecture(config), seed: seed, scheme: network.initScheme),
+            data: x, config: config, batchSize: batchSize, seed: seed, identity: identity)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        AtomicFile.removeStaleTemporaries(in: out)
         let checkpoint = "\(out)/checkpoint.safetensors"
         if FileManager.default.fileExists(atPath: checkpoint) {
             try trainer.restore(from: checkpoint)
@@ -81,15 +83,22 @@ struct Train: ParsableCommand {
         }
         progress.finish()
         try trainer.save(to: checkpoint)
-        try SafeTensors.write(trainer.network.parameters.namedArrays(), metadata: ["config": config.summary], to: "\(out)/model.safetensors")
+        try SafeTensors.write(
+            trainer.network.parameters.namedArrays(), metadata: ["config": config.summary],
+            to: "\(out)/model.safetensors")
         let losses = trainer.losses
-        print(String(format: "trained %d steps in %.1f s; loss first 10 %.4f, last 10 %.4f", steps, Date().timeIntervalSince(start),
-                     losses.prefix(10).reduce(0, +) / Float(min(10, losses.count)), losses.suffix(10).reduce(0, +) / Float(min(10, losses.count))))
+        print(
+            String(
+                format: "trained %d steps in %.1f s; loss first 10 %.4f, last 10 %.4f", steps,
+                Date().timeIntervalSince(start),
+                losses.prefix(10).reduce(0, +) / Float(min(10, losses.count)),
+                losses.suffix(10).reduce(0, +) / Float(min(10, losses.count))))
     }
 }
 
 struct Sample: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Ancestral DDPM sampling (reference: 1000 steps, posterior variance, no clipping).")
+    static let configuration = CommandConfiguration(
+        abstract: "Ancestral DDPM sampling (reference: 1000 steps, posterior variance, no clipping).")
 
     @OptionGroup var network: NetworkOptions
     @OptionGroup var threadOptions: ThreadOptions
@@ -124,10 +133,14 @@ struct Sample: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         let config = try network.load()
-        guard steps >= 2 && steps <= config.timesteps else { throw ValidationError("--steps: expected 2…\(config.timesteps), found \(steps)") }
+        guard steps >= 2 && steps <= config.timesteps else {
+            throw ValidationError("--steps: expected 2…\(config.timesteps), found \(steps)")
+        }
+        try config.checkBatch(min(batchSize, count), training: false, setting: "batchSize")
         let net = try ScoreNetwork(makeArchitecture(config), checkpoint: try SafeTensors.read(checkpoint))
-        let sampler = AncestralSampler(schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
-                                       steps: steps)
+        let sampler = AncestralSampler(
+            schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
+            steps: steps)
         var x = try sampler.sample(network: net, count: count, seed: seed, batchSize: batchSize)
         if let transform { x = try OrthogonalTransform.load(transform).apply(x, inverse: true) }
         try Npy.write(x, to: out)

@@ -5,15 +5,20 @@ import XCTest
 /// Class 1: the *output files* (vals.npy, vecs.npy, geometry.npy, result.json, model weights)
 /// are bitwise identical for any thread count, shard split + merge, and SIGKILL + resume.
 final class DeterminismTests: XCTestCase {
-    let geometry = ["geometry", "--config", "mlp.json", "--estimator", "importance", "--networks", "96", "--chunk-size", "8",
-                    "--probe", "gaussian:1"]
+    let geometry = [
+        "geometry", "--config", "mlp.json", "--estimator", "importance", "--networks", "96", "--chunk-size", "8",
+        "--probe", "gaussian:1",
+    ]
     let outputs = ["vals.npy", "vecs.npy", "geometry.npy", "diagnostics.json", "summary.txt"]
 
-    func assertSameFiles(_ box: SadSandbox, _ a: String, _ b: String, _ names: [String], file: StaticString = #filePath,
-                         line: UInt = #line) throws {
+    func assertSameFiles(
+        _ box: SadSandbox, _ a: String, _ b: String, _ names: [String], file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         for name in names {
-            XCTAssertEqual(try box.bytes("\(a)/\(name)"), try box.bytes("\(b)/\(name)"), "\(a)/\(name) ≠ \(b)/\(name)",
-                           file: file, line: line)
+            XCTAssertEqual(
+                try box.bytes("\(a)/\(name)"), try box.bytes("\(b)/\(name)"), "\(a)/\(name) ≠ \(b)/\(name)",
+                file: file, line: line)
         }
     }
 
@@ -29,7 +34,10 @@ final class DeterminismTests: XCTestCase {
     func testFourShardsMergedEqualTheSingleRun() throws {
         let box = try SadSandbox("shards")
         assertSucceeded(try box.run(geometry + ["--out", "single"]))
-        for i in 0..<4 { assertSucceeded(try box.run(geometry + ["--shard", "\(i)/4", "--out", "s\(i)", "--threads", "\(1 + i % 2)"])) }
+        for i in 0..<4 {
+            assertSucceeded(
+                try box.run(geometry + ["--shard", "\(i)/4", "--out", "s\(i)", "--threads", "\(1 + i % 2)"]))
+        }
         assertSucceeded(try box.run(["geometry", "merge", "s2", "s0", "s3", "s1", "--out", "merged"]))
         try assertSameFiles(box, "single", "merged", outputs)
         // A finished run rerun (it reloads its state and rediagonalises) writes the same files.
@@ -41,14 +49,18 @@ final class DeterminismTests: XCTestCase {
         let box = try SadSandbox("kill")
         try box.write("k.json", SadSandbox.mlp(hidden: 256, shape: "[1, 8, 8]"))
         // About 3 s on 2 cores, checkpointing after every wave of chunks.
-        let long = ["geometry", "--config", "k.json", "--estimator", "importance", "--networks", "40000", "--chunk-size", "16",
-                    "--probe", "gaussian:1", "--checkpoint-seconds", "0"]
+        let long = [
+            "geometry", "--config", "k.json", "--estimator", "importance", "--networks", "40000", "--chunk-size", "16",
+            "--probe", "gaussian:1", "--checkpoint-seconds", "0",
+        ]
         assertSucceeded(try box.run(long + ["--out", "straight"]))
         var generator = SystemRandomNumberGenerator()
         let process = try box.start(long + ["--out", "killed"])
         // Wait for the first checkpoint, then kill at a random moment after it.
         let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: box.path("killed/state.safetensors")) && Date() < deadline && process.isRunning {
+        while !FileManager.default.fileExists(atPath: box.path("killed/state.safetensors")) && Date() < deadline
+            && process.isRunning
+        {
             usleep(5_000)
         }
         usleep(UInt32.random(in: 0...1_000_000, using: &generator))
@@ -61,8 +73,10 @@ final class DeterminismTests: XCTestCase {
 
     func testTrainingAndMetricsIdenticalAcrossThreadsAndResume() throws {
         let box = try SadSandbox("train")
-        let train = ["train", "--config", "mlp.json", "--data", "rank-one:dct:1:2", "--num-samples", "64", "--batch-size", "16",
-                     "--checkpoint-every", "5"]
+        let train = [
+            "train", "--config", "mlp.json", "--data", "rank-one:dct:1:2", "--num-samples", "64", "--batch-size", "16",
+            "--checkpoint-every", "5",
+        ]
         assertSucceeded(try box.run(train + ["--steps", "20", "--threads", "1", "--out", "a"]))
         assertSucceeded(try box.run(train + ["--steps", "20", "--threads", "2", "--out", "b"]))
         assertSucceeded(try box.run(train + ["--steps", "10", "--out", "c"]))
@@ -70,8 +84,13 @@ final class DeterminismTests: XCTestCase {
         for dir in ["b", "c"] {
             XCTAssertEqual(try box.bytes("a/model.safetensors"), try box.bytes("\(dir)/model.safetensors"), dir)
         }
-        assertSucceeded(try box.run(["dataset", "--data", "rank-one:dct:1:2", "--shape", "1,4,4", "--count", "50", "--out", "ref.npy"]))
-        let sample = ["sample", "--config", "mlp.json", "--checkpoint", "a/model.safetensors", "--count", "50", "--steps", "10"]
+        assertSucceeded(
+            try box.run([
+                "dataset", "--data", "rank-one:dct:1:2", "--shape", "1,4,4", "--count", "50", "--out", "ref.npy",
+            ]))
+        let sample = [
+            "sample", "--config", "mlp.json", "--checkpoint", "a/model.safetensors", "--count", "50", "--steps", "10",
+        ]
         assertSucceeded(try box.run(sample + ["--threads", "1", "--out", "s1.npy"]))
         assertSucceeded(try box.run(sample + ["--threads", "2", "--batch-size", "7", "--out", "s2.npy"]))
         let evaluate = ["evaluate", "--samples", "s1.npy", "--reference", "ref.npy"]

@@ -30,7 +30,9 @@ final class SadSandbox {
         try write("mlp.json", Self.mlp(hidden: 16))
         try write("mlp32.json", Self.mlp(hidden: 32))
         try write("mlp-lr.json", Self.mlp(hidden: 16, learningRate: "2e-3"))
-        try write("linear.json", """
+        try write(
+            "linear.json",
+            """
             {"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1.0,
              "diffuser": {"T": 100, "linear": true, "model": {"type": "linear", "features": 8, "theta_std": 0.01}}}
             """)
@@ -72,16 +74,23 @@ final class SadSandbox {
         var outData = Data(), errData = Data()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async {
+            outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave()
+        }
         group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave()
+        }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { process.terminate(); XCTFail("sad \(args.joined(separator: " ")) ran past \(timeout) s") }
+        if process.isRunning {
+            process.terminate(); XCTFail("sad \(args.joined(separator: " ")) ran past \(timeout) s")
+        }
         process.waitUntilExit()
         group.wait()
-        return SadRun(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
-                      stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return SadRun(
+            status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+            stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// Starts `sad args` and returns the process (for kill tests).
@@ -101,12 +110,16 @@ extension XCTestCase {
     /// A refusal: non-zero exit, no signal, and a message containing every one of `words`
     /// (the file or option, the field, what was expected, what was found).
     func assertRefused(_ run: SadRun, mentions words: [String], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertFalse(run.signaled, "trapped (signal \(run.status)): \(run.output.prefix(600))", file: file, line: line)
-        XCTAssertNotEqual(run.status, 0, "exit 0 where a refusal was expected: \(run.output.prefix(600))", file: file, line: line)
-        XCTAssertFalse(run.output.contains("Fatal error") || run.output.contains("Program crashed"),
-                       "crash report: \(run.output.prefix(600))", file: file, line: line)
+        XCTAssertFalse(
+            run.signaled, "trapped (signal \(run.status)): \(run.output.prefix(600))", file: file, line: line)
+        XCTAssertNotEqual(
+            run.status, 0, "exit 0 where a refusal was expected: \(run.output.prefix(600))", file: file, line: line)
+        XCTAssertFalse(
+            run.output.contains("Fatal error") || run.output.contains("Program crashed"),
+            "crash report: \(run.output.prefix(600))", file: file, line: line)
         for w in words {
-            XCTAssertTrue(run.output.contains(w), "message lacks '\(w)': \(run.output.prefix(600))", file: file, line: line)
+            XCTAssertTrue(
+                run.output.contains(w), "message lacks '\(w)': \(run.output.prefix(600))", file: file, line: line)
         }
     }
 

@@ -10,11 +10,14 @@ final class SamplerTests: XCTestCase {
         let f = try SafeTensors.read("\(fixtures)/schedule/tensors.safetensors")
         let schedule = NoiseSchedule(kind: .linear, timesteps: 1000)
         for steps in [1000, 250, 100, 50, 10, 2] {
-            XCTAssertEqual(AncestralSampler.times(timesteps: 1000, steps: steps), try f.array("ddim.times_\(steps)").integers!, "steps \(steps)")
+            XCTAssertEqual(
+                AncestralSampler.times(timesteps: 1000, steps: steps), try f.array("ddim.times_\(steps)").integers!,
+                "steps \(steps)")
         }
         for steps in [1000, 10] {
             let sampler = AncestralSampler(schedule: schedule, steps: steps)
-            let std = try f.tensor("ddim.eta1.std_\(steps)").data, coef = try f.tensor("ddim.eta1.coef_eps_\(steps)").data
+            let std = try f.tensor("ddim.eta1.std_\(steps)").data,
+                coef = try f.tensor("ddim.eta1.coef_eps_\(steps)").data
             let prev = try f.tensor("ddim.eta1.sqrt_alpha_cumprod_prev_\(steps)").data
             for i in 0..<(steps - 1) {
                 let c = sampler.coefficients(i)
@@ -29,12 +32,14 @@ final class SamplerTests: XCTestCase {
     func testTenStepSamplingRunMatchesReference() throws {
         let dir = "\(fixtures)/sample-iddpm-1x16x16-nearest-steps10"
         let f = try SafeTensors.read("\(dir)/tensors.safetensors")
-        let manifest = try JSONSerialization.jsonObject(with: Data(try AtomicFile.read("\(dir)/manifest.json"))) as! [String: Any]
-        let config = try NetworkConfig.parse(Array(try JSONSerialization.data(withJSONObject: manifest["config_after_mutation"]!)))
+        let manifest =
+            try JSONSerialization.jsonObject(with: Data(try AtomicFile.read("\(dir)/manifest.json"))) as! [String: Any]
+        let config = try NetworkConfig.parse(
+            Array(try JSONSerialization.data(withJSONObject: manifest["config_after_mutation"]!)))
         let net = try ScoreNetwork(makeArchitecture(config), checkpoint: f)
         let sampler = AncestralSampler(schedule: NoiseSchedule(kind: .linear, timesteps: 1000), steps: 10)
         XCTAssertEqual(sampler.times, try f.array("sample.times").integers!)
-        let noise = try f.tensor("sample.noise")                                   // (9, 4, 1, 16, 16)
+        let noise = try f.tensor("sample.noise")  // (9, 4, 1, 16, 16)
         let per = noise.count / 9
         let out = sampler.sample(network: net, initial: try f.tensor("sample.init")) { i in
             Tensor(shape: [4, 1, 16, 16], data: Array(noise.data[(i * per)..<((i + 1) * per)]))
@@ -46,7 +51,10 @@ final class SamplerTests: XCTestCase {
     /// Our own noise streams: a sample does not depend on the batch it is drawn in (up to
     /// rounding: BLAS may round a row differently in a GEMM of another height).
     func testSamplesIndependentOfBatching() throws {
-        let config = try NetworkConfig.parse(Array(#"{"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true, "model": {"type": "mlp", "hidden": [16], "time_embedding_dim": 8}}}"#.utf8))
+        let config = try NetworkConfig.parse(
+            Array(
+                #"{"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true, "model": {"type": "mlp", "hidden": [16], "time_embedding_dim": 8}}}"#
+                    .utf8))
         let net = ScoreNetwork(makeArchitecture(config), seed: 4)
         let sampler = AncestralSampler(schedule: NoiseSchedule(kind: .linear, timesteps: 1000), steps: 20)
         let a = try sampler.sample(network: net, count: 7, seed: 9, batchSize: 7)
@@ -55,6 +63,7 @@ final class SamplerTests: XCTestCase {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
         Parallel.threadCount = 1
-        XCTAssertEqual(try sampler.sample(network: net, count: 7, seed: 9, batchSize: 3), b, "bitwise for any thread count")
+        XCTAssertEqual(
+            try sampler.sample(network: net, count: 7, seed: 9, batchSize: 3), b, "bitwise for any thread count")
     }
 }

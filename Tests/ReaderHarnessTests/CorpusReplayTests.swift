@@ -18,7 +18,8 @@ final class CorpusReplayTests: XCTestCase {
 
     func testEveryReaderHasACommittedCorpus() {
         for reader in ReaderHarness.readers {
-            XCTAssertFalse(inputs(reader).isEmpty, "no committed fuzzing corpus for reader \(reader) (run scripts/fuzz)")
+            XCTAssertFalse(
+                inputs(reader).isEmpty, "no committed fuzzing corpus for reader \(reader) (run scripts/fuzz)")
         }
     }
 
