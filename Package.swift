@@ -49,7 +49,9 @@ let package = Package(
         // One recipe per paper figure or claim, profiles, sharded sweeps.
         .target(
             name: "Experiments",
-            dependencies: ["Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Reports"]),
+            dependencies: [
+                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Reports",
+            ]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
         .target(
             name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry", "Metrics", "Diffusion", "Datasets"],

@@ -43,7 +43,8 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             SettingError(
                 setting: "data",
                 expected:
-                    "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, idx:PATH, fashion-mnist, cifar:PATH[,PATH] or png:DIR",
+                    "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, idx:PATH, fashion-mnist, "
+                    + "cifar:PATH[,PATH] or png:DIR",
                 found: text)
         }
         if text == "fashion-mnist" { return .idx(path: ImageDatasets.fashionMNISTTrainImages) }

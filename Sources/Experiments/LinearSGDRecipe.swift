@@ -58,7 +58,8 @@ public struct LinearSGDRecipe: Recipe {
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
         let n = lambdas.count
-        let u = try RandomOrthogonal.matrix(n: n, stream: RandomStream(seed: 0, purpose: .experiment, index: 0))  // columns u_j
+        // Columns u_j.
+        let u = try RandomOrthogonal.matrix(n: n, stream: RandomStream(seed: 0, purpose: .experiment, index: 0))
         var phi = [Double](repeating: 0, count: n * n)
         for i in 0..<n { for j in 0..<n { phi[i * n + j] = u[i * n + j] * lambdas[j].squareRoot() } }
         let v = (0..<n).map { u[$0 * n + unit.index] }
@@ -137,7 +138,8 @@ public struct LinearSGDRecipe: Recipe {
             {
                 throw RecipeError(
                     "unit u\(i) seed \(k): curve: expected \(expectedSteps.count) rows of [step, sgd, gd] at steps"
-                        + " \(expectedSteps.prefix(3).map { Int($0) })…, found \(c.count) rows of \(Set(c.map(\.count)).sorted()) values"
+                        + " \(expectedSteps.prefix(3).map { Int($0) })…, found \(c.count) rows of "
+                        + "\(Set(c.map(\.count)).sorted()) values"
                 )
             }
             if let first = curves.first, first.count >= 1 {
@@ -153,7 +155,8 @@ public struct LinearSGDRecipe: Recipe {
         }
         let r = Statistics.pearson(lambdas, lateMeans)
         let verdict =
-            "Late-phase SGD error vs λ_i: Pearson r = \(Statistics.format(r, 3)) (Theorem 1 predicts a positive correlation)."
+            "Late-phase SGD error vs λ_i: Pearson r = \(Statistics.format(r, 3)) (Theorem 1 predicts a positive "
+            + "correlation)."
         let chart = SVGChart.lines(
             title: "‖Ω_t − Ω*‖ vs step (SGD, mean over seeds)", xLabel: "step", yLabel: "error",
             series: series, logX: true, logY: true)

@@ -117,7 +117,8 @@ public struct SphereRecipe: Recipe {
                         .svg(
                             name: "fig1-scatter", content: chart,
                             caption:
-                                "Generated samples' coordinates in the first two of the three directions (unit circle = the data)."
+                                "Generated samples' coordinates in the first two of the three directions (unit "
+                                + "circle = the data)."
                         )
                     ])
             ],

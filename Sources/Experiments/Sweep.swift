@@ -193,7 +193,8 @@ public struct Sweep {
         let lacking = try missing()
         guard lacking.isEmpty else {
             throw RecipeError(
-                "\(lacking.count) of \(units.count) units have no result yet (first: \(lacking[0])); run the remaining shards"
+                "\(lacking.count) of \(units.count) units have no result yet (first: \(lacking[0])); run the "
+                + "remaining shards"
             )
         }
         var results: [ExperimentUnit: JSONObject] = [:]
@@ -273,9 +274,12 @@ public struct Sweep {
 
     /// Deliberate differences from the reference code that recipes inherit (also in docs/DIVERGENCES.md).
     static let differences = [
-        "geometry: the cpu and quick profiles use the variance-reduced marginal estimator (same expectation as geometry.py); paper uses geometry.py's estimator with 1M networks",
+        "geometry: the cpu and quick profiles use the variance-reduced marginal estimator (same expectation as "
+        + "geometry.py); paper uses geometry.py's estimator with 1M networks",
         "sampling: quick and cpu profiles use the reference's strided integer-time sampler with fewer than 1000 steps",
-        "common random numbers: units that differ only in direction share seeds (same init, data scalars, timesteps, noise), which sharpens comparisons",
-        "arithmetic: 3×3 convolutions at batch ≥ 8 use Winograd F(2×2, 3×3), GELU is computed as x·σ(2u), exp in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp): float32 rounding differs from PyTorch's (every reference fixture passes)",
+        "common random numbers: units that differ only in direction share seeds (same init, data scalars, "
+        + "timesteps, noise), which sharpens comparisons",
+        "arithmetic: 3×3 convolutions at batch ≥ 8 use Winograd F(2×2, 3×3), GELU is computed as x·σ(2u), exp "
+        + "in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp): float32 rounding differs from PyTorch's (every reference fixture passes)",
     ]
 }

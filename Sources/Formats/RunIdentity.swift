@@ -104,7 +104,8 @@ public struct RunMismatchError: Error, CustomStringConvertible, Equatable, Senda
     public let found: String
 
     public var description: String {
-        "\(file): cannot \(action): it belongs to a different run: \(field): expected \(expected) (this run), found \(found)"
+        "\(file): cannot \(action): it belongs to a different run: \(field): expected \(expected) (this run), "
+        + "found \(found)"
             + " — use another output directory or the same settings"
     }
 }

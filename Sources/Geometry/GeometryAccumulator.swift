@@ -174,7 +174,8 @@ public enum GeometryRangeError: Error, CustomStringConvertible, Equatable {
                 + " — lower the probe scale (--probe gaussian:SIGMA) or the chunk size"
         case let .underflow(chunk, largest):
             return
-                "geometry chunk \(chunk): the largest entry of G is \(largest), below 2⁻³⁰ ≈ 9.3e-10: the exact accumulator"
+                "geometry chunk \(chunk): the largest entry of G is \(largest), below 2⁻³⁰ ≈ 9.3e-10: the exact "
+                + "accumulator"
                 + " (resolution 2⁻⁶⁴) would keep too few digits — raise the probe scale or rescale the network's output"
         case .zero:
             return "G = 0: every network output is exactly zero for this probe and init (nothing to estimate)"

@@ -83,14 +83,17 @@ public struct SADs {
         var manifest: [String: Any] = [
             "spec": (try JSONSerialization.jsonObject(with: try JSONEncoder.sorted.encode(spec))),
             "ordering":
-                "descending: row k of vecs.npy is the eigenvector of vals[k]; SAD 0 has the largest eigenvalue (reference convention; the paper orders ascending)",
+                "descending: row k of vecs.npy is the eigenvector of vals[k]; SAD 0 has the largest eigenvalue "
+                + "(reference convention; the paper orders ascending)",
             "vecs": "float32 (D, C, H, W), unit rows, sign arbitrary",
             "vals": "float64 (D)",
             "geometry": "float64 (D, D): the estimate of G_F = E[F Fᵀ], F = ε̂/σ_t",
             "differences_from_reference": [
-                "G accumulated in Float64 (exact 128-bit fixed-point sum of per-chunk Float64 sums) and diagonalised in Float64; the reference uses float32",
+                "G accumulated in Float64 (exact 128-bit fixed-point sum of per-chunk Float64 sums) and "
+                + "diagonalised in Float64; the reference uses float32",
                 "random numbers from Philox streams keyed by (seed, purpose, network index), not torch.manual_seed",
-                "exp in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp), GELU is computed as x·σ(2u): float32 rounding differs from PyTorch's (every reference fixture passes)",
+                "exp in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp), GELU is computed as x·σ(2u): "
+                + "float32 rounding differs from PyTorch's (every reference fixture passes)",
                 spec.estimator == "reference"
                     ? "estimator: as geometry.py (uniform t, weight inside F)"
                     : "estimator \(spec.estimator): same expectation as geometry.py, lower variance (importance-sampled t"

@@ -20,7 +20,8 @@ public struct InitStatistics: CustomStringConvertible, Sendable {
     public var description: String {
         String(
             format:
-                "E‖ε̂(0, t=%d)‖² = %.3f ± %.3f (SE) over %d networks; mean output %+.2e; %d parameters (%d trainable); %.0f networks/s",
+                "E‖ε̂(0, t=%d)‖² = %.3f ± %.3f (SE) over %d networks; mean output %+.2e; %d parameters (%d "
+                + "trainable); %.0f networks/s",
             timestep, meanSquaredNorm, standardError, networks, meanOutput, parameters, trainableParameters,
             Double(networks) / max(seconds, 1e-9))
     }

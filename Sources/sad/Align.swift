@@ -6,13 +6,16 @@ import Foundation
 struct Align: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Compute G (network), M (data), W_min / W_max and the alignment α for each — the prediction, before any training.",
+            "Compute G (network), M (data), W_min / W_max and the alignment α for each — the prediction, before "
+            + "any training.",
         discussion: "Writes DIR/prepared/{w-min,identity,w-max}.npy (for `sad train --transform`) and alignment.json. "
             + "`sad reproduce fig8` then trains and measures SW₂ / MSW₂ in the same directory.")
 
     @Option(
         help:
-            "Dataset (fashion-mnist, idx:PATH, cifar:PATH[,PATH], png:DIR, PATH.npy); the config is chosen by image size."
+            ArgumentHelp(
+                "Dataset (fashion-mnist, idx:PATH, cifar:PATH[,PATH], png:DIR, PATH.npy); the config is chosen by "
+                    + "image size.")
     )
     var data = "fashion-mnist"
 
@@ -27,7 +30,8 @@ struct Align: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         let p = profile
-        let options = RecipeOptions(data: data == "fashion-mnist" ? nil : data)  // the recipes' default, so `sad reproduce fig8` resumes it
+        // The recipes' default, so that `sad reproduce fig8` resumes it.
+        let options = RecipeOptions(data: data == "fashion-mnist" ? nil : data)
         let sweep = Sweep(
             recipe: try Recipes.make("fig8", profile: p, options: options),
             directory: RunDirectory(
@@ -45,7 +49,8 @@ struct Align: ParsableCommand {
                 alpha.double("w-min"), alpha.double("identity"), alpha.double("w-max"), alpha.double("theorem2_min"),
                 alpha.double("theorem2_max")))
         print(
-            "Prediction: W_min easiest, then I, then W_max. Transforms: \(out)/prepared/. Train and measure: sad reproduce fig8 --profile \(profile.rawValue) --data \(data) --out \(out)"
+            "Prediction: W_min easiest, then I, then W_max. Transforms: \(out)/prepared/. Train and measure: "
+                + "sad reproduce fig8 --profile \(profile.rawValue) --data \(data) --out \(out)"
         )
     }
 }

@@ -41,7 +41,8 @@ struct DatasetCommand: ParsableCommand {
         do {
             x = try DataSource.parse(data).load(shape: dims, count: count, seed: seed, stream: stream)
         } catch let e as SettingError where e.setting == "numSamples" {
-            throw SettingError(setting: "count", expected: e.expected, found: e.found)  // this command's flag is --count
+            // This command's flag is --count.
+            throw SettingError(setting: "count", expected: e.expected, found: e.found)
         }
         try Npy.write(x, to: out)
         print("wrote \(x.shape[0]) samples to \(out)")

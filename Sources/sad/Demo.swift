@@ -9,7 +9,8 @@ import Tensors
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "The main job on built-in defaults: SADs of the default U-Net, rank-one training along the top and bottom SAD, report (≈ 4 min on 2 cores)."
+            "The main job on built-in defaults: SADs of the default U-Net, rank-one training along the top and "
+            + "bottom SAD, report (≈ 4 min on 2 cores)."
     )
 
     @OptionGroup var threadOptions: ThreadOptions

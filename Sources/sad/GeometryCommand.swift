@@ -16,7 +16,8 @@ struct GeometryCommand: ParsableCommand {
     struct Estimate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Estimate G_F = E[F Fᵀ] over fresh networks; write vecs.npy, vals.npy, geometry.npy, manifest.json, diagnostics.json.",
+                "Estimate G_F = E[F Fᵀ] over fresh networks; write vecs.npy, vals.npy, geometry.npy, "
+                + "manifest.json, diagnostics.json.",
             discussion: """
                 A run is defined by its options; rerunning with the same --out resumes from its checkpoint \
                 (state.safetensors) and ends with the identical result. With --shard i/K it computes a \
@@ -31,7 +32,9 @@ struct GeometryCommand: ParsableCommand {
 
         @Option(
             help:
-                "reference (as geometry.py), importance (t ∝ 1/σ_t²), or marginal (importance + output layer integrated out)."
+                ArgumentHelp(
+                    "reference (as geometry.py), importance (t ∝ 1/σ_t²), or marginal (importance + output layer "
+                        + "integrated out).")
         )
         var estimator: Estimator = .marginal
 

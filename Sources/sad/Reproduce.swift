@@ -27,7 +27,8 @@ struct SweepTarget: ParsableArguments {
 struct Reproduce: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Reproduce a paper figure or claim: runs its units (resumable, shardable) and writes result.json and report.html.",
+            "Reproduce a paper figure or claim: runs its units (resumable, shardable) and writes result.json "
+            + "and report.html.",
         discussion: "Recipes: " + Recipes.names.map { "\($0) — \(Recipes.descriptions[$0]!)" }.joined(separator: "; ")
             + ". Rerunning with the same --out skips finished units.")
 

@@ -80,7 +80,8 @@ final class OptionRangeTests: XCTestCase {
             "dit.json",
             """
             {"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1.0,
-             "diffuser": {"T": 100, "linear": true, "model": {"hidden_size": 8, "depth": 1, "num_heads": 2, "mlp_ratio": 1e300}}}
+             "diffuser": {"T": 100, "linear": true,
+                          "model": {"hidden_size": 8, "depth": 1, "num_heads": 2, "mlp_ratio": 1e300}}}
             """)
         assertRefused(
             try box.run(["geometry", "--config", "dit.json", "--estimator", "importance", "--out", "g"]),

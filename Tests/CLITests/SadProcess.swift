@@ -43,7 +43,8 @@ final class SadSandbox {
     static func mlp(hidden: Int, learningRate: String = "1e-3", shape: String = "[1, 4, 4]") -> String {
         """
         {"shape": \(shape), "learning_rate": \(learningRate), "grad_clip": 1.0,
-         "diffuser": {"T": 100, "linear": true, "model": {"type": "mlp", "hidden": [\(hidden)], "time_embedding_dim": 8}}}
+         "diffuser": {"T": 100, "linear": true,
+                      "model": {"type": "mlp", "hidden": [\(hidden)], "time_embedding_dim": 8}}}
         """
     }
 
