@@ -171,7 +171,7 @@ public enum GeometryRangeError: Error, CustomStringConvertible, Equatable {
         case let .overflow(chunk, largest):
             return (chunk >= 0 ? "geometry chunk \(chunk)" : "merging shards")
                 + ": entries of G up to \(largest) exceed the exact accumulator's range (chunk sums ≤ 2⁴⁰ ≈ 1.1e12)"
-                + " — lower the probe scale (--probe gaussian:SIGMA) or the chunk size"
+                + " — lower the probe scale (gaussian σ) or the chunk size"
         case let .underflow(chunk, largest):
             return
                 "geometry chunk \(chunk): the largest entry of G is \(largest), below 2⁻³⁰ ≈ 9.3e-10: the exact "

@@ -56,7 +56,7 @@ public struct GeometryRun {
         guard networks > chunkSize else {
             throw SettingError(
                 setting: "networks",
-                expected: "more than --chunk-size (\(chunkSize)): the split-half diagnostics need at least two chunks",
+                expected: "more than the chunk size (\(chunkSize)): the split-half diagnostics need at least two chunks",
                 found: "\(networks)")
         }
         if estimator == .marginal {
@@ -96,7 +96,7 @@ public struct GeometryRun {
             guard state.shard == shard else {
                 throw FormatError(
                     file: statePath, field: "__metadata__.shard", expected: "shard \(shard) (this run's)",
-                    found: "shard \(state.shard): use another --out directory per shard")
+                    found: "shard \(state.shard): use another output directory per shard")
             }
         } else {
             try spec.validate(file: statePath)

@@ -55,7 +55,7 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
         guard b.shape[0] == n else {
             throw FormatError(
                 file: "reference", field: "N",
-                expected: "\(n) samples (the same number as --samples; the metric matches order statistics)",
+                expected: "\(n) samples (the same number as the samples; the metric matches order statistics)",
                 found: "\(b.shape[0])")
         }
         guard b.count / max(b.shape[0], 1) == d else {

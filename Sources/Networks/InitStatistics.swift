@@ -38,6 +38,8 @@ public struct InitStatistics: CustomStringConvertible, Sendable {
         guard timestep >= 0 && timestep < config.timesteps else {
             throw SettingError(setting: "timestep", expected: "0…\(config.timesteps - 1)", found: "\(timestep)")
         }
+        // Two Float64 per network are kept, beside one network per thread.
+        try MemoryBudget.require([networks, 16], for: "the per-network statistics", setting: "networks")
         let arch = makeArchitecture(config)
         var norms = [Double](repeating: 0, count: networks)
         var means = [Double](repeating: 0, count: networks)

@@ -130,6 +130,8 @@ struct GeometryCommand: ParsableCommand {
 
         func run() throws {
             let (images, m) = try DataGeometry.secondMoment(file: path)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            CompletionManifest.invalidate(out)
             let d = images.count / images.shape[0]
             let eig = try SymmetricEigen<Double>(symmetric: m, n: d)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -138,6 +140,9 @@ struct GeometryCommand: ParsableCommand {
                 to: "\(out)/vecs.npy")
             try Npy.write(NDArray(shape: [d], float64: eig.values), to: "\(out)/vals.npy")
             try Npy.write(NDArray(shape: [d, d], float64: m), to: "\(out)/geometry.npy")
+            try CompletionManifest.write(
+                directory: out, files: ["vecs.npy", "vals.npy", "geometry.npy"],
+                identity: SHA256.hex(try AtomicFile.read(path)))
             print(
                 "data second moment of \(images.shape[0]) images, D = \(d): trace \(String(format: "%.4g", eig.values.reduce(0, +))), λ_max \(String(format: "%.4g", eig.values[0]))"
             )
