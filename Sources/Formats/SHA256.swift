@@ -23,21 +23,39 @@ public struct SHA256 {
     public init() {}
 
     public mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        for b in bytes {
-            pending.append(b)
-            length &+= 1
-            if pending.count == 64 { compress(); pending.removeAll(keepingCapacity: true) }
+        let handled: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
+        if handled != nil { return }
+        for byte in bytes {
+            update(CollectionOfOne(byte).withContiguousStorageIfAvailable { UnsafeRawBufferPointer($0) }!)
         }
     }
 
-    /// Bulk update from raw memory (large tensors).
-    public mutating func update(_ buffer: UnsafeRawBufferPointer) { update(buffer.bindMemory(to: UInt8.self)) }
+    /// Bulk update from raw memory (large tensors): whole 64-byte blocks are compressed in place.
+    public mutating func update(_ buffer: UnsafeRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        length &+= UInt64(buffer.count)
+        var offset = 0
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, buffer.count)
+            pending.append(contentsOf: UnsafeRawBufferPointer(start: base, count: take))
+            offset = take
+            if pending.count < 64 { return }
+            pending.withUnsafeBytes { compress($0.baseAddress!) }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while buffer.count - offset >= 64 {
+            compress(base + offset)
+            offset += 64
+        }
+        pending.append(contentsOf: UnsafeRawBufferPointer(start: base + offset, count: buffer.count - offset))
+    }
 
     public mutating func finalize() -> [UInt8] {
         let bits = length &* 8
-        update([0x80])
-        while pending.count != 56 { update([0]) }
-        update((0..<8).map { UInt8(truncatingIfNeeded: bits >> (56 - 8 * UInt64($0))) })
+        var tail: [UInt8] = [0x80]
+        tail += [UInt8](repeating: 0, count: (119 - pending.count) % 64)
+        tail += (0..<8).map { UInt8(truncatingIfNeeded: bits >> (56 - 8 * UInt64($0))) }
+        tail.withUnsafeBytes { update($0) }
         return h.flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (24 - 8 * UInt32($0))) } }
     }
 
@@ -55,13 +73,20 @@ public struct SHA256 {
         return s.finalize().map { String($0, radix: 16).leftPadded(2) }.joined()
     }
 
-    private mutating func compress() {
-        var w = [UInt32](repeating: 0, count: 64)
-        for i in 0..<16 {
-            w[i] =
-                UInt32(pending[4 * i]) << 24 | UInt32(pending[4 * i + 1]) << 16 | UInt32(pending[4 * i + 2]) << 8
-                | UInt32(pending[4 * i + 3])
+    /// One 64-byte block. The message schedule lives in a stack buffer (no allocation per block).
+    private mutating func compress(_ block: UnsafeRawPointer) {
+        let p = block.assumingMemoryBound(to: UInt8.self)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            for i in 0..<16 {
+                w[i] =
+                    UInt32(p[4 * i]) << 24 | UInt32(p[4 * i + 1]) << 16 | UInt32(p[4 * i + 2]) << 8
+                    | UInt32(p[4 * i + 3])
+            }
+            mix(w)
         }
+    }
+
+    private mutating func mix(_ w: UnsafeMutableBufferPointer<UInt32>) {
         func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
         for i in 16..<64 {
             let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
