@@ -53,6 +53,8 @@ public struct GeometryRun {
         try MemoryBudget.require(
             [config.dimension, config.dimension, 40], for: "the geometry of D = \(config.dimension) (≈ 40·D² bytes)",
             setting: "config")
+        // One network pass (batch 1) per thread is in flight.
+        try config.checkBatch(Parallel.threadCount, training: false, setting: "config")
         // Four numbers per chunk (flags, trace, weights) live in the state.
         try MemoryBudget.require(
             [(networks + chunkSize - 1) / chunkSize, 25], for: "the per-chunk statistics", setting: "networks")

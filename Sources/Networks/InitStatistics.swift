@@ -38,8 +38,9 @@ public struct InitStatistics: CustomStringConvertible, Sendable {
         guard timestep >= 0 && timestep < config.timesteps else {
             throw SettingError(setting: "timestep", expected: "0…\(config.timesteps - 1)", found: "\(timestep)")
         }
-        // Two Float64 per network are kept, beside one network per thread.
+        // Two Float64 per network are kept, beside one network (and its activations) per thread.
         try MemoryBudget.require([networks, 16], for: "the per-network statistics", setting: "networks")
+        try config.checkBatch(min(networks, Parallel.threadCount), training: false, setting: "config")
         let arch = makeArchitecture(config)
         var norms = [Double](repeating: 0, count: networks)
         var means = [Double](repeating: 0, count: networks)
