@@ -134,7 +134,9 @@ public struct AlignmentRecipe: Recipe {
                       "msw2_mean": JSONFile.number(msw.last!), "msw2_se": JSONFile.number(mswSE.last!),
                       "sw2_per_seed": s.map(JSONFile.number), "msw2_per_seed": m.map(JSONFile.number)]
             let samplesPath = "\(run.unitDirectory(ExperimentUnit(v, 0, seed: 0)))/samples.npy"
-            if let samples = try? Npy.read(samplesPath).tensor(file: samplesPath, field: "samples", converting: true) {
+            if let samples = try? Npy.read(samplesPath).tensor(file: samplesPath, field: "samples", converting: true),
+               samples.rank == 4, samples.shape[0] >= 1, samples.shape[1] == 1 || samples.shape[1] == 3,
+               samples.data.allSatisfy({ $0.isFinite }) {
                 figures.append(.png(name: "samples-\(v)", bytes: ImageGrid.png(samples, columns: 6, zoom: 2, scaling: .data),
                                     caption: "\(v): uncurated samples (seed 0), α = \(Statistics.format(alpha.double(v)))"))
             }

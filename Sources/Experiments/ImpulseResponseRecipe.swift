@@ -74,6 +74,11 @@ public struct ImpulseResponseRecipe: Recipe {
             out[interp] = Dictionary(uniqueKeysWithValues: zip(keys, means.map(JSONFile.number)))
             let path = "\(run.unitDirectory(ExperimentUnit(interp, 0, seed: 0)))/response.npy"
             let r = try Npy.read(path).tensor(file: path, field: "response", converting: true)
+            // A unit file read back is untrusted: the grid below indexes 16 × 16 values.
+            guard r.count == 256, r.data.allSatisfy({ $0.isFinite }) else {
+                throw FormatError(file: path, field: "response", expected: "256 finite values (1 × 16 × 16)",
+                                  found: "\(r.shape)")
+            }
             images += r.data
             images += (0..<256).map { k in r.data[k] - r.data[(k / 16) * 16 + 15 - k % 16] }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Experiments
+import Formats
 import Foundation
 
 /// Alignment before training: α(W) for W_min, I, W_max on a dataset (Theorem 2).
@@ -41,7 +42,14 @@ struct Align: ParsableCommand {
                 }),
             options: options, version: sadVersion)
         try sweep.prepare()
-        let a = try JSONFile.read("\(out)/prepared/alignment.json")
+        let path = "\(out)/prepared/alignment.json"
+        let a = try JSONFile.read(path)
+        for key in ["w-min", "identity", "w-max", "theorem2_min", "theorem2_max"] {
+            guard let v = ((a["alpha"] as? JSONObject)?[key] as? NSNumber)?.doubleValue, v.isFinite else {
+                throw FormatError(file: path, field: "alpha.\(key)", expected: "a finite number",
+                                  found: "\((a["alpha"] as? JSONObject)?[key] ?? "nothing")")
+            }
+        }
         let alpha = a["alpha"] as? JSONObject ?? [:]
         print(
             String(

@@ -105,6 +105,15 @@ final class CorruptStateTests: XCTestCase {
             try box.run(t + ["--data", "rank-one:sad:zero.npy:99"]), mentions: ["zero.npy", "index", "0…15", "99"])
     }
 
+    /// Per-unit arrays that summaries read back (fig3's impulse responses) are checked too.
+    func testEditedUnitArraysAreRefused() throws {
+        let box = try SadSandbox("unit-arrays")
+        assertSucceeded(try box.run(["reproduce", "fig3", "--seeds", "1", "--out", "run"]))
+        try Npy.write(NDArray(shape: [3], float32: [1, 2, 3]), to: box.path("run/units/nearest_0_s0/response.npy"))
+        assertRefused(try box.run(["sweep", "merge", "--out", "run"]),
+                      mentions: ["response.npy", "response", "expected 256 finite values", "found [3]"])
+    }
+
     func testEditedSweepFilesAreRefused() throws {
         let box = try SadSandbox("sweep")
         assertSucceeded(try box.run(["reproduce", "fig4", "--seeds", "1", "--out", "run"]))
