@@ -92,7 +92,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
                 throw FormatError(file: path, field: "index", expected: "0…\(d - 1)", found: "\(index)")
             }
             var v = Tensor(shape: shape, data: Array(vecs.data[(index * d)..<((index + 1) * d)]))
-            try FiniteCheck.check(v.data, tensor: "vecs[\(index)]", context: path)
+            try FormatError.requireFinite(v.data, file: path, field: "vecs[\(index)]")
             let n = Float(v.norm)
             guard n.isNormal, abs(n - 1) <= 1e-2 else {
                 throw FormatError(

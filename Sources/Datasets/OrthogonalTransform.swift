@@ -15,7 +15,7 @@ public struct OrthogonalTransform: Sendable {
         }
         let d = w.shape[0]
         // NaN would pass the |WᵀW − I| test below (max drops NaN): refuse it first.
-        try FiniteCheck.check(w.data, tensor: "W", context: file)
+        try FormatError.requireFinite(w.data, file: file, field: "W")
         var wtw = [Float](repeating: 0, count: d * d)
         w.data.withUnsafeBufferPointer { p in
             BLAS.sgemm(

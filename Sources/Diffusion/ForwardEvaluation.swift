@@ -23,7 +23,7 @@ public enum ForwardEvaluation {
                 expected: "shape (N, \(shape.map(String.init).joined(separator: ", ")))",
                 found: "\(x.shape)")
         }
-        try finite(x, inputs.path, "input.x_t")
+        try FormatError.requireFinite(x.data, file: inputs.path, field: "input.x_t")
         do { try config.checkBatch(x.shape[0], training: false, setting: "input.x_t") } catch let e as SettingError {
             throw FormatError(file: inputs.path, field: "input.x_t", expected: e.expected, found: e.found)
         }
@@ -41,11 +41,11 @@ public enum ForwardEvaluation {
                 found: "\(x0.shape)")
         }
         let noise = try batch.tensor("train.noise", shape: x0.shape)
-        try finite(x0, batch.path, "train.x0")
+        try FormatError.requireFinite(x0.data, file: batch.path, field: "train.x0")
         do { try config.checkBatch(x0.shape[0], training: true, setting: "train.x0") } catch let e as SettingError {
             throw FormatError(file: batch.path, field: "train.x0", expected: e.expected, found: e.found)
         }
-        try finite(noise, batch.path, "train.noise")
+        try FormatError.requireFinite(noise.data, file: batch.path, field: "train.noise")
         let tt = try timesteps(batch, "train.t", count: x0.shape[0], limit: config.timesteps)
         let schedule = NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps)
         let dsm = DSMBatch(schedule: schedule, x0: x0, noise: noise, timesteps: tt)
@@ -63,13 +63,6 @@ public enum ForwardEvaluation {
             out.append(("grad." + spec.name, NDArray(grads[spec.name]!)))
         }
         return out
-    }
-
-    static func finite(_ t: Tensor, _ file: String, _ field: String) throws {
-        if let bad = t.data.firstIndex(where: { !$0.isFinite }) {
-            throw FormatError(
-                file: file, field: field, expected: "finite values", found: "\(t.data[bad]) at element \(bad)")
-        }
     }
 
     static func timesteps(_ file: SafeTensors.File, _ key: String, count: Int, limit: Int) throws -> [Int] {

@@ -156,13 +156,8 @@ public struct Trainer {
         for spec in network.parameters.specs where spec.trainable && step > 0 {
             let mt = try file.tensor("adam.m." + spec.name, shape: spec.shape)
             let vt = try file.tensor("adam.v." + spec.name, shape: spec.shape)
-            for (name, t) in [("adam.m.", mt), ("adam.v.", vt)] {
-                if let bad = t.data.firstIndex(where: { !$0.isFinite }) {
-                    throw FormatError(
-                        file: path, field: name + spec.name, expected: "finite values",
-                        found: "\(t.data[bad]) at element \(bad)")
-                }
-            }
+            try FormatError.requireFinite(mt.data, file: path, field: "adam.m." + spec.name)
+            try FormatError.requireFinite(vt.data, file: path, field: "adam.v." + spec.name)
             if let bad = vt.data.firstIndex(where: { $0 < 0 }) {
                 throw FormatError(
                     file: path, field: "adam.v." + spec.name, expected: "non-negative second moments",
@@ -177,11 +172,7 @@ public struct Trainer {
                 file: path, field: "train.losses", expected: "\(step) losses (one per step)",
                 found: "shape \(history.shape)")
         }
-        if let bad = history.data.firstIndex(where: { !$0.isFinite }) {
-            throw FormatError(
-                file: path, field: "train.losses", expected: "finite losses",
-                found: "\(history.data[bad]) at step \(bad)")
-        }
+        try FormatError.requireFinite(history.data, file: path, field: "train.losses")
         network = restored
         optimizer = Adam(learningRate: optimizer.learningRate, step: step, m: m, v: v)
         losses = history.data

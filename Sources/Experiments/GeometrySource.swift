@@ -78,9 +78,9 @@ public enum GeometrySource {
             throw FormatError(
                 file: gPath, field: "shape", expected: "float64 [\(d), \(d)]", found: "\(g.dtype.rawValue) \(g.shape)")
         }
-        try FiniteCheck.check(vecs.data, tensor: "vecs", context: vecsPath)
-        try FiniteCheck.check(values, tensor: "vals", context: valsPath)
-        try FiniteCheck.check(geometry, tensor: "geometry", context: gPath)
+        try FormatError.requireFinite(vecs.data, file: vecsPath, field: "vecs")
+        try FormatError.requireFinite(values, file: valsPath, field: "vals")
+        try FormatError.requireFinite(geometry, file: gPath, field: "geometry")
         let summary = (try? String(contentsOfFile: "\(directory)/summary.txt", encoding: .utf8)) ?? ""
         return Loaded(vectors: vecs, values: values, geometry: geometry, summary: summary)
     }

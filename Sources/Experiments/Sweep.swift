@@ -162,14 +162,11 @@ public struct Sweep {
             var result: JSONObject
             do {
                 result = try recipe.run(unit, in: directory)
-            } catch let e as Trainer.Diverged {
+            } catch  where error is Trainer.Diverged || error is NonFiniteError {
                 // A diverged unit is a result: recorded as failed (with the reason) so the
                 // sweep still merges and reports, instead of throwing on every rerun.
-                result = ["failed": "\(e)"]
-                directory.log("unit \(unit) failed: \(e)")
-            } catch let e as NonFiniteError {
-                result = ["failed": "\(e)"]
-                directory.log("unit \(unit) failed: \(e)")
+                result = ["failed": "\(error)"]
+                directory.log("unit \(unit) failed: \(error)")
             }
             var timing = result["timing"] as? JSONObject ?? [:]
             timing["wall_seconds"] = Date().timeIntervalSince(start)
@@ -194,7 +191,7 @@ public struct Sweep {
         guard lacking.isEmpty else {
             throw RecipeError(
                 "\(lacking.count) of \(units.count) units have no result yet (first: \(lacking[0])); run the "
-                + "remaining shards"
+                    + "remaining shards"
             )
         }
         var results: [ExperimentUnit: JSONObject] = [:]
@@ -275,11 +272,11 @@ public struct Sweep {
     /// Deliberate differences from the reference code that recipes inherit (also in docs/DIVERGENCES.md).
     static let differences = [
         "geometry: the cpu and quick profiles use the variance-reduced marginal estimator (same expectation as "
-        + "geometry.py); paper uses geometry.py's estimator with 1M networks",
+            + "geometry.py); paper uses geometry.py's estimator with 1M networks",
         "sampling: quick and cpu profiles use the reference's strided integer-time sampler with fewer than 1000 steps",
         "common random numbers: units that differ only in direction share seeds (same init, data scalars, "
-        + "timesteps, noise), which sharpens comparisons",
+            + "timesteps, noise), which sharpens comparisons",
         "arithmetic: 3×3 convolutions at batch ≥ 8 use Winograd F(2×2, 3×3), GELU is computed as x·σ(2u), exp "
-        + "in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp): float32 rounding differs from PyTorch's (every reference fixture passes)",
+            + "in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp): float32 rounding differs from PyTorch's (every reference fixture passes)",
     ]
 }

@@ -104,44 +104,45 @@ public struct SlicedWasserstein: Codable, Equatable, Sendable {
                     let result = SharedPointer(out.baseAddress!)
                     Parallel.forEachChunk(total: l, chunkSize: chunk) { _, range in
                         let m = range.count
-                        var rows = [Float]()
-                        let directionRows: UnsafePointer<Float>
+                        // The chunk's directions (m, D): copied from explicit rows or drawn here.
+                        var rows = [Float](repeating: 0, count: m * d)
                         switch directions {
                         case let .explicit(projections):
-                            directionRows =
-                                projections.data.withUnsafeBufferPointer { $0.baseAddress! } + range.lowerBound * d
+                            for k in 0..<(m * d) { rows[k] = projections.data[range.lowerBound * d + k] }
                         case let .random(_, seed):
-                            rows = [Float](repeating: 0, count: m * d)
                             rows.withUnsafeMutableBufferPointer {
                                 fillRandomDirections($0.baseAddress!, range, dimension: d, seed: seed)
                             }
-                            directionRows = rows.withUnsafeBufferPointer { $0.baseAddress! }
                         }
                         var ya = [Float](repeating: 0, count: n * m), yb = ya
-                        ya.withUnsafeMutableBufferPointer { qa in
-                            yb.withUnsafeMutableBufferPointer { qb in
-                                // (N, D)·(m, D)ᵀ → (N, m)
-                                BLAS.sgemm(
-                                    .none, .transpose, m: n, n: m, k: d, a: pa.baseAddress!, lda: d,
-                                    b: directionRows, ldb: d, c: qa.baseAddress!, ldc: m)
-                                BLAS.sgemm(
-                                    .none, .transpose, m: n, n: m, k: d, a: pb.baseAddress!, lda: d,
-                                    b: directionRows, ldb: d, c: qb.baseAddress!, ldc: m)
-                                var colA = [Float](repeating: 0, count: n), colB = colA
-                                var scratch = [UInt32](repeating: 0, count: 2 * n)
-                                for j in 0..<m {
-                                    for i in 0..<n { colA[i] = qa[i * m + j]; colB[i] = qb[i * m + j] }
-                                    scratch.withUnsafeMutableBufferPointer { s in
-                                        sad_sort_floats(&colA, n, s.baseAddress)
-                                        sad_sort_floats(&colB, n, s.baseAddress)
+                        rows.withUnsafeBufferPointer { directionBuffer in
+                            let directionRows = directionBuffer.baseAddress!
+                            ya.withUnsafeMutableBufferPointer { qa in
+                                yb.withUnsafeMutableBufferPointer { qb in
+                                    // (N, D)·(m, D)ᵀ → (N, m)
+                                    BLAS.sgemm(
+                                        .none, .transpose, m: n, n: m, k: d, a: pa.baseAddress!, lda: d,
+                                        b: directionRows, ldb: d, c: qa.baseAddress!, ldc: m)
+                                    BLAS.sgemm(
+                                        .none, .transpose, m: n, n: m, k: d, a: pb.baseAddress!, lda: d,
+                                        b: directionRows, ldb: d, c: qb.baseAddress!, ldc: m)
+                                    var colA = [Float](repeating: 0, count: n), colB = colA
+                                    var scratch = [UInt32](repeating: 0, count: 2 * n)
+                                    for j in 0..<m {
+                                        for i in 0..<n { colA[i] = qa[i * m + j]; colB[i] = qb[i * m + j] }
+                                        scratch.withUnsafeMutableBufferPointer { s in
+                                            sad_sort_floats(&colA, n, s.baseAddress)
+                                            sad_sort_floats(&colB, n, s.baseAddress)
+                                        }
+                                        var acc = 0.0
+                                        for i in 0..<n {
+                                            let diff = Double(colA[i]) - Double(colB[i]); acc += diff * diff
+                                        }
+                                        result.base[range.lowerBound + j] = acc / Double(n)
                                     }
-                                    var acc = 0.0
-                                    for i in 0..<n { let diff = Double(colA[i]) - Double(colB[i]); acc += diff * diff }
-                                    result.base[range.lowerBound + j] = acc / Double(n)
                                 }
                             }
                         }
-                        withExtendedLifetime(rows) {}
                     }
                 }
             }

@@ -48,12 +48,8 @@ struct ThreadOptions: ParsableArguments {
         if let threads { try Check.range(threads, 1...1024, "--threads") }
     }
 
+    /// Applies `--threads` (range-checked by `validate()` before any command runs).
     func apply() throws {
-        if let threads {
-            guard (1...1024).contains(threads) else {
-                throw ValidationError("--threads: expected 1…1024, found \(threads)")
-            }
-            Parallel.threadCount = threads
-        }
+        if let threads { Parallel.threadCount = threads }
     }
 }
