@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Networks", targets: ["Networks"]),
         .library(name: "Diffusion", targets: ["Diffusion"]),
+        .library(name: "Interop", targets: ["Interop"]),
         .library(name: "Geometry", targets: ["Geometry"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Metrics", targets: ["Metrics"]),
@@ -41,6 +42,8 @@ let package = Package(
         .target(name: "Formats", dependencies: ["Tensors", "CZlib"]),
         .target(name: "Networks", dependencies: ["Tensors", "Formats"]),
         .target(name: "Diffusion", dependencies: ["Tensors", "Formats", "Networks"]),
+        // ONNX import: users' own score networks as architectures of the engine.
+        .target(name: "Interop", dependencies: ["Tensors", "Formats", "Networks"]),
         .target(name: "Geometry", dependencies: ["Tensors", "Formats", "Networks", "Diffusion"]),
         .target(name: "Datasets", dependencies: ["Tensors", "Formats"]),
         .target(name: "Metrics", dependencies: ["Tensors", "Formats", "CKernels"]),
@@ -64,8 +67,8 @@ let package = Package(
         .executableTarget(
             name: "sad",
             dependencies: [
-                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Benchmarks",
-                "Reports", "Experiments",
+                "Tensors", "Formats", "Networks", "Interop", "Diffusion", "Geometry", "Datasets", "Metrics",
+                "Benchmarks", "Reports", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sad"

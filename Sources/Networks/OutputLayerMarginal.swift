@@ -26,9 +26,11 @@ public struct MarginalUnavailable: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { reason }
 
+    public init(reason: String) { self.reason = reason }
+
     /// Only the reference init draws the output layer iid and zero-mean (zero-init zeroes it,
     /// symmetric averages its kernels).
-    static func requireReference(_ scheme: InitScheme) throws {
+    public static func requireReference(_ scheme: InitScheme) throws {
         guard scheme == .reference else {
             throw MarginalUnavailable(reason: "the marginal estimator needs the output layer's iid zero-mean reference init; scheme '\(scheme)' is not")
         }

@@ -26,6 +26,12 @@ public struct ScoreNetwork: Sendable {
                                        networkIndex: networkIndex, scheme: scheme)
     }
 
+    /// A network with the given parameter values (their specs must be the architecture's).
+    public init(_ architecture: any ScoreArchitecture, parameters: ParameterSet) {
+        self.architecture = architecture
+        self.parameters = parameters
+    }
+
     /// A network with parameters loaded from a checkpoint (reference names).
     public init(_ architecture: any ScoreArchitecture, checkpoint: SafeTensors.File) throws {
         self.architecture = architecture

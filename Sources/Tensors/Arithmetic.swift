@@ -1,7 +1,7 @@
-/// Elementwise add, subtract and multiply with NumPy broadcasting, and scaling by a
+/// Elementwise add, subtract, multiply and divide with NumPy broadcasting, and scaling by a
 /// constant. The VJP of broadcasting sums the upstream gradient over stretched axes.
 public enum Arithmetic {
-    public enum Operation: Sendable { case add, subtract, multiply }
+    public enum Operation: Sendable { case add, subtract, multiply, divide }
 
     /// Forward kernel: `a ∘ b` broadcast.
     public static func forward(_ a: Tensor, _ b: Tensor, _ op: Operation) -> Tensor {
@@ -19,6 +19,7 @@ public enum Arithmetic {
                         case .add: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] + pb[ib + j * kb] }
                         case .subtract: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] - pb[ib + j * kb] }
                         case .multiply: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] * pb[ib + j * kb] }
+                        case .divide: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] / pb[ib + j * kb] }
                         }
                     }
                 }
@@ -36,6 +37,11 @@ public enum Arithmetic {
         case .multiply:
             return (Broadcasting.reduce(forward(dy, b, .multiply), to: a.shape),
                     Broadcasting.reduce(forward(dy, a, .multiply), to: b.shape))
+        case .divide:
+            // ∂a = ∂y/b, ∂b = −∂y·a/b² = −(∂y/b)·(a/b).
+            let dyOverB = forward(dy, b, .divide)
+            return (Broadcasting.reduce(dyOverB, to: a.shape),
+                    Broadcasting.reduce(scale(forward(dyOverB, forward(a, b, .divide), .multiply), -1), to: b.shape))
         }
     }
 
@@ -53,6 +59,8 @@ public func + (a: Variable, b: Variable) -> Variable { binary(a, b, .add) }
 public func - (a: Variable, b: Variable) -> Variable { binary(a, b, .subtract) }
 /// `a ⊙ b` with broadcasting.
 public func * (a: Variable, b: Variable) -> Variable { binary(a, b, .multiply) }
+/// `a ⊘ b` with broadcasting.
+public func / (a: Variable, b: Variable) -> Variable { binary(a, b, .divide) }
 /// `a · c` for a constant c.
 public func * (a: Variable, c: Float) -> Variable {
     Variable.record(Arithmetic.scale(a.value, c), [a]) { { dy in [Arithmetic.scale(dy, c)] } }

@@ -78,7 +78,7 @@ struct GeometryCommand: ParsableCommand {
                 }
                 let arch = DiT(config: d, shape: config.shape)
                 let spec = try GeometryRun.makeSpec(
-                    config: config, configPath: network.config,
+                    config: config, configPath: network.configPath,
                     interpolation: network.interpolation?.rawValue, patchSize: d.patchSize, scheme: scheme,
                     estimator: .importance, probe: .zero,
                     seed: 0, networks: 2, chunkSize: 1)
@@ -93,7 +93,7 @@ struct GeometryCommand: ParsableCommand {
                 return
             }
             let spec = try GeometryRun.makeSpec(
-                config: config, configPath: network.config, interpolation: network.interpolation?.rawValue,
+                config: config, configPath: network.configPath, interpolation: network.interpolation?.rawValue,
                 patchSize: network.patchSize, scheme: scheme, estimator: estimator,
                 probe: probe, seed: seed, networks: networks, chunkSize: chunkSize)
             var run = GeometryRun(spec: spec, config: config)

@@ -6,7 +6,7 @@ struct NetworkOptions: ParsableArguments {
     @Option(
         help:
             "Network configuration (reference JSON format, e.g. configs/1x16x16-iddpm.json, or builtin:1x28x28-iddpm).")
-    var config: String
+    var config: String?
 
     @Option(help: "U-Net downsampling: nearest (stride-2 conv) or area (conv + 2×2 average).")
     var interpolation: Interpolation?
@@ -21,7 +21,11 @@ struct NetworkOptions: ParsableArguments {
         if let patchSize { try Check.range(patchSize, 1...4096, "--patch-size") }
     }
 
+    /// The config's path (validated present by ``load()``).
+    var configPath: String { config ?? "" }
+
     func load() throws -> NetworkConfig {
-        try BuiltinConfigs.resolve(config).with(interpolation: interpolation, patchSize: patchSize)
+        guard let config else { throw ValidationError("--config is required (or --onnx where the command takes it)") }
+        return try BuiltinConfigs.resolve(config).with(interpolation: interpolation, patchSize: patchSize)
     }
 }
