@@ -7,7 +7,8 @@ import Tensors
 /// Runs (or resumes) the estimation of one shard.
 public struct GeometryRun {
     public let spec: GeometrySpec
-    public let config: NetworkConfig
+    /// The architecture whose fresh networks are drawn (a native config's or an imported one).
+    public let architecture: any ScoreArchitecture
     public var shard: Shard = .whole
     /// Seconds between checkpoints.
     public var checkpointInterval: Double = 60
@@ -17,8 +18,62 @@ public struct GeometryRun {
     public var progress: ((Int, Int) -> Void)?
 
     public init(spec: GeometrySpec, config: NetworkConfig) {
+        self.init(spec: spec, architecture: makeArchitecture(config))
+    }
+
+    /// A run over any architecture (e.g. an imported ONNX network, spec from
+    /// ``makeSpec(architecture:model:source:identityFields:estimator:probe:seed:networks:chunkSize:)``).
+    public init(spec: GeometrySpec, architecture: any ScoreArchitecture) {
         self.spec = spec
-        self.config = config
+        self.architecture = architecture
+    }
+
+    /// Builds the spec for an architecture that is not a native config (an imported network):
+    /// `identityFields` (graph and init hashes …) take the place of the config's fields.
+    /// The schedule is the reference's linear one with T = 1000.
+    public static func makeSpec(
+        architecture: any ScoreArchitecture, model: String, source: String, identityFields: [(String, String)],
+        estimator: Estimator, probe: Probe, seed: UInt64, networks: Int, chunkSize: Int = 32
+    ) throws -> GeometrySpec {
+        let d = architecture.inputShape.reduce(1, *)
+        guard networks >= 2 && networks <= 1_000_000_000 else {
+            throw SettingError(setting: "networks", expected: "2…10⁹ (split-half diagnostics need two halves)",
+                               found: "\(networks)")
+        }
+        guard chunkSize >= 1 && chunkSize <= 4096 else {
+            throw SettingError(setting: "chunkSize", expected: "1…4096", found: "\(chunkSize)")
+        }
+        guard networks > chunkSize, (networks + chunkSize - 1) / chunkSize <= GeometrySpec.maxChunks else {
+            throw SettingError(
+                setting: "networks",
+                expected: "more than the chunk size (\(chunkSize)) and at most \(GeometrySpec.maxChunks) chunks",
+                found: "\(networks)")
+        }
+        guard d <= GeometrySpec.maxDimension else {
+            throw SettingError(setting: "onnx", expected: "D = C·H·W ≤ \(GeometrySpec.maxDimension) for a dense geometry",
+                               found: "D = \(d)")
+        }
+        try MemoryBudget.require([d, d, 40], for: "the geometry of D = \(d) (≈ 40·D² bytes)", setting: "onnx")
+        try MemoryBudget.require(
+            [(networks + chunkSize - 1) / chunkSize, 25], for: "the per-chunk statistics", setting: "networks")
+        if estimator == .marginal {
+            // Probes the output layer: throws the reason when the marginal does not apply.
+            if let m = architecture as? OutputLayerMarginalizable {
+                let x = Tensor(zeros: [1] + architecture.inputShape)
+                let net = ScoreNetwork(architecture, seed: seed)
+                do { _ = try m.marginalRows(x, timestep: 0, parameters: net.parameters, scheme: .reference) } catch {
+                    throw SettingError(setting: "estimator", expected: "reference or importance", found: "marginal: \(error)")
+                }
+            } else {
+                throw SettingError(setting: "estimator", expected: "reference or importance",
+                                   found: "marginal (no closed-form output-layer marginal for \(model))")
+            }
+        }
+        return GeometrySpec(
+            config: source, model: model, shape: architecture.inputShape, interpolation: nil, patchSize: nil,
+            initScheme: InitScheme.reference.rawValue, estimator: estimator.rawValue, probe: probe.description,
+            seed: seed, networks: networks, chunkSize: chunkSize, timesteps: 1000, schedule: "linear",
+            configFields: identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
     }
 
     /// Builds the spec for a config and options, validating them.
@@ -112,7 +167,11 @@ public struct GeometryRun {
         let schedule = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)
         let sampler = TimestepSampler(estimator: estimator, schedule: schedule)
         let probe = try PreparedProbe(try Probe.parse(spec.probe), shape: spec.shape)
-        let arch = makeArchitecture(config)
+        let arch = architecture
+        guard arch.inputShape == spec.shape else {
+            throw FormatError(file: statePath, field: "spec.shape", expected: "\(arch.inputShape) (the architecture's)",
+                              found: "\(spec.shape)")
+        }
         let d = spec.dimension
         let mine = shard.chunkRange(total: spec.chunks)
         var pending = mine.filter { !state.done[$0] }

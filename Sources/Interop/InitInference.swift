@@ -47,7 +47,7 @@ public struct InitEntry: Sendable, Equatable {
 ///    b·(1 − 10/n) (for n uniform draws it falls below with probability e^−10).
 /// 4. Else a family is fitted from the pooled values: zero mean (5 SE); excess kurtosis
 ///    within 4·√(24/n) of −1.2 (uniform) or 0 (normal) and farther from the other; a
-///    uniform bound is reported as Xavier's when within 2% of √(6/(fan_in + fan_out));
+///    uniform bound is reported as Xavier's when within max(2%, 3 SE) of √(6/(fan_in + fan_out));
 ///    a normal σ is rounded to two significant digits when within 3 SE of the rounded value.
 /// Anything else (one instance of a varying tensor, fewer than 64 values and no default,
 /// a non-zero mean, a kurtosis that fits neither) is refused with what to export or override.
@@ -127,7 +127,9 @@ public enum InitInference {
             if du < tolerance && dn >= tolerance {
                 // The bound from the second moment: b = √3·σ (the maximum is biased low).
                 let b = 3.0.squareRoot() * stats.rms
-                if let (fi, fo, how) = consumers.xavierFans(name, shape: first.dims, bound: b) {
+                // Relative standard error of √3·rms for n uniform draws: √(0.8/n)/2.
+                let tolerance = max(0.02, 3 * 0.2.squareRoot() / Double(stats.n).squareRoot())
+                if let (fi, fo, how) = consumers.xavierFans(name, shape: first.dims, bound: b, tolerance: tolerance) {
                     let exact = (6 / Double(fi + fo)).squareRoot()
                     out.append(entry(.uniform(bound: Float(exact)), "xavier-uniform", exact,
                                      kurtosisText + String(format: "; bound √3·rms %.4g ≈ √(6/(%d+%d)) %.4g (%@)",
@@ -283,14 +285,14 @@ public enum InitInference {
         /// Fan-in and fan-out for Xavier's rule when `bound` matches it within 2%: PyTorch's
         /// convention for the tensor's shape, or the flattened (O, C·k·k) view DiT uses for
         /// its patch embedding, or the transposed (K, N) of an exported Linear.
-        func xavierFans(_ name: String, shape: [Int], bound: Double) -> (Int, Int, String)? {
+        func xavierFans(_ name: String, shape: [Int], bound: Double, tolerance: Double) -> (Int, Int, String)? {
             guard shape.count >= 2 else { return nil }
             let receptive = shape.dropFirst(2).reduce(1, *)
             var candidates = [(shape[1] * receptive, shape[0] * receptive, "torch fans of \(shape)")]
             if receptive > 1 { candidates.append((shape[1] * receptive, shape[0], "flattened (O, C·k·k) view")) }
             for (fi, fo, how) in candidates {
                 let exact = (6 / Double(fi + fo)).squareRoot()
-                if abs(bound / exact - 1) < 0.02 { return (fi, fo, how) }
+                if abs(bound / exact - 1) < tolerance { return (fi, fo, how) }
             }
             return nil
         }

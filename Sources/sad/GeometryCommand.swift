@@ -3,6 +3,7 @@ import Diffusion
 import Formats
 import Foundation
 import Geometry
+import Interop
 import Networks
 import Tensors
 
@@ -25,6 +26,7 @@ struct GeometryCommand: ParsableCommand {
                 """)
 
         @OptionGroup var network: NetworkOptions
+        @OptionGroup var onnx: ONNXOptions
         @OptionGroup var threadOptions: ThreadOptions
 
         @Option(help: "Number of fresh networks (2…10⁹).")
@@ -64,10 +66,28 @@ struct GeometryCommand: ParsableCommand {
             try Check.range(chunkSize, 1...4096, "--chunk-size")
             try Check.range(checkpointSeconds, 0...1e7, "--checkpoint-seconds")
             try Check.range(shard.count, 1...1_000_000, "--shard (K of i/K)")
+            guard onnx.isGiven != (network.config != nil) else { throw ValidationError("give either --config or --onnx") }
+            if onnx.isGiven {
+                guard !analytic, network.interpolation == nil, network.patchSize == nil,
+                    network.initScheme == .reference
+                else {
+                    throw ValidationError(
+                        "--analytic, --interpolation, --patch-size and --init-scheme apply to --config networks only")
+                }
+            }
         }
 
         func run() throws {
             try threadOptions.apply()
+            if onnx.isGiven {
+                let imported = try onnx.load()
+                let spec = try GeometryRun.makeSpec(
+                    architecture: imported, model: "onnx:" + URL(fileURLWithPath: imported.files[0]).lastPathComponent,
+                    source: imported.files.joined(separator: ","), identityFields: imported.identityFields,
+                    estimator: estimator, probe: probe, seed: seed, networks: networks, chunkSize: chunkSize)
+                try estimate(GeometryRun(spec: spec, architecture: imported))
+                return
+            }
             let config = try network.load()
             let scheme = network.initScheme
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -96,7 +116,13 @@ struct GeometryCommand: ParsableCommand {
                 config: config, configPath: network.configPath, interpolation: network.interpolation?.rawValue,
                 patchSize: network.patchSize, scheme: scheme, estimator: estimator,
                 probe: probe, seed: seed, networks: networks, chunkSize: chunkSize)
-            var run = GeometryRun(spec: spec, config: config)
+            try estimate(GeometryRun(spec: spec, config: config))
+        }
+
+        /// Runs (or resumes) the shard and writes the SADs when it is the whole run.
+        func estimate(_ geometryRun: GeometryRun) throws {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            var run = geometryRun
             run.shard = shard
             run.checkpointInterval = checkpointSeconds
             let progress = ProgressLine(label: "geometry \(run.shard)")
