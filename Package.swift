@@ -76,6 +76,8 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Formats", "Tensors"]),
         .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Networks", "Diffusion", "Formats", "Tensors"]),
+        .testTarget(
+            name: "InteropTests", dependencies: ["Interop", "Geometry", "Diffusion", "Networks", "Formats", "Tensors"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Formats", "Tensors"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Formats", "Tensors"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Networks", "Formats", "Tensors"]),
