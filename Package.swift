@@ -63,7 +63,9 @@ let package = Package(
         // One entry point per reader of untrusted files (fuzzing and the corpus-replay test).
         .target(
             name: "ReaderHarness",
-            dependencies: ["Formats", "Tensors", "Networks", "Diffusion", "Geometry", "Datasets", "Experiments"]),
+            dependencies: [
+                "Formats", "Tensors", "Networks", "Interop", "Diffusion", "Geometry", "Datasets", "Experiments",
+            ]),
         .executableTarget(
             name: "sad",
             dependencies: [

@@ -4,6 +4,7 @@ import Experiments
 import Formats
 import Foundation
 import Geometry
+import Interop
 import Networks
 import Tensors
 
@@ -17,7 +18,7 @@ import Tensors
 public enum ReaderHarness {
     /// The readers, by the name `scripts/fuzz` and the corpus folders use.
     public static let readers = [
-        "npy", "safetensors", "png", "idx", "cifar", "config", "geometry-state", "checkpoint", "sweep",
+        "npy", "safetensors", "png", "idx", "cifar", "config", "geometry-state", "checkpoint", "sweep", "onnx",
     ]
 
     /// Runs reader `name` on `bytes`. Returns whether the bytes were accepted.
@@ -55,6 +56,11 @@ public enum ReaderHarness {
                 _ = try scratchFile("sweep/sweep.json", bytes)
                 let sweep = try Sweep.open(dir + "/sweep", version: "fuzz")
                 _ = try sweep.myUnits()
+            case "onnx":
+                // As `sad forward --onnx`: decode, compile, run at batches 1 and 2, then once more.
+                let net = try ImportedNetwork.load(
+                    [try scratchFile("model.onnx", bytes)], options: ImportOptions(inferInitialisation: false))
+                _ = net.initialisationTable
             default:
                 fatalError("unknown reader \(name); known: \(readers.joined(separator: ", "))")
             }
