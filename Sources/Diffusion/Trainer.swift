@@ -42,23 +42,45 @@ public struct Trainer {
         network: ScoreNetwork, data: Tensor, config: NetworkConfig, batchSize: Int, seed: UInt64,
         identity callerFields: RunIdentity = RunIdentity()
     ) throws {
-        guard data.rank == 4, Array(data.shape.dropFirst()) == config.shape, data.shape[0] >= 1 else {
+        try config.checkBatch(min(batchSize, max(data.shape.first ?? 1, 1)), training: true, setting: "batchSize")
+        var id = callerFields
+        for (k, v) in config.identityFields { id.add(k, v) }
+        try self.init(
+            network: network, data: data,
+            schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
+            learningRate: Float(config.learningRate), gradClip: Float(config.gradClip), batchSize: batchSize,
+            seed: seed, identity: id)
+    }
+
+    /// Training of any architecture (e.g. an imported network) with explicit settings. The
+    /// caller checks the memory of a batch; `identity` must hold every field that defines the
+    /// network (the architecture's hashes or config) — batch size, seed and data are added.
+    public init(
+        network: ScoreNetwork, data: Tensor, schedule: NoiseSchedule, learningRate: Float, gradClip: Float,
+        batchSize: Int, seed: UInt64, identity callerFields: RunIdentity
+    ) throws {
+        let shape = network.architecture.inputShape
+        guard data.rank == 4, Array(data.shape.dropFirst()) == shape, data.shape[0] >= 1 else {
             throw SettingError(
-                setting: "data", expected: "(N, \(config.shape.map(String.init).joined(separator: ", ")))",
+                setting: "data", expected: "(N, \(shape.map(String.init).joined(separator: ", ")))",
                 found: "\(data.shape)")
         }
         try FiniteCheck.check(data.data, tensor: "training data", context: "training")
         try SettingError.check(batchSize, in: 1...1_000_000, "batchSize")
-        try config.checkBatch(min(batchSize, data.shape[0]), training: true, setting: "batchSize")
+        guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else {
+            throw SettingError(setting: "learningRate", expected: "0 < lr ≤ 1", found: "\(learningRate)")
+        }
+        guard gradClip.isFinite, gradClip > 0 else {
+            throw SettingError(setting: "gradClip", expected: "a positive clipping norm", found: "\(gradClip)")
+        }
         self.network = network
         self.data = data
-        self.optimizer = Adam(learningRate: Float(config.learningRate))
-        self.schedule = NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps)
+        self.optimizer = Adam(learningRate: learningRate)
+        self.schedule = schedule
         self.batchSize = batchSize
-        self.gradClip = Float(config.gradClip)
+        self.gradClip = gradClip
         self.seed = seed
         var id = callerFields
-        for (k, v) in config.identityFields { id.add(k, v) }
         id.add("batch_size", batchSize)
         id.add("seed", seed)
         id.add("data.shape", data.shape.map(String.init).joined(separator: "x"))

@@ -47,7 +47,17 @@ public struct ImportedNetwork: ScoreArchitecture {
     /// SHA-256 of the inferred initialisation (families, scales, fixed values).
     public let initSHA256: String
     /// The output layer the marginal estimator integrates out, or why there is none.
-    public let marginalLayer: Result<MarginalLayer, MarginalUnavailable>
+    public internal(set) var marginalLayer: Result<MarginalLayer, MarginalUnavailable> = .failure(
+        MarginalUnavailable(reason: "not yet detected"))
+    /// Float values one sample's pass produces (measured at import, batch 1): what a training
+    /// step keeps for the backward pass, per sample.
+    public internal(set) var activationValuesPerSample = 0
+
+    /// Refuses a batch whose activations would not fit the memory budget.
+    public func checkBatch(_ batch: Int, training: Bool, setting: String) throws {
+        try MemoryBudget.require([max(activationValuesPerSample, 1), batch, training ? 4 : 2],
+                                 for: "the activations of a batch of \(batch) (\(files[0]))", setting: setting)
+    }
 
     public var dimension: Int { inputShape.reduce(1, *) }
     public var parameterCount: Int { specs.reduce(0) { $0 + $1.count } }
@@ -195,15 +205,15 @@ public struct ImportedNetwork: ScoreArchitecture {
                 }
             }
         }
-        net = net.with(marginal: MarginalLayer.detect(net))
+        var produced = 0
+        _ = try GradientMode.withoutGradients {
+            try net.graph.run(feeds: net.feeds(Variable(Tensor(zeros: [1] + net.inputShape)), [10]),
+                              parameter: { p0[$0].map { Variable($0) } },
+                              observe: { _, shape in produced += shape.reduce(1, *) })
+        }
+        net.activationValuesPerSample = produced
+        net.marginalLayer = MarginalLayer.detect(net)
         return net
-    }
-
-    func with(marginal: Result<MarginalLayer, MarginalUnavailable>) -> ImportedNetwork {
-        ImportedNetwork(files: files, graph: graph, inputShape: inputShape, xName: xName, tName: tName,
-                        outputName: outputName, timestepIsInteger: timestepIsInteger, initialisation: initialisation,
-                        specs: specs, instanceValues: instanceValues, graphSHA256: graphSHA256,
-                        initSHA256: initSHA256, marginalLayer: marginal)
     }
 
     /// The graph as canonical lines: opsets, inputs, outputs, nodes with attributes, and

@@ -107,7 +107,8 @@ public enum InitInference {
             if let fanIn = consumers.defaultFanIn(name) {
                 let b = 1 / Double(fanIn).squareRoot()
                 if let evidence = stats.consistentWithUniform(bound: b) {
-                    out.append(entry(.uniform(bound: Float(b)), "uniform", b,
+                    // The bound rounded as PyTorch (and the native networks) form it, in Float32.
+                    out.append(entry(.uniform(bound: 1 / Float(fanIn).squareRoot()), "uniform", b,
                                      "PyTorch default of \(consumer), fan_in \(fanIn): " + evidence))
                     continue
                 }
@@ -131,7 +132,7 @@ public enum InitInference {
                 let tolerance = max(0.02, 3 * 0.2.squareRoot() / Double(stats.n).squareRoot())
                 if let (fi, fo, how) = consumers.xavierFans(name, shape: first.dims, bound: b, tolerance: tolerance) {
                     let exact = (6 / Double(fi + fo)).squareRoot()
-                    out.append(entry(.uniform(bound: Float(exact)), "xavier-uniform", exact,
+                    out.append(entry(.xavierUniform(fanIn: fi, fanOut: fo), "xavier-uniform", exact,
                                      kurtosisText + String(format: "; bound √3·rms %.4g ≈ √(6/(%d+%d)) %.4g (%@)",
                                                            b, fi, fo, exact, how)))
                 } else {

@@ -3,15 +3,27 @@ import Datasets
 import Diffusion
 import Formats
 import Foundation
+import Interop
 import Networks
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a DDPM (ε-prediction, Adam, clipping) as the reference; resumable.",
-        discussion: "Rerunning with the same --out resumes from out/checkpoint.safetensors and ends identically.")
+        discussion: """
+            Rerunning with the same --out resumes from out/checkpoint.safetensors and ends identically. \
+            With --onnx the imported network starts from a fresh draw of its inferred initialisation (--seed) \
+            and trains with --learning-rate and --grad-clip on the reference's linear schedule, T = 1000.
+            """)
 
     @OptionGroup var network: NetworkOptions
+    @OptionGroup var onnx: ONNXOptions
     @OptionGroup var threadOptions: ThreadOptions
+
+    @Option(help: "Adam learning rate for --onnx networks (a config sets its own).")
+    var learningRate: Double?
+
+    @Option(help: "Global gradient-norm clip for --onnx networks (a config sets its own).")
+    var gradClip: Double?
 
     @Option(help: "PATH.npy, rank-one:FAMILY:A:B, or rank-one:sad:VECS.npy:INDEX.")
     var data: String
@@ -42,13 +54,21 @@ struct Train: ParsableCommand {
         try Check.range(steps, 1...Check.maxCount, "--steps")
         try Check.range(batchSize, 1...Check.maxBatch, "--batch-size")
         try Check.range(checkpointEvery, 1...Check.maxCount, "--checkpoint-every")
+        guard onnx.isGiven != (network.config != nil) else { throw ValidationError("give either --config or --onnx") }
+        if let learningRate { try Check.range(learningRate, 1e-8...1, "--learning-rate") }
+        if let gradClip { try Check.range(gradClip, 1e-6...1e6, "--grad-clip") }
+        guard onnx.isGiven || (learningRate == nil && gradClip == nil) else {
+            throw ValidationError("--learning-rate and --grad-clip apply to --onnx networks (a config sets its own)")
+        }
     }
 
     func run() throws {
         try threadOptions.apply()
-        let config = try network.load()
+        let imported = onnx.isGiven ? try onnx.load() : nil
+        let config = imported == nil ? try network.load() : nil
+        let shape = imported?.inputShape ?? config!.shape
         let source = try DataSource.parse(data)
-        var x = try source.load(shape: config.shape, count: numSamples, seed: seed)
+        var x = try source.load(shape: shape, count: numSamples, seed: seed)
         var identity = RunIdentity()
         identity.add("program", "sad \(sadVersion)")
         identity.add("data", data)
@@ -61,9 +81,22 @@ struct Train: ParsableCommand {
         } else {
             identity.add("transform.sha256", "none")
         }
-        var trainer = try Trainer(
-            network: ScoreNetwork(makeArchitecture(config), seed: seed, scheme: network.initScheme),
-            data: x, config: config, batchSize: batchSize, seed: seed, identity: identity)
+        var trainer: Trainer
+        if let imported {
+            for (k, v) in imported.identityFields { identity.add(k, v) }
+            let lr = learningRate ?? 1e-4, clip = gradClip ?? 1
+            identity.add("learning_rate", lr)
+            identity.add("grad_clip", clip)
+            try imported.checkBatch(min(batchSize, x.shape[0]), training: true, setting: "batchSize")
+            trainer = try Trainer(
+                network: ScoreNetwork(imported, seed: seed), data: x,
+                schedule: NoiseSchedule(kind: .linear, timesteps: 1000), learningRate: Float(lr),
+                gradClip: Float(clip), batchSize: batchSize, seed: seed, identity: identity)
+        } else {
+            trainer = try Trainer(
+                network: ScoreNetwork(makeArchitecture(config!), seed: seed, scheme: network.initScheme),
+                data: x, config: config!, batchSize: batchSize, seed: seed, identity: identity)
+        }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         AtomicFile.removeStaleTemporaries(in: out)
         let checkpoint = "\(out)/checkpoint.safetensors"
@@ -84,7 +117,8 @@ struct Train: ParsableCommand {
         progress.finish()
         try trainer.save(to: checkpoint)
         try SafeTensors.write(
-            trainer.network.parameters.namedArrays(), metadata: ["config": config.summary],
+            trainer.network.parameters.namedArrays(),
+            metadata: ["config": config?.summary ?? "onnx:" + (imported?.files.joined(separator: ",") ?? "")],
             to: "\(out)/model.safetensors")
         let losses = trainer.losses
         print(
@@ -101,9 +135,10 @@ struct Sample: ParsableCommand {
         abstract: "Ancestral DDPM sampling (reference: 1000 steps, posterior variance, no clipping).")
 
     @OptionGroup var network: NetworkOptions
+    @OptionGroup var onnx: ONNXOptions
     @OptionGroup var threadOptions: ThreadOptions
 
-    @Option(help: "Weights (reference names).")
+    @Option(help: "Weights (reference names; for --onnx the initializer names, e.g. a `sad train --onnx` model).")
     var checkpoint: String
 
     @Option(help: "Number of samples.")
@@ -128,19 +163,28 @@ struct Sample: ParsableCommand {
         try Check.range(count, 1...Check.maxCount, "--count")
         try Check.range(batchSize, 1...Check.maxBatch, "--batch-size")
         try Check.range(steps, 2...100_000, "--steps")
+        guard onnx.isGiven != (network.config != nil) else { throw ValidationError("give either --config or --onnx") }
     }
 
     func run() throws {
         try threadOptions.apply()
-        let config = try network.load()
-        guard steps >= 2 && steps <= config.timesteps else {
-            throw ValidationError("--steps: expected 2…\(config.timesteps), found \(steps)")
+        let net: ScoreNetwork
+        let schedule: NoiseSchedule
+        if onnx.isGiven {
+            let imported = try onnx.load(inferInitialisation: false)
+            try imported.checkBatch(min(batchSize, count), training: false, setting: "batchSize")
+            net = try ScoreNetwork(imported, checkpoint: try SafeTensors.read(checkpoint))
+            schedule = NoiseSchedule(kind: .linear, timesteps: 1000)
+        } else {
+            let config = try network.load()
+            try config.checkBatch(min(batchSize, count), training: false, setting: "batchSize")
+            net = try ScoreNetwork(makeArchitecture(config), checkpoint: try SafeTensors.read(checkpoint))
+            schedule = NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps)
         }
-        try config.checkBatch(min(batchSize, count), training: false, setting: "batchSize")
-        let net = try ScoreNetwork(makeArchitecture(config), checkpoint: try SafeTensors.read(checkpoint))
-        let sampler = AncestralSampler(
-            schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
-            steps: steps)
+        guard steps >= 2 && steps <= schedule.timesteps else {
+            throw ValidationError("--steps: expected 2…\(schedule.timesteps), found \(steps)")
+        }
+        let sampler = AncestralSampler(schedule: schedule, steps: steps)
         var x = try sampler.sample(network: net, count: count, seed: seed, batchSize: batchSize)
         if let transform { x = try OrthogonalTransform.load(transform).apply(x, inverse: true) }
         try Npy.write(x, to: out)

@@ -20,6 +20,7 @@ final class InitInferenceTests: XCTestCase {
             case let (.uniform(a), .uniform(b)): XCTAssertEqual(a, b, accuracy: b * 1e-6, e.name)
             case let (.uniform(a), .xavierUniform(fi, fo)):
                 XCTAssertEqual(a, (6 / Float(fi + fo)).squareRoot(), accuracy: a * 1e-5, "\(e.name): \(e.evidence)")
+            case let (.xavierUniform(a, b), .xavierUniform(c, d)): XCTAssertEqual(a + b, c + d, e.name)
             case let (.normal(a), .normal(b)): XCTAssertEqual(a, b, e.name)
             case (.zeros, .zeros), (.ones, .ones): break
             case let (.fixed(a), .fixed(b)): XCTAssertLessThan(a.maxAbsDifference(b), 1e-6, e.name)
