@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "Tensors", "Formats", "Networks", "Diffusion", "Geometry", "Datasets", "Metrics", "Reports",
+                "Tensors", "Formats", "Networks", "Interop", "Diffusion", "Geometry", "Datasets", "Metrics", "Reports",
             ]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
         .target(

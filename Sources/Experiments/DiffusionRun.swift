@@ -38,10 +38,19 @@ public enum DiffusionRun {
         seed: UInt64, transform: OrthogonalTransform? = nil, checkpointDirectory: String? = nil,
         log: (String) -> Void = { _ in }
     ) throws -> Outcome {
+        try trainAndEvaluate(
+            architecture: ResolvedArchitecture(config: config), train: train, reference: reference,
+            settings: settings, seed: seed, transform: transform, checkpointDirectory: checkpointDirectory, log: log)
+    }
+
+    /// The same loop for any architecture, native or imported.
+    public static func trainAndEvaluate(
+        architecture: ResolvedArchitecture, train: Tensor, reference: Tensor, settings: TrainingSettings,
+        seed: UInt64, transform: OrthogonalTransform? = nil, checkpointDirectory: String? = nil,
+        log: (String) -> Void = { _ in }
+    ) throws -> Outcome {
         let start = Date()
-        var trainer = try Trainer(
-            network: ScoreNetwork(makeArchitecture(config), seed: seed), data: train, config: config,
-            batchSize: settings.batchSize, seed: seed)
+        var trainer = try architecture.trainer(data: train, batchSize: settings.batchSize, seed: seed)
         let checkpoint = checkpointDirectory.map { "\($0)/checkpoint.safetensors" }
         if let dir = checkpointDirectory {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -57,9 +66,7 @@ public enum DiffusionRun {
         }
         let losses = trainer.losses.map(Double.init)
         let trained = Date()
-        let sampler = AncestralSampler(
-            schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
-            steps: settings.samplingSteps)
+        let sampler = AncestralSampler(schedule: architecture.schedule, steps: settings.samplingSteps)
         var metrics: SlicedWasserstein?
         var failure: String?
         var samples: Tensor
@@ -73,7 +80,7 @@ public enum DiffusionRun {
         }
         if let transform { samples = try transform.apply(samples, inverse: true) }
         let sampled = Date()
-        let d = config.dimension
+        let d = architecture.dimension
         let directions = SlicedWasserstein.Projections.random(count: settings.projections(dimension: d), seed: seed)
         if failure == nil {
             do {

@@ -32,6 +32,16 @@ public enum GeometrySource {
         config: NetworkConfig, label: String, method: Method, directory: String,
         log: (String) -> Void = { _ in }
     ) throws -> Loaded {
+        try load(architecture: ResolvedArchitecture(config: config), label: label, method: method,
+                 directory: directory, log: log)
+    }
+
+    /// The same for any architecture; the closed form needs a native DiT config.
+    public static func load(
+        architecture: ResolvedArchitecture, label: String, method: Method, directory: String,
+        log: (String) -> Void = { _ in }
+    ) throws -> Loaded {
+        let shape = architecture.shape
         let vecsPath = "\(directory)/vecs.npy", valsPath = "\(directory)/vals.npy", gPath = "\(directory)/geometry.npy"
         // Complete only with a valid marker (written last, with every file's hash): a kill
         // between two files, or an edited file, is recomputed from the resumable state.
@@ -41,7 +51,7 @@ public enum GeometrySource {
             let sads: SADs
             switch method {
             case .analytic:
-                guard case let .dit(d) = config.model else {
+                guard let config = architecture.config, case let .dit(d) = config.model else {
                     throw RecipeError("a closed-form geometry exists only for the DiT")
                 }
                 let spec = try GeometryRun.makeSpec(
@@ -53,11 +63,23 @@ public enum GeometrySource {
                         kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
                 sads = try SADs(spec: spec, exactGeometry: g)
             case let .monteCarlo(estimator, networks, probe, seed):
-                let spec = try GeometryRun.makeSpec(
-                    config: config, configPath: label, interpolation: nil, patchSize: nil,
-                    scheme: .reference, estimator: estimator, probe: probe, seed: seed,
-                    networks: networks, chunkSize: min(32, max(1, networks / 4)))
-                let state = try GeometryRun(spec: spec, config: config).run(statePath: "\(directory)/state.safetensors")
+                let chunkSize = min(32, max(1, networks / 4))
+                let run: GeometryRun
+                if let config = architecture.config {
+                    let spec = try GeometryRun.makeSpec(
+                        config: config, configPath: label, interpolation: nil, patchSize: nil,
+                        scheme: .reference, estimator: estimator, probe: probe, seed: seed,
+                        networks: networks, chunkSize: chunkSize)
+                    run = GeometryRun(spec: spec, config: config)
+                } else {
+                    let net = architecture.imported!
+                    let spec = try GeometryRun.makeSpec(
+                        architecture: net, model: "onnx:" + label, source: net.files.joined(separator: ","),
+                        identityFields: net.identityFields, estimator: estimator, probe: probe, seed: seed,
+                        networks: networks, chunkSize: chunkSize)
+                    run = GeometryRun(spec: spec, architecture: net)
+                }
+                let state = try run.run(statePath: "\(directory)/state.safetensors")
                 sads = try SADs(state: state)
             }
             try sads.write(to: directory, extra: ["method": method.description])
@@ -65,9 +87,9 @@ public enum GeometrySource {
         let vecs = try Npy.read(vecsPath).tensor(file: vecsPath, field: "vecs", converting: true)
         let vals = try Npy.read(valsPath)
         let g = try Npy.read(gPath)
-        let d = config.dimension
-        guard vecs.shape == [d] + config.shape else {
-            throw FormatError(file: vecsPath, field: "shape", expected: "\([d] + config.shape)", found: "\(vecs.shape)")
+        let d = architecture.dimension
+        guard vecs.shape == [d] + shape else {
+            throw FormatError(file: vecsPath, field: "shape", expected: "\([d] + shape)", found: "\(vecs.shape)")
         }
         guard case let .float64(values) = vals.storage, vals.shape == [d] else {
             throw FormatError(

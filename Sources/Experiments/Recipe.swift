@@ -45,15 +45,25 @@ public struct RecipeOptions: Codable, Equatable, Sendable {
     public var data: String?
     /// Override the profile's number of seeds.
     public var seeds: Int?
+    /// The user's own network (ONNX exports of ≥ 2 initialisations) for the rank-one recipe (fig6).
+    public var onnx: [String]?
+    /// Init overrides for `onnx` (JSON, see ``InitOverrides``).
+    public var initOverrides: String?
 
-    public init(data: String? = nil, seeds: Int? = nil) {
+    public init(data: String? = nil, seeds: Int? = nil, onnx: [String]? = nil, initOverrides: String? = nil) {
         self.data = data
         self.seeds = seeds
+        self.onnx = onnx
+        self.initOverrides = initOverrides
     }
 
     /// Range checks before any recipe sizes its unit list with them.
     public func validate() throws {
         if let seeds { try SettingError.check(seeds, in: 1...10_000, "seeds") }
+        if let onnx { try SettingError.check(onnx.count, in: 1...64, "onnx") }
+        if initOverrides != nil && onnx == nil {
+            throw SettingError(setting: "initOverrides", expected: "--onnx files to apply it to", found: "none")
+        }
         if let data, data.isEmpty || data.utf8.count > 4096 {
             throw SettingError(
                 setting: "data", expected: "a dataset name or path (1…4096 bytes)", found: "'\(data.prefix(64))'")
@@ -107,12 +117,20 @@ public enum Recipes {
         _ name: String, profile: Profile, options: RecipeOptions = RecipeOptions()
     ) throws -> any Recipe {
         try options.validate()
+        if options.onnx != nil && name != "fig6" {
+            throw RecipeError("--onnx applies to fig6 (rank-one data along SADs) only, not \(name)")
+        }
         switch name {
         case "fig1": return SphereRecipe(profile: profile, options: options)
         case "fig2": return BasisHeatmapRecipe(profile: profile, options: options)
         case "fig3": return ImpulseResponseRecipe(profile: profile, options: options)
         case "fig4": return LinearSGDRecipe(profile: profile, options: options)
-        case "fig6": return SADSweepRecipe(profile: profile, options: options)
+        case "fig6":
+            var r = SADSweepRecipe(profile: profile, options: options)
+            if let onnx = options.onnx {
+                r.architectures = [try Architecture.imported(onnx, initOverrides: options.initOverrides)]
+            }
+            return r
         case "demo": return SADSweepRecipe.demo(seeds: options.seeds ?? 2)  // `sad demo` (profile fixed)
         case "fig7", "fig8", "fig10": return try AlignmentRecipe(name: name, profile: profile, options: options)
         case "fig9": return DataProbedGeometryRecipe(profile: profile, options: options)

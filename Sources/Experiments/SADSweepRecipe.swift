@@ -56,6 +56,12 @@ public struct SADSweepRecipe: Recipe {
     }
 
     public var settings: JSONObject {
+        var s = baseSettings
+        for a in architectures where a.isImported { s["onnx"] = a.importedIdentity ?? "" }
+        return s
+    }
+
+    var baseSettings: JSONObject {
         ["architectures": architectures.map(\.name), "sad_indices": indices, "training": training.json,
          "training_note": profile == .paper ? "DiT/4 trains 4000 steps (the paper), the others 2000" : "same steps for every architecture",
          "geometry": profile == .paper ? "reference estimator (geometry.py), \(geometryNetworks) networks, zero probe; DiT likewise"
@@ -63,13 +69,24 @@ public struct SADSweepRecipe: Recipe {
     }
 
     func method(_ arch: Architecture) -> GeometrySource.Method {
+        if arch.isImported {
+            // The marginal where the graph allows it (the imported network's output layer is iid),
+            // else importance sampling of t (unbiased for networks that depend on t).
+            let marginal = (try? arch.importedNetwork().marginalLayer.get()) != nil
+            return .monteCarlo(estimator: marginal ? .marginal : .importance, networks: geometryNetworks, probe: .zero,
+                               seed: 0)
+        }
         if arch.isDiT && profile != .paper { return .analytic }
         return .monteCarlo(estimator: profile == .paper ? .reference : .marginal, networks: geometryNetworks, probe: .zero, seed: 0)
     }
 
     func geometry(_ arch: Architecture, in run: RunDirectory) throws -> GeometrySource.Loaded {
-        try GeometrySource.load(config: try arch.config(), label: arch.name, method: method(arch),
+        try GeometrySource.load(architecture: try arch.resolve(), label: arch.name, method: method(arch),
                                 directory: run.file("prepared/geometry-\(arch.name)"), log: run.log)
+    }
+
+    func architecture(named name: String) throws -> Architecture {
+        try architectures.first { $0.name == name } ?? Architecture.named(name)
     }
 
     public func prepare(in run: RunDirectory) throws {
@@ -81,17 +98,17 @@ public struct SADSweepRecipe: Recipe {
     }
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
-        let arch = try Architecture.named(unit.experiment)
-        let config = try arch.config()
+        let arch = try architecture(named: unit.experiment)
+        let resolved = try arch.resolve()
         let g = try geometry(arch, in: run)
-        let d = config.dimension
-        let v = Tensor(shape: config.shape, data: Array(g.vectors.data[(unit.index * d)..<((unit.index + 1) * d)]))
+        let d = resolved.dimension
+        let v = Tensor(shape: resolved.shape, data: Array(g.vectors.data[(unit.index * d)..<((unit.index + 1) * d)]))
         let seed = UInt64(unit.seed)
         let train = try SyntheticData.rankOne(direction: v, count: training.trainSamples, seed: seed, stream: 0)
         let reference = try SyntheticData.rankOne(direction: v, count: training.evalSamples, seed: seed, stream: 1)
         var settings = training
         if profile == .paper && arch == .dit4 { settings.steps = 4000 }   // the paper: DiT/4 4k iterations, the others 2k
-        let outcome = try DiffusionRun.trainAndEvaluate(config: config, train: train, reference: reference, settings: settings,
+        let outcome = try DiffusionRun.trainAndEvaluate(architecture: resolved, train: train, reference: reference, settings: settings,
                                                         seed: seed, checkpointDirectory: run.unitDirectory(unit))
         var r = outcome.json
         r["eigenvalue"] = g.values[unit.index]

@@ -41,6 +41,8 @@ public struct Sweep {
         id.add("profile", recipe.profile.rawValue)
         id.add("data", options.data ?? "(default)")
         id.add("seeds", options.seeds.map(String.init) ?? "(profile default)")
+        if let onnx = options.onnx { id.add("onnx", onnx.joined(separator: ",")) }
+        if let overrides = options.initOverrides { id.add("init_overrides", overrides) }
         for key in recipe.settings.keys.sorted() { id.add("settings.\(key)", Self.text(recipe.settings[key]!)) }
         id.add("version", version)
         return id
@@ -55,6 +57,8 @@ public struct Sweep {
         ]
         if let data = options.data { o["data"] = data }
         if let seeds = options.seeds { o["seeds"] = seeds }
+        if let onnx = options.onnx { o["onnx"] = onnx }
+        if let overrides = options.initOverrides { o["init_overrides"] = overrides }
         return o
     }
 
@@ -91,6 +95,18 @@ public struct Sweep {
                 throw FormatError(file: file, field: "seeds", expected: "an integer in 1…10000", found: "\(seeds)")
             }
             options.seeds = i
+        }
+        if let onnx = o["onnx"] {
+            guard let files = onnx as? [String], (1...64).contains(files.count) else {
+                throw FormatError(file: file, field: "onnx", expected: "a list of 1…64 file paths", found: "\(onnx)")
+            }
+            options.onnx = files
+        }
+        if let overrides = o["init_overrides"] {
+            guard let path = overrides as? String else {
+                throw FormatError(file: file, field: "init_overrides", expected: "a path", found: "\(overrides)")
+            }
+            options.initOverrides = path
         }
         let recipe: any Recipe
         do { recipe = try Recipes.make(name, profile: profile, options: options) } catch let e as SettingError {

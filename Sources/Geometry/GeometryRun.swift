@@ -7,8 +7,10 @@ import Tensors
 /// Runs (or resumes) the estimation of one shard.
 public struct GeometryRun {
     public let spec: GeometrySpec
-    /// The architecture whose fresh networks are drawn (a native config's or an imported one).
-    public let architecture: any ScoreArchitecture
+    /// The architecture whose fresh networks are drawn (a native config's or an imported one),
+    /// or the user's own F vectors.
+    public let architecture: (any ScoreArchitecture)?
+    public let samples: SampleRows?
     public var shard: Shard = .whole
     /// Seconds between checkpoints.
     public var checkpointInterval: Double = 60
@@ -26,6 +28,31 @@ public struct GeometryRun {
     public init(spec: GeometrySpec, architecture: any ScoreArchitecture) {
         self.spec = spec
         self.architecture = architecture
+        self.samples = nil
+    }
+
+    /// A run over F vectors computed elsewhere (spec from ``makeSpec(samples:chunkSize:)``).
+    public init(spec: GeometrySpec, samples: SampleRows) {
+        self.spec = spec
+        self.architecture = nil
+        self.samples = samples
+    }
+
+    /// The spec of a `--samples` run: model `samples`, estimator `samples`; the file hashes
+    /// are its identity.
+    public static func makeSpec(samples: SampleRows, chunkSize: Int = 32) throws -> GeometrySpec {
+        guard chunkSize >= 1 && chunkSize <= 4096, samples.count > chunkSize else {
+            throw SettingError(
+                setting: "chunkSize", expected: "1…4096 and below the number of rows (\(samples.count))",
+                found: "\(chunkSize)")
+        }
+        let d = samples.shape.reduce(1, *)
+        try MemoryBudget.require([d, d, 40], for: "the geometry of D = \(d) (≈ 40·D² bytes)", setting: "samples")
+        return GeometrySpec(
+            config: "samples", model: "samples", shape: samples.shape, interpolation: nil, patchSize: nil,
+            initScheme: InitScheme.reference.rawValue, estimator: "samples", probe: "samples",
+            seed: 0, networks: samples.count, chunkSize: chunkSize, timesteps: 1000, schedule: "linear",
+            configFields: samples.identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
     }
 
     /// Builds the spec for an architecture that is not a native config (an imported network):
@@ -163,13 +190,14 @@ public struct GeometryRun {
             state = GeometryState(spec: spec, shard: shard)
         }
         let scheme = try InitScheme.parse(spec.initScheme)
-        let estimator = try Estimator.parse(spec.estimator)
+        let fromSamples = samples != nil
+        let estimator = fromSamples ? .importance : try Estimator.parse(spec.estimator)
         let schedule = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)
         let sampler = TimestepSampler(estimator: estimator, schedule: schedule)
-        let probe = try PreparedProbe(try Probe.parse(spec.probe), shape: spec.shape)
-        let arch = architecture
-        guard arch.inputShape == spec.shape else {
-            throw FormatError(file: statePath, field: "spec.shape", expected: "\(arch.inputShape) (the architecture's)",
+        let probe = try PreparedProbe(fromSamples ? .zero : try Probe.parse(spec.probe), shape: spec.shape)
+        let shape = architecture?.inputShape ?? samples!.shape
+        guard shape == spec.shape else {
+            throw FormatError(file: statePath, field: "spec.shape", expected: "\(shape) (the architecture's)",
                               found: "\(spec.shape)")
         }
         let d = spec.dimension
@@ -196,9 +224,11 @@ public struct GeometryRun {
                 let base = SharedPointer(out.baseAddress!)
                 Parallel.forEach(batch.count) { b in
                     base.base[b] = Result {
-                        let r = try Self.computeChunk(
-                            batch[b], spec: spec, arch: arch, scheme: scheme, estimator: estimator,
-                            sampler: sampler, probe: probe, schedule: schedule, dimension: d)
+                        let first = batch[b] * spec.chunkSize
+                        let r = try samples?.chunk(first..<min(spec.networks, first + spec.chunkSize), dimension: d)
+                            ?? Self.computeChunk(
+                                batch[b], spec: spec, arch: architecture!, scheme: scheme, estimator: estimator,
+                                sampler: sampler, probe: probe, schedule: schedule, dimension: d)
                         return ChunkResult(
                             sum: r.sum, networks: r.networks, trace: r.trace, weight: r.weight,
                             weightSquared: r.weightSquared)

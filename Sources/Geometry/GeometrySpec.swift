@@ -82,13 +82,14 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         }
         guard (2...100_000).contains(timesteps) else { throw fail("timesteps", "2…100000", timesteps) }
         guard schedule == "linear" || schedule == "cosine" else { throw fail("schedule", "linear or cosine", schedule) }
-        guard Estimator(rawValue: estimator) != nil else {
+        let fromSamples = model == "samples" && estimator == "samples" && probe == "samples"
+        guard Estimator(rawValue: estimator) != nil || fromSamples else {
             throw fail("estimator", "reference, importance or marginal", estimator)
         }
         guard InitScheme(rawValue: initScheme) != nil else {
             throw fail("initScheme", "reference, zero-init or symmetric", initScheme)
         }
-        guard (try? Probe.parse(probe)) != nil else {
+        guard fromSamples || (try? Probe.parse(probe)) != nil else {
             throw fail("probe", "zero, gaussian:SIGMA, data:PATH or fixed:SEED", probe)
         }
         if let patchSize, !(1...4096).contains(patchSize) { throw fail("patchSize", "1…4096", patchSize) }

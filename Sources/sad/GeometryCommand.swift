@@ -29,6 +29,16 @@ struct GeometryCommand: ParsableCommand {
         @OptionGroup var onnx: ONNXOptions
         @OptionGroup var threadOptions: ThreadOptions
 
+        @Option(
+            help: ArgumentHelp(
+                "F vectors computed elsewhere (.npy, (M, C, H, W) or (M, D), one row per network/probe draw): "
+                    + "G = (1/M) Σ w_i F_i F_iᵀ through the same accumulator, shards and diagnostics.",
+                valueName: "F.npy"))
+        var samples: String?
+
+        @Option(help: ArgumentHelp("Weights w_i for --samples (.npy, (M), ≥ 0; default 1).", valueName: "w.npy"))
+        var weights: String?
+
         @Option(help: "Number of fresh networks (2…10⁹).")
         var networks = 10_000
 
@@ -66,7 +76,9 @@ struct GeometryCommand: ParsableCommand {
             try Check.range(chunkSize, 1...4096, "--chunk-size")
             try Check.range(checkpointSeconds, 0...1e7, "--checkpoint-seconds")
             try Check.range(shard.count, 1...1_000_000, "--shard (K of i/K)")
-            guard onnx.isGiven != (network.config != nil) else { throw ValidationError("give either --config or --onnx") }
+            let sources = [network.config != nil, onnx.isGiven, samples != nil].filter { $0 }.count
+            guard sources == 1 else { throw ValidationError("give exactly one of --config, --onnx and --samples") }
+            guard weights == nil || samples != nil else { throw ValidationError("--weights needs --samples") }
             if onnx.isGiven {
                 guard !analytic, network.interpolation == nil, network.patchSize == nil,
                     network.initScheme == .reference
@@ -79,6 +91,11 @@ struct GeometryCommand: ParsableCommand {
 
         func run() throws {
             try threadOptions.apply()
+            if let samples {
+                let rows = try SampleRows.load(samples, weights: weights)
+                try estimate(GeometryRun(spec: try GeometryRun.makeSpec(samples: rows, chunkSize: chunkSize), samples: rows))
+                return
+            }
             if onnx.isGiven {
                 let imported = try onnx.load()
                 let spec = try GeometryRun.makeSpec(

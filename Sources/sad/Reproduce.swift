@@ -14,12 +14,20 @@ struct SweepTarget: ParsableArguments {
     @Option(help: "Override the profile's number of seeds.")
     var seeds: Int?
 
+    @Option(help: ArgumentHelp("fig6 on your own network: ONNX exports of ≥ 2 initialisations.", valueName: "file.onnx"))
+    var onnx: [String] = []
+
+    @Option(help: "Init overrides for --onnx (JSON, see `sad inspect`).")
+    var initOverrides: String?
+
     func validate() throws {
         if let seeds { try Check.range(seeds, 1...10_000, "--seeds") }
+        try Check.range(onnx.count, 0...64, "--onnx (number of files)")
     }
 
     func make(_ recipe: String) throws -> (any Recipe, RecipeOptions) {
-        let options = RecipeOptions(data: data, seeds: seeds)
+        let options = RecipeOptions(
+            data: data, seeds: seeds, onnx: onnx.isEmpty ? nil : onnx, initOverrides: initOverrides)
         return (try Recipes.make(recipe, profile: profile, options: options), options)
     }
 }
