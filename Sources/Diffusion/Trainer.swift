@@ -67,8 +67,8 @@ public struct Trainer {
         }
         try FiniteCheck.check(data.data, tensor: "training data", context: "training")
         try SettingError.check(batchSize, in: 1...1_000_000, "batchSize")
-        guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else {
-            throw SettingError(setting: "learningRate", expected: "0 < lr ≤ 1", found: "\(learningRate)")
+        guard learningRate.isFinite, learningRate > 0 else {
+            throw SettingError(setting: "learningRate", expected: "a positive learning rate", found: "\(learningRate)")
         }
         guard gradClip.isFinite, gradClip > 0 else {
             throw SettingError(setting: "gradClip", expected: "a positive clipping norm", found: "\(gradClip)")

@@ -1,0 +1,76 @@
+import Formats
+import Foundation
+import XCTest
+
+/// `sad forward/inspect/geometry --onnx` end to end on the copied exports.
+final class ONNXCommandTests: XCTestCase {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/onnx").path
+    var tiny: [String] { ["--onnx", fixtures + "/malformed/tiny.seed0.onnx", "--onnx", fixtures + "/malformed/tiny.seed1.onnx"] }
+    var diffusers: [String] {
+        ["--onnx", fixtures + "/diffusers-unet2d-16.seed0.onnx", "--onnx", fixtures + "/diffusers-unet2d-16.seed1.onnx"]
+    }
+
+    func testForwardWritesEpsMatchingPyTorch() throws {
+        let box = try SadSandbox("onnx-forward")
+        let io = fixtures + "/dit-1x16x16-p2.io.safetensors"
+        assertSucceeded(try box.run(["forward", "--onnx", fixtures + "/dit-1x16x16-p2.seed1.onnx",
+                                         "--inputs", io, "--output", box.path("out.safetensors")]))
+        let out = try SafeTensors.read(box.path("out.safetensors")).tensor("output.eps")
+        let reference = try SafeTensors.read(io).tensor("seed1.output.eps")
+        XCTAssertLessThan(out.maxAbsDifference(reference), 1e-5)
+    }
+
+    func testInspectShowsTheInferredInit() throws {
+        let box = try SadSandbox("onnx-inspect")
+        let r = try box.run(["inspect"] + diffusers)
+        assertSucceeded(r)
+        XCTAssertTrue(r.stdout.contains("m.conv_out.weight") && r.stdout.contains("PyTorch default of Conv.W"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("marginal estimator available"), r.stdout)
+    }
+
+    func testGeometryIsBitwiseIdenticalAcrossThreadsAndShards() throws {
+        let box = try SadSandbox("onnx-geometry")
+        let common = ["geometry"] + tiny + ["--networks", "96", "--chunk-size", "8", "--estimator", "marginal"]
+        assertSucceeded(try box.run(common + ["--threads", "1", "--out", box.path("a")]))
+        assertSucceeded(try box.run(common + ["--threads", "2", "--out", box.path("b")]))
+        for k in 0..<2 {
+            assertSucceeded(try box.run(common + ["--shard", "\(k)/2", "--out", box.path("s\(k)")]))
+        }
+        assertSucceeded(try box.run(["geometry", "merge", box.path("s1"), box.path("s0"), "--out", box.path("m")]))
+        for name in ["vals.npy", "vecs.npy", "geometry.npy"] {
+            XCTAssertEqual(try box.bytes("a/" + name), try box.bytes("b/" + name), name)
+            XCTAssertEqual(try box.bytes("a/" + name), try box.bytes("m/" + name), name)
+        }
+    }
+
+    func testResumeWithAnotherNetworkIsRefused() throws {
+        let box = try SadSandbox("onnx-resume")
+        let args = ["--networks", "64", "--chunk-size", "8", "--estimator", "importance", "--out", box.path("g")]
+        assertSucceeded(try box.run(["geometry"] + tiny + args))
+        try "{\"conv.weight\": \"normal:0.1\"}".write(toFile: box.path("o.json"), atomically: true, encoding: .utf8)
+        let r = try box.run(["geometry"] + tiny + ["--init-overrides", box.path("o.json")] + args)
+        assertRefused(r, mentions: ["onnx.init_sha256"])
+    }
+
+    func testMarginalRefusedWhenTheOutputLayerIsFixed() throws {
+        let box = try SadSandbox("onnx-marginal")
+        try "{\"conv.*\": \"fixed\"}".write(toFile: box.path("o.json"), atomically: true, encoding: .utf8)
+        let r = try box.run(["geometry"] + tiny + ["--init-overrides", box.path("o.json"), "--networks", "64",
+                                                   "--chunk-size", "8", "--estimator", "marginal", "--out", box.path("g")])
+        assertRefused(r, mentions: ["--estimator", "conv.weight", "fixed"])
+    }
+
+    func testBadInputsAreRefused() throws {
+        let box = try SadSandbox("onnx-bad")
+        try box.write("junk.onnx", "this is not protobuf")
+        assertRefused(try box.run(["inspect", "--onnx", box.path("junk.onnx")]), mentions: ["junk.onnx"])
+        assertRefused(try box.run(["inspect", "--onnx", fixtures + "/malformed/unknown-op.onnx"]),
+                          mentions: ["FooBar", "supported ops"])
+        assertRefused(try box.run(["geometry", "--onnx", fixtures + "/malformed/tiny.seed0.onnx", "--networks", "64",
+                                       "--out", box.path("g")]),
+                          mentions: ["one instance", "--init-overrides"])
+        assertRefused(try box.run(["geometry"] + tiny + ["--config", "builtin:1x16x16-iddpm", "--out", box.path("g")]),
+                          mentions: ["--config", "--onnx"])
+    }
+}
