@@ -57,7 +57,8 @@ let package = Package(
             ]),
         // Throughput benchmarks behind `sad bench` (printed as fractions of measured peak).
         .target(
-            name: "Benchmarks", dependencies: ["Tensors", "Networks", "Geometry", "Metrics", "Diffusion", "Datasets"],
+            name: "Benchmarks",
+            dependencies: ["Tensors", "Networks", "Interop", "Geometry", "Metrics", "Diffusion", "Datasets"],
             path: "Benchmarks",
             exclude: ["e2e-rank-one.sh"]),
         // One entry point per reader of untrusted files (fuzzing and the corpus-replay test).

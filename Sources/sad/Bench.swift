@@ -33,6 +33,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Directory holding the reference configs.")
     var configDirectory = "configs"
 
+    @Option(
+        help: ArgumentHelp(
+            "Also time the geometry of an imported network (ONNX exports of ≥ 2 initialisations) against the native "
+                + "U-Net, side by side.", valueName: "file.onnx"))
+    var onnx: [String] = []
+
     func validate() throws {
         try Check.range(convBatch, 1...10_000, "--conv-batch")
         try Check.range(repetitions, 1...1000, "--repetitions")
@@ -57,6 +63,7 @@ struct Bench: ParsableCommand {
                 configs: [("U-Net 1x16x16", unet), ("DiT/2 1x16x16", dit)], networks: networks)
             if geometry {
                 try GeometryBenchmark.run(config: unet, referenceNetworks: networks)
+                if !onnx.isEmpty { try ImportedGeometryBenchmark.run(files: onnx, native: unet) }
             }
             if training {
                 try TrainingBenchmark.run(unet: unet, dit: dit)
