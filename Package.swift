@@ -60,7 +60,7 @@ let package = Package(
             name: "Benchmarks",
             dependencies: ["Tensors", "Networks", "Interop", "Geometry", "Metrics", "Diffusion", "Datasets"],
             path: "Benchmarks",
-            exclude: ["e2e-rank-one.sh"]),
+            exclude: ["e2e-rank-one.sh", "onnx-acceptance.sh"]),
         // One entry point per reader of untrusted files (fuzzing and the corpus-replay test).
         .target(
             name: "ReaderHarness",

@@ -11,7 +11,7 @@ struct GeometryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "geometry",
         abstract: "Estimate the average geometry G_F and its SADs (or merge shards).",
-        subcommands: [Estimate.self, Merge.self, DataMoment.self],
+        subcommands: [Estimate.self, Merge.self, DataMoment.self, Compare.self],
         defaultSubcommand: Estimate.self)
 
     struct Estimate: ParsableCommand {
@@ -189,6 +189,26 @@ struct GeometryCommand: ParsableCommand {
             print(
                 "data second moment of \(images.shape[0]) images, D = \(d): trace \(String(format: "%.4g", eig.values.reduce(0, +))), λ_max \(String(format: "%.4g", eig.values[0]))"
             )
+        }
+    }
+
+    struct Compare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare two finished estimates: trace and λ_max in SEs, top/bottom-k subspace overlap.")
+
+        @Argument(help: "Two geometry output directories.")
+        var directories: [String]
+
+        @Option(help: "Subspace size for the top/bottom overlaps.")
+        var k = 8
+
+        func validate() throws {
+            guard directories.count == 2 else { throw ValidationError("give two geometry output directories") }
+            try Check.range(k, 1...65_536, "--k")
+        }
+
+        func run() throws {
+            print(try GeometryComparison(directories[0], directories[1], k: k).summary)
         }
     }
 
