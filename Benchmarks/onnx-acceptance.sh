@@ -9,7 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fixtures="${1:-$root/../shared/fixtures/onnx}"
 networks="${2:-32768}"
 out="${3:-$root/runs/onnx-acceptance}"
-sad="$root/scripts/sad"
+sad="${SAD:-$root/scripts/sad}"
 mkdir -p "$out"
 run() {  # name, args…
     local name="$1"; shift
