@@ -8,8 +8,10 @@ import Tensors
 /// same run on the same machine: networks/s of each with the same estimator, seed and count,
 /// and their ratio (both numbers are printed; the ratio compares only what was just measured).
 public enum ImportedGeometryBenchmark {
-    public static func run(files: [String], native config: NetworkConfig, estimator: Estimator = .marginal,
-                           networks: Int = 2048, log: (String) -> Void = { print($0) }) throws {
+    public static func run(
+        files: [String], native config: NetworkConfig, estimator: Estimator = .marginal,
+        networks: Int = 2048, log: (String) -> Void = { print($0) }
+    ) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sad-bench-onnx-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let importStart = Date()
@@ -38,10 +40,12 @@ public enum ImportedGeometryBenchmark {
                     estimator: estimator, probe: .zero, seed: 1, networks: networks),
                 architecture: imported)
         }
-        log(String(format: "geometry, %@ estimator, %d networks on %d threads: native %@ %.0f networks/s, imported %@ "
-                   + "%.0f networks/s (native/imported %.2f× in this run; import took %.2f s)",
-                   estimator.rawValue, networks, Parallel.threadCount, config.summary, nativeRate,
-                   URL(fileURLWithPath: files[0]).lastPathComponent, importedRate, nativeRate / importedRate,
-                   importSeconds))
+        log(
+            String(
+                format: "geometry, %@ estimator, %d networks on %d threads: native %@ %.0f networks/s, imported %@ "
+                    + "%.0f networks/s (native/imported %.2f× in this run; import took %.2f s)",
+                estimator.rawValue, networks, Parallel.threadCount, config.summary, nativeRate,
+                URL(fileURLWithPath: files[0]).lastPathComponent, importedRate, nativeRate / importedRate,
+                importSeconds))
     }
 }

@@ -108,8 +108,9 @@ public struct SADSweepRecipe: Recipe {
         let reference = try SyntheticData.rankOne(direction: v, count: training.evalSamples, seed: seed, stream: 1)
         var settings = training
         if profile == .paper && arch == .dit4 { settings.steps = 4000 }   // the paper: DiT/4 4k iterations, the others 2k
-        let outcome = try DiffusionRun.trainAndEvaluate(architecture: resolved, train: train, reference: reference, settings: settings,
-                                                        seed: seed, checkpointDirectory: run.unitDirectory(unit))
+        let outcome = try DiffusionRun.trainAndEvaluate(
+            architecture: resolved, train: train, reference: reference, settings: settings, seed: seed,
+            checkpointDirectory: run.unitDirectory(unit))
         var r = outcome.json
         r["eigenvalue"] = g.values[unit.index]
         return r

@@ -19,12 +19,14 @@ public struct GeometryComparison: Sendable {
             let vals = try Npy.read(dir + "/vals.npy").doubles
             let vecs = try Npy.read(dir + "/vecs.npy").doubles
             let g = try Npy.read(dir + "/geometry.npy").doubles
-            let diag = try JSONDecoder().decode(StabilityDiagnostics.self,
-                                                from: Data(try AtomicFile.read(dir + "/diagnostics.json")))
+            let diag = try JSONDecoder().decode(
+                StabilityDiagnostics.self,
+                from: Data(try AtomicFile.read(dir + "/diagnostics.json")))
             let d = vals.count
             guard d >= 1, vecs.count == d * d, g.count == d * d, diag.eigenvalueStandardErrors.count == d else {
-                throw FormatError(file: dir, field: "vals/vecs/geometry/diagnostics",
-                                  expected: "one D-dimensional estimate", found: "sizes \(d), \(vecs.count), \(g.count)")
+                throw FormatError(
+                    file: dir, field: "vals/vecs/geometry/diagnostics",
+                    expected: "one D-dimensional estimate", found: "sizes \(d), \(vecs.count), \(g.count)")
             }
             try FormatError.requireFinite(vecs + g + vals, file: dir, field: "values")
             return (vals, vecs, g, diag)
@@ -70,13 +72,17 @@ public struct GeometryComparison: Sendable {
 
     public var summary: String {
         [
-            String(format: "trace   %.6g ± %.2g vs %.6g ± %.2g: difference %.3g%% = %.2f SE", traces.0, traceErrors.0,
-                   traces.1, traceErrors.1, 100 * (traces.0 / traces.1 - 1), Self.z(traces, traceErrors)),
-            String(format: "λ_max   %.6g ± %.2g vs %.6g ± %.2g: difference %.3g%% = %.2f SE", lambdaMax.0,
-                   lambdaMaxErrors.0, lambdaMax.1, lambdaMaxErrors.1, 100 * (lambdaMax.0 / lambdaMax.1 - 1),
-                   Self.z(lambdaMax, lambdaMaxErrors)),
-            String(format: "top-%d subspace overlap %.4f, bottom-%d %.4f; ‖G_a − G_b‖/‖G_b‖ = %.3g", k, topOverlap, k,
-                   bottomOverlap, relativeFrobenius),
+            String(
+                format: "trace   %.6g ± %.2g vs %.6g ± %.2g: difference %.3g%% = %.2f SE", traces.0, traceErrors.0,
+                traces.1, traceErrors.1, 100 * (traces.0 / traces.1 - 1), Self.z(traces, traceErrors)),
+            String(
+                format: "λ_max   %.6g ± %.2g vs %.6g ± %.2g: difference %.3g%% = %.2f SE", lambdaMax.0,
+                lambdaMaxErrors.0, lambdaMax.1, lambdaMaxErrors.1, 100 * (lambdaMax.0 / lambdaMax.1 - 1),
+                Self.z(lambdaMax, lambdaMaxErrors)),
+            String(
+                format: "top-%d subspace overlap %.4f, bottom-%d %.4f; ‖G_a − G_b‖/‖G_b‖ = %.3g", k,
+                topOverlap, k,
+                bottomOverlap, relativeFrobenius),
         ].joined(separator: "\n")
     }
 }

@@ -64,8 +64,9 @@ public struct GeometryRun {
     ) throws -> GeometrySpec {
         let d = architecture.inputShape.reduce(1, *)
         guard networks >= 2 && networks <= 1_000_000_000 else {
-            throw SettingError(setting: "networks", expected: "2…10⁹ (split-half diagnostics need two halves)",
-                               found: "\(networks)")
+            throw SettingError(
+                setting: "networks", expected: "2…10⁹ (split-half diagnostics need two halves)",
+                found: "\(networks)")
         }
         guard chunkSize >= 1 && chunkSize <= 4096 else {
             throw SettingError(setting: "chunkSize", expected: "1…4096", found: "\(chunkSize)")
@@ -77,8 +78,9 @@ public struct GeometryRun {
                 found: "\(networks)")
         }
         guard d <= GeometrySpec.maxDimension else {
-            throw SettingError(setting: "onnx", expected: "D = C·H·W ≤ \(GeometrySpec.maxDimension) for a dense geometry",
-                               found: "D = \(d)")
+            throw SettingError(
+                setting: "onnx", expected: "D = C·H·W ≤ \(GeometrySpec.maxDimension) for a dense geometry",
+                found: "D = \(d)")
         }
         try MemoryBudget.require([d, d, 40], for: "the geometry of D = \(d) (≈ 40·D² bytes)", setting: "onnx")
         try MemoryBudget.require(
@@ -89,11 +91,13 @@ public struct GeometryRun {
                 let x = Tensor(zeros: [1] + architecture.inputShape)
                 let net = ScoreNetwork(architecture, seed: seed)
                 do { _ = try m.marginalRows(x, timestep: 0, parameters: net.parameters, scheme: .reference) } catch {
-                    throw SettingError(setting: "estimator", expected: "reference or importance", found: "marginal: \(error)")
+                    throw SettingError(
+                        setting: "estimator", expected: "reference or importance", found: "marginal: \(error)")
                 }
             } else {
-                throw SettingError(setting: "estimator", expected: "reference or importance",
-                                   found: "marginal (no closed-form output-layer marginal for \(model))")
+                throw SettingError(
+                    setting: "estimator", expected: "reference or importance",
+                    found: "marginal (no closed-form output-layer marginal for \(model))")
             }
         }
         return GeometrySpec(
@@ -143,7 +147,8 @@ public struct GeometryRun {
         guard networks > chunkSize else {
             throw SettingError(
                 setting: "networks",
-                expected: "more than the chunk size (\(chunkSize)): the split-half diagnostics need at least two chunks",
+                expected:
+                    "more than the chunk size (\(chunkSize)): the split-half diagnostics need at least two chunks",
                 found: "\(networks)")
         }
         if estimator == .marginal {
@@ -197,8 +202,9 @@ public struct GeometryRun {
         let probe = try PreparedProbe(fromSamples ? .zero : try Probe.parse(spec.probe), shape: spec.shape)
         let shape = architecture?.inputShape ?? samples!.shape
         guard shape == spec.shape else {
-            throw FormatError(file: statePath, field: "spec.shape", expected: "\(shape) (the architecture's)",
-                              found: "\(spec.shape)")
+            throw FormatError(
+                file: statePath, field: "spec.shape", expected: "\(shape) (the architecture's)",
+                found: "\(spec.shape)")
         }
         let d = spec.dimension
         let mine = shard.chunkRange(total: spec.chunks)
@@ -225,7 +231,8 @@ public struct GeometryRun {
                 Parallel.forEach(batch.count) { b in
                     base.base[b] = Result {
                         let first = batch[b] * spec.chunkSize
-                        let r = try samples?.chunk(first..<min(spec.networks, first + spec.chunkSize), dimension: d)
+                        let r =
+                            try samples?.chunk(first..<min(spec.networks, first + spec.chunkSize), dimension: d)
                             ?? Self.computeChunk(
                                 batch[b], spec: spec, arch: architecture!, scheme: scheme, estimator: estimator,
                                 sampler: sampler, probe: probe, schedule: schedule, dimension: d)

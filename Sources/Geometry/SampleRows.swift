@@ -20,25 +20,30 @@ public struct SampleRows: Sendable {
         let a = try Npy.read(path)
         guard a.shape.count == 4 || a.shape.count == 2, a.shape[0] >= 2, a.shape.dropFirst().allSatisfy({ $0 >= 1 })
         else {
-            throw FormatError(file: path, field: "shape", expected: "(M, C, H, W) or (M, D) with M ≥ 2 rows",
-                              found: "\(a.shape)")
+            throw FormatError(
+                file: path, field: "shape", expected: "(M, C, H, W) or (M, D) with M ≥ 2 rows",
+                found: "\(a.shape)")
         }
         let shape = a.shape.count == 4 ? Array(a.shape.dropFirst()) : [1, 1, a.shape[1]]
         let d = shape.reduce(1, *)
         guard d <= GeometrySpec.maxDimension, shape.allSatisfy({ $0 <= 4096 }) else {
-            throw FormatError(file: path, field: "shape",
-                              expected: "D ≤ \(GeometrySpec.maxDimension) (give (M, C, H, W) when D > 4096)",
-                              found: "\(a.shape)")
+            throw FormatError(
+                file: path, field: "shape",
+                expected: "D ≤ \(GeometrySpec.maxDimension) (give (M, C, H, W) when D > 4096)",
+                found: "\(a.shape)")
         }
         let rows = a.doubles
         try FormatError.requireFinite(rows, file: path, field: "rows")
         var w: [Double]?
-        var fields = [("samples.file", path), ("samples.sha256", SHA256.hex(raw: rows)), ("samples.shape", "\(a.shape)")]
+        var fields = [
+            ("samples.file", path), ("samples.sha256", SHA256.hex(raw: rows)), ("samples.shape", "\(a.shape)"),
+        ]
         if let weightsPath {
             let wa = try Npy.read(weightsPath)
             guard wa.shape == [a.shape[0]] else {
-                throw FormatError(file: weightsPath, field: "shape", expected: "(\(a.shape[0])) (one weight per row)",
-                                  found: "\(wa.shape)")
+                throw FormatError(
+                    file: weightsPath, field: "shape", expected: "(\(a.shape[0])) (one weight per row)",
+                    found: "\(wa.shape)")
             }
             let values = wa.doubles
             try FormatError.requireFinite(values, file: weightsPath, field: "weights")
@@ -52,7 +57,9 @@ public struct SampleRows: Sendable {
     }
 
     /// Σ w_i F_i F_iᵀ (upper triangle) over rows `range`, with the chunk's statistics.
-    func chunk(_ range: Range<Int>, dimension d: Int)
+    func chunk(
+        _ range: Range<Int>, dimension d: Int
+    )
         -> (sum: [Double], networks: Int, trace: Double, weight: Double, weightSquared: Double)
     {
         var scaled = [Double](repeating: 0, count: range.count * d)
@@ -73,7 +80,8 @@ public struct SampleRows: Sendable {
         var sum = [Double](repeating: 0, count: d * d)
         scaled.withUnsafeBufferPointer { r in
             sum.withUnsafeMutableBufferPointer { s in
-                BLAS.dsyrk(.transpose, n: d, k: range.count, a: r.baseAddress!, lda: d, beta: 1, c: s.baseAddress!, ldc: d)
+                BLAS.dsyrk(
+                    .transpose, n: d, k: range.count, a: r.baseAddress!, lda: d, beta: 1, c: s.baseAddress!, ldc: d)
             }
         }
         return (sum, range.count, trace, weight, weightSquared)

@@ -4,7 +4,8 @@ import Tensors
 /// unary functions, Cast, Identity and Where.
 enum ElementwiseOps {
     static func register(_ t: inout [String: ONNXOpDefinition]) {
-        for (name, op) in [("Add", Arithmetic.Operation.add), ("Sub", .subtract), ("Mul", .multiply), ("Div", .divide)] {
+        for (name, op) in [("Add", Arithmetic.Operation.add), ("Sub", .subtract), ("Mul", .multiply), ("Div", .divide)]
+        {
             t[name] = ONNXOpDefinition(inputs: 2...2, outputs: 1...1, attributes: []) { c in
                 [try binary(try c.input(0), try c.input(1), op)]
             }
@@ -50,16 +51,17 @@ enum ElementwiseOps {
             case .divide: return .float(x / y)
             }
         case let (.int(x), .int(y)):
-            return .int(try intBinary(x, y) { p, q in
-                switch op {
-                case .add: return p &+ q
-                case .subtract: return p &- q
-                case .multiply: return p &* q
-                case .divide:
-                    guard q != 0 else { throw OpFailure("integer division by zero") }
-                    return p / q  // truncation toward zero, as onnxruntime
-                }
-            })
+            return .int(
+                try intBinary(x, y) { p, q in
+                    switch op {
+                    case .add: return p &+ q
+                    case .subtract: return p &- q
+                    case .multiply: return p &* q
+                    case .divide:
+                        guard q != 0 else { throw OpFailure("integer division by zero") }
+                        return p / q  // truncation toward zero, as onnxruntime
+                    }
+                })
         default:
             throw OpFailure("operands of one type expected, found one float and one integer tensor")
         }
@@ -106,7 +108,8 @@ enum ElementwiseOps {
             // Bit equality is float equality except for ±0 and NaN: compare the values instead.
             let fa = a.value.data, fb = b.value.data
             let shape = try Indexing.broadcast([a.shape, b.shape])
-            let ma = Indexing.broadcastMap(from: ia.shape, to: shape), mb = Indexing.broadcastMap(from: ib.shape, to: shape)
+            let ma = Indexing.broadcastMap(from: ia.shape, to: shape),
+                mb = Indexing.broadcastMap(from: ib.shape, to: shape)
             r = IntTensor(shape: shape, values: (0..<ma.count).map { fa[Int(ma[$0])] == fb[Int(mb[$0])] ? 1 : 0 })
         default: throw OpFailure("operands of one type expected")
         }
@@ -153,10 +156,14 @@ enum ElementwiseOps {
             }
             return .float(select(mask, expand(x), expand(y)))
         case let (.int(x), .int(y)):
-            let mx = Indexing.broadcastMap(from: x.shape, to: shape), my = Indexing.broadcastMap(from: y.shape, to: shape)
-            return .int(IntTensor(shape: shape, values: (0..<mask.count).map {
-                mask[$0] ? x.values[Int(mx[$0])] : y.values[Int(my[$0])]
-            }, isBool: x.isBool && y.isBool))
+            let mx = Indexing.broadcastMap(from: x.shape, to: shape),
+                my = Indexing.broadcastMap(from: y.shape, to: shape)
+            return .int(
+                IntTensor(
+                    shape: shape,
+                    values: (0..<mask.count).map {
+                        mask[$0] ? x.values[Int(mx[$0])] : y.values[Int(my[$0])]
+                    }, isBool: x.isBool && y.isBool))
         default: throw OpFailure("Where needs X and Y of one type")
         }
     }

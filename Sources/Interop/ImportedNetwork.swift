@@ -14,8 +14,10 @@ public struct ImportOptions: Sendable {
     /// initializer keeps the file's value (forward passes of one exported instance).
     public var inferInitialisation: Bool
 
-    public init(xName: String? = nil, tName: String? = nil, outputName: String? = nil, overrides: InitOverrides? = nil,
-                inferInitialisation: Bool = true) {
+    public init(
+        xName: String? = nil, tName: String? = nil, outputName: String? = nil, overrides: InitOverrides? = nil,
+        inferInitialisation: Bool = true
+    ) {
         self.xName = xName
         self.tName = tName
         self.outputName = outputName
@@ -55,8 +57,9 @@ public struct ImportedNetwork: ScoreArchitecture {
 
     /// Refuses a batch whose activations would not fit the memory budget.
     public func checkBatch(_ batch: Int, training: Bool, setting: String) throws {
-        try MemoryBudget.require([max(activationValuesPerSample, 1), batch, training ? 4 : 2],
-                                 for: "the activations of a batch of \(batch) (\(files[0]))", setting: setting)
+        try MemoryBudget.require(
+            [max(activationValuesPerSample, 1), batch, training ? 4 : 2],
+            for: "the activations of a batch of \(batch) (\(files[0]))", setting: setting)
     }
 
     public var dimension: Int { inputShape.reduce(1, *) }
@@ -81,14 +84,16 @@ public struct ImportedNetwork: ScoreArchitecture {
             throw ONNXError(file: graph.path, node: "(graph)", op: "-", message: "output '\(outputName)' is not float")
         }
         guard y.shape == x.shape else {
-            throw ONNXError(file: graph.path, node: "(graph)", op: "-",
-                            message: "output '\(outputName)' has shape \(y.shape) for input \(x.shape); ε̂ must match x")
+            throw ONNXError(
+                file: graph.path, node: "(graph)", op: "-",
+                message: "output '\(outputName)' has shape \(y.shape) for input \(x.shape); ε̂ must match x")
         }
         return y
     }
 
     func feeds(_ x: Variable, _ timesteps: [Float]) -> [String: ONNXValue] {
-        let t: ONNXValue = timestepIsInteger
+        let t: ONNXValue =
+            timestepIsInteger
             ? .int(IntTensor(vector: timesteps.map { Int64($0.rounded()) }))
             : .float(Variable(Tensor(shape: [timesteps.count], data: timesteps)))
         return [xName: .float(x), tName: t]
@@ -103,8 +108,10 @@ public struct ImportedNetwork: ScoreArchitecture {
 
     /// The run-identity fields of the architecture.
     public var identityFields: [(String, String)] {
-        [("onnx.graph_sha256", graphSHA256), ("onnx.init_sha256", initSHA256), ("onnx.x", xName), ("onnx.t", tName),
-         ("onnx.output", outputName), ("onnx.instances", "\(instanceCount)")]
+        [
+            ("onnx.graph_sha256", graphSHA256), ("onnx.init_sha256", initSHA256), ("onnx.x", xName), ("onnx.t", tName),
+            ("onnx.output", outputName), ("onnx.instances", "\(instanceCount)"),
+        ]
     }
 
     // MARK: - Import
@@ -115,7 +122,9 @@ public struct ImportedNetwork: ScoreArchitecture {
         guard let firstPath = paths.first else {
             throw SettingError(setting: "onnx", expected: "at least one .onnx file", found: "none")
         }
-        guard paths.count <= 64 else { throw SettingError(setting: "onnx", expected: "at most 64 files", found: "\(paths.count)") }
+        guard paths.count <= 64 else {
+            throw SettingError(setting: "onnx", expected: "at most 64 files", found: "\(paths.count)")
+        }
         let models = try paths.map { try ONNXModel.load($0) }
         var graph = try ONNXGraph(models[0])
         let structure = Self.structure(models[0])
@@ -123,59 +132,70 @@ public struct ImportedNetwork: ScoreArchitecture {
             let other = Self.structure(m)
             if other != structure {
                 let line = zip(structure, other).first { $0 != $1 } ?? (structure.last ?? "", other.last ?? "")
-                throw FormatError(file: paths[k], field: "graph",
-                                  expected: "the same architecture as \(firstPath) (\(line.0))", found: line.1)
+                throw FormatError(
+                    file: paths[k], field: "graph",
+                    expected: "the same architecture as \(firstPath) (\(line.0))", found: line.1)
             }
         }
         // Inputs: x (N, C, H, W) float with static C, H, W; t (N).
         func pick(_ wanted: String?, _ fallback: String, _ rank4: Bool) throws -> ONNXModel.ValueInfo {
             if let wanted {
                 guard let v = graph.inputs.first(where: { $0.name == wanted }) else {
-                    throw SettingError(setting: rank4 ? "onnxX" : "onnxT",
-                                       expected: "one of the graph inputs \(graph.inputs.map(\.name))", found: wanted)
+                    throw SettingError(
+                        setting: rank4 ? "onnxX" : "onnxT",
+                        expected: "one of the graph inputs \(graph.inputs.map(\.name))", found: wanted)
                 }
                 return v
             }
             if let v = graph.inputs.first(where: { $0.name == fallback }) { return v }
             guard graph.inputs.count == 2, let v = graph.inputs.first(where: { ($0.dims.count == 4) == rank4 }) else {
-                throw SettingError(setting: rank4 ? "onnxX" : "onnxT",
-                                   expected: "the name of the \(rank4 ? "image" : "timestep") input",
-                                   found: "inputs \(graph.inputs.map(\.name))")
+                throw SettingError(
+                    setting: rank4 ? "onnxX" : "onnxT",
+                    expected: "the name of the \(rank4 ? "image" : "timestep") input",
+                    found: "inputs \(graph.inputs.map(\.name))")
             }
             return v
         }
         let x = try pick(options.xName, "x", true), t = try pick(options.tName, "t", false)
         guard graph.inputs.count == 2, x.name != t.name else {
-            throw FormatError(file: firstPath, field: "graph.input", expected: "two runtime inputs, x and t",
-                              found: "\(graph.inputs.map(\.name))")
+            throw FormatError(
+                file: firstPath, field: "graph.input", expected: "two runtime inputs, x and t",
+                found: "\(graph.inputs.map(\.name))")
         }
         guard TensorValue.DataType.isFloat(x.elementType), x.dims.count == 4,
             let c = x.dims[1], let h = x.dims[2], let w = x.dims[3], c >= 1, h >= 1, w >= 1, c * h * w <= 1 << 24
         else {
-            throw FormatError(file: firstPath, field: "graph.input '\(x.name)'",
-                              expected: "float (N, C, H, W) with static C, H, W (C·H·W ≤ 2²⁴)",
-                              found: "type \(TensorValue.DataType.name(x.elementType)), dims \(x.dims)")
+            throw FormatError(
+                file: firstPath, field: "graph.input '\(x.name)'",
+                expected: "float (N, C, H, W) with static C, H, W (C·H·W ≤ 2²⁴)",
+                found: "type \(TensorValue.DataType.name(x.elementType)), dims \(x.dims)")
         }
         guard t.dims.count <= 1, TensorValue.DataType.byteSize(t.elementType) != nil else {
-            throw FormatError(file: firstPath, field: "graph.input '\(t.name)'", expected: "a numeric (N) timestep",
-                              found: "type \(TensorValue.DataType.name(t.elementType)), dims \(t.dims)")
+            throw FormatError(
+                file: firstPath, field: "graph.input '\(t.name)'", expected: "a numeric (N) timestep",
+                found: "type \(TensorValue.DataType.name(t.elementType)), dims \(t.dims)")
         }
         let outputName = options.outputName ?? graph.outputs[0].name
         guard graph.outputs.contains(where: { $0.name == outputName }) else {
-            throw SettingError(setting: "onnxOutput", expected: "one of \(graph.outputs.map(\.name))", found: outputName)
+            throw SettingError(
+                setting: "onnxOutput", expected: "one of \(graph.outputs.map(\.name))", found: outputName)
         }
         let order = models[0].graph.initializers.filter(\.isFloat).map(\.name)
         let instances = models.map { m in Dictionary(uniqueKeysWithValues: m.graph.initializers.map { ($0.name, $0) }) }
-        let entries = options.inferInitialisation
+        let entries =
+            options.inferInitialisation
             ? try InitInference.infer(graph: graph, order: order, instances: instances, overrides: options.overrides)
             : InitInference.asExported(graph: graph, order: order, instance: instances[0])
-        let specs = entries.map { ParameterSpec($0.name, $0.shape, $0.initializer, role: $0.role, trainable: $0.trainable) }
+        let specs = entries.map {
+            ParameterSpec($0.name, $0.shape, $0.initializer, role: $0.role, trainable: $0.trainable)
+        }
         let values = instances.map { inst in
             Dictionary(uniqueKeysWithValues: order.map { ($0, Tensor(shape: inst[$0]!.dims, data: inst[$0]!.floats!)) })
         }
         var initHash = SHA256()
         for e in entries {
-            initHash.update(Array("\(e.name)|\(e.shape)|\(e.family)|\(e.scale.map { "\($0)" } ?? "-")|\(e.trainable)\n".utf8))
+            initHash.update(
+                Array("\(e.name)|\(e.shape)|\(e.family)|\(e.scale.map { "\($0)" } ?? "-")|\(e.trainable)\n".utf8))
             if case let .fixed(t) = e.initializer { initHash.update(Array(SHA256.hex(raw: t.data).utf8)) }
         }
         var graphHash = SHA256()
@@ -207,9 +227,10 @@ public struct ImportedNetwork: ScoreArchitecture {
         }
         var produced = 0
         _ = try GradientMode.withoutGradients {
-            try net.graph.run(feeds: net.feeds(Variable(Tensor(zeros: [1] + net.inputShape)), [10]),
-                              parameter: { p0[$0].map { Variable($0) } },
-                              observe: { _, shape in produced += shape.reduce(1, *) })
+            try net.graph.run(
+                feeds: net.feeds(Variable(Tensor(zeros: [1] + net.inputShape)), [10]),
+                parameter: { p0[$0].map { Variable($0) } },
+                observe: { _, shape in produced += shape.reduce(1, *) })
         }
         net.activationValuesPerSample = produced
         net.marginalLayer = MarginalLayer.detect(net)
@@ -240,7 +261,8 @@ public struct ImportedNetwork: ScoreArchitecture {
         case let .float(f): return "\(f)"
         case let .int(i): return "\(i)"
         case let .string(s): return "'\(s)'"
-        case let .tensor(t): return "tensor(\(t.dims),\(t.floats.map { SHA256.hex(raw: $0) } ?? SHA256.hex(raw: t.ints!)))"
+        case let .tensor(t):
+            return "tensor(\(t.dims),\(t.floats.map { SHA256.hex(raw: $0) } ?? SHA256.hex(raw: t.ints!)))"
         case let .floats(f): return "\(f)"
         case let .ints(i): return "\(i)"
         case let .strings(s): return "\(s)"

@@ -76,16 +76,20 @@ public enum InitInference {
             let role = consumers.role(name)
             let trainableByName = name.hasSuffix(".weight") || name.hasSuffix(".bias")
             let linearInput = consumers.isLinearParameter(name)
-            func entry(_ initializer: ParameterInitializer, _ family: String, _ scale: Double?, _ evidence: String)
+            func entry(
+                _ initializer: ParameterInitializer, _ family: String, _ scale: Double?, _ evidence: String
+            )
                 -> InitEntry
             {
-                InitEntry(name: name, shape: first.dims, consumer: consumer, initializer: initializer, family: family,
-                          scale: scale, evidence: evidence,
-                          trainable: scale != nil || trainableByName || linearInput, role: role)
+                InitEntry(
+                    name: name, shape: first.dims, consumer: consumer, initializer: initializer, family: family,
+                    scale: scale, evidence: evidence,
+                    trainable: scale != nil || trainableByName || linearInput, role: role)
             }
             if let rule = overrides?.rule(for: name) {
-                let (initializer, family, scale) = try rule.initializer(shape: first.dims, value: values0,
-                                                                       fans: consumers.fans(name, shape: first.dims))
+                let (initializer, family, scale) = try rule.initializer(
+                    shape: first.dims, value: values0,
+                    fans: consumers.fans(name, shape: first.dims))
                 out.append(entry(initializer, family, scale, "override '\(rule.pattern)' in \(overrides!.path)"))
                 continue
             }
@@ -108,23 +112,31 @@ public enum InitInference {
                 let b = 1 / Double(fanIn).squareRoot()
                 if let evidence = stats.consistentWithUniform(bound: b) {
                     // The bound rounded as PyTorch (and the native networks) form it, in Float32.
-                    out.append(entry(.uniform(bound: 1 / Float(fanIn).squareRoot()), "uniform", b,
-                                     "PyTorch default of \(consumer), fan_in \(fanIn): " + evidence))
+                    out.append(
+                        entry(
+                            .uniform(bound: 1 / Float(fanIn).squareRoot()), "uniform", b,
+                            "PyTorch default of \(consumer), fan_in \(fanIn): " + evidence))
                     continue
                 }
             }
             guard stats.n >= 64 else {
-                throw Ambiguous(name: name, reason: "\(stats.n) pooled values are too few to fit a family, and "
-                    + "they are not consistent with the PyTorch default of its consumer (\(consumer))")
+                throw Ambiguous(
+                    name: name,
+                    reason: "\(stats.n) pooled values are too few to fit a family, and "
+                        + "they are not consistent with the PyTorch default of its consumer (\(consumer))")
             }
             guard abs(stats.mean) <= 5 * stats.std / Double(stats.n).squareRoot() else {
-                throw Ambiguous(name: name, reason: String(format: "random with mean %.3g ≠ 0 (std %.3g, n %d)",
-                                                           stats.mean, stats.std, stats.n))
+                throw Ambiguous(
+                    name: name,
+                    reason: String(
+                        format: "random with mean %.3g ≠ 0 (std %.3g, n %d)",
+                        stats.mean, stats.std, stats.n))
             }
             let tolerance = 4 * (24 / Double(stats.n)).squareRoot()
             let du = abs(stats.excessKurtosis + 1.2), dn = abs(stats.excessKurtosis)
-            let kurtosisText = String(format: "excess kurtosis %.3f (uniform −1.2, normal 0, tolerance %.3f), n %d",
-                                      stats.excessKurtosis, tolerance, stats.n)
+            let kurtosisText = String(
+                format: "excess kurtosis %.3f (uniform −1.2, normal 0, tolerance %.3f), n %d",
+                stats.excessKurtosis, tolerance, stats.n)
             if du < tolerance && dn >= tolerance {
                 // The bound from the second moment: b = √3·σ (the maximum is biased low).
                 let b = 3.0.squareRoot() * stats.rms
@@ -132,12 +144,18 @@ public enum InitInference {
                 let tolerance = max(0.02, 3 * 0.2.squareRoot() / Double(stats.n).squareRoot())
                 if let (fi, fo, how) = consumers.xavierFans(name, shape: first.dims, bound: b, tolerance: tolerance) {
                     let exact = (6 / Double(fi + fo)).squareRoot()
-                    out.append(entry(.xavierUniform(fanIn: fi, fanOut: fo), "xavier-uniform", exact,
-                                     kurtosisText + String(format: "; bound √3·rms %.4g ≈ √(6/(%d+%d)) %.4g (%@)",
-                                                           b, fi, fo, exact, how)))
+                    out.append(
+                        entry(
+                            .xavierUniform(fanIn: fi, fanOut: fo), "xavier-uniform", exact,
+                            kurtosisText
+                                + String(
+                                    format: "; bound √3·rms %.4g ≈ √(6/(%d+%d)) %.4g (%@)",
+                                    b, fi, fo, exact, how)))
                 } else {
-                    out.append(entry(.uniform(bound: Float(b)), "uniform", b,
-                                     kurtosisText + String(format: "; bound √3·rms %.4g", b)))
+                    out.append(
+                        entry(
+                            .uniform(bound: Float(b)), "uniform", b,
+                            kurtosisText + String(format: "; bound √3·rms %.4g", b)))
                 }
                 continue
             }
@@ -146,8 +164,10 @@ public enum InitInference {
                 let rounded = Double(String(format: "%.2g", s))!
                 let se = s / (2 * Double(stats.n)).squareRoot()
                 let std = abs(rounded - s) <= 3 * se ? rounded : s
-                out.append(entry(.normal(std: Float(std)), "normal", std,
-                                 kurtosisText + String(format: "; σ %.4g (rms %.4g ± %.2g)", std, s, se)))
+                out.append(
+                    entry(
+                        .normal(std: Float(std)), "normal", std,
+                        kurtosisText + String(format: "; σ %.4g (rms %.4g ± %.2g)", std, s, se)))
                 continue
             }
             throw Ambiguous(name: name, reason: "the values fit neither a uniform nor a normal family: " + kurtosisText)
@@ -161,10 +181,11 @@ public enum InitInference {
         return order.compactMap { name in
             guard let t = instance[name], let v = t.floats else { return nil }
             let trainable = name.hasSuffix(".weight") || name.hasSuffix(".bias") || consumers.isLinearParameter(name)
-            return InitEntry(name: name, shape: t.dims, consumer: consumers.of(name),
-                             initializer: .fixed(Tensor(shape: t.dims, data: v)), family: "fixed", scale: nil,
-                             evidence: "as exported (no init inference)", trainable: trainable,
-                             role: consumers.role(name))
+            return InitEntry(
+                name: name, shape: t.dims, consumer: consumers.of(name),
+                initializer: .fixed(Tensor(shape: t.dims, data: v)), family: "fixed", scale: nil,
+                evidence: "as exported (no init inference)", trainable: trainable,
+                role: consumers.role(name))
         }
     }
 
@@ -195,7 +216,8 @@ public enum InitInference {
             let second = rms * rms
             let varZ = (second - b * b / 3) / (4 * b * b * b * b / 45 / nd).squareRoot()
             guard abs(meanZ) < 5, abs(varZ) < 5, maxAbs >= b * (1 - 10 / nd) else { return nil }
-            return String(format: "n %d, max|v| %.4g ≤ b %.4g, mean z %.2f, variance z %.2f", n, maxAbs, b, meanZ, varZ)
+            return String(
+                format: "n %d, max|v| %.4g ≤ b %.4g, mean z %.2f, variance z %.2f", n, maxAbs, b, meanZ, varZ)
         }
     }
 
@@ -209,7 +231,9 @@ public enum InitInference {
         init(_ graph: ONNXGraph) {
             initializers = graph.initializers
             for c in graph.nodes {
-                for (slot, input) in c.node.inputs.enumerated() where first[input] == nil { first[input] = (c.node, slot) }
+                for (slot, input) in c.node.inputs.enumerated() where first[input] == nil {
+                    first[input] = (c.node, slot)
+                }
                 for o in c.node.outputs { producer[o] = c.node }
             }
         }
@@ -231,7 +255,8 @@ public enum InitInference {
             case ("Conv", 1), ("ConvTranspose", 1): return .convolutionKernel
             case ("Gemm", 1), ("MatMul", 1): return .linearWeight
             case ("Conv", 2), ("ConvTranspose", 2), ("Gemm", 2): return .bias
-            case ("InstanceNormalization", _), ("LayerNormalization", _), ("GroupNormalization", _): return .normalization
+            case ("InstanceNormalization", _), ("LayerNormalization", _), ("GroupNormalization", _):
+                return .normalization
             case ("Add", _) where biasFanIn(name) != nil: return .bias
             default: return name.hasSuffix(".bias") ? .bias : (name.hasSuffix(".weight") ? .normalization : .buffer)
             }
@@ -255,15 +280,26 @@ public enum InitInference {
             guard let (node, slot) = first[name] else { return nil }
             switch (node.opType, slot) {
             case ("Conv", 1): return shape(name).map { $0.dropFirst().reduce(1, *) }
-            case ("Conv", 2): return node.inputs.count > 1 ? shape(node.inputs[1]).map { $0.dropFirst().reduce(1, *) } : nil
+            case ("Conv", 2):
+                return node.inputs.count > 1 ? shape(node.inputs[1]).map { $0.dropFirst().reduce(1, *) } : nil
             // torch computes fan_in of a (C_in, C_out/g, k…) transposed-conv weight from dim 1.
             case ("ConvTranspose", 1): return shape(name).map { $0.dropFirst().reduce(1, *) }
             case ("ConvTranspose", 2): return shape(node.inputs[1]).map { $0.dropFirst().reduce(1, *) }
             case ("Gemm", 1):
-                let transB = node.attributes.contains { $0.name == "transB" && { if case .int(1) = $0.value { return true }; return false }($0) }
+                let transB = node.attributes.contains {
+                    $0.name == "transB"
+                        && {
+                            if case .int(1) = $0.value { return true }; return false
+                        }($0)
+                }
                 return shape(name).map { transB ? $0[1] : $0[0] }
             case ("Gemm", 2):
-                let transB = node.attributes.contains { $0.name == "transB" && { if case .int(1) = $0.value { return true }; return false }($0) }
+                let transB = node.attributes.contains {
+                    $0.name == "transB"
+                        && {
+                            if case .int(1) = $0.value { return true }; return false
+                        }($0)
+                }
                 return shape(node.inputs[1]).map { transB ? $0[1] : $0[0] }
             case ("MatMul", 1): return shape(name).flatMap { $0.count == 2 ? $0[0] : nil }
             case ("Add", _): return biasFanIn(name)

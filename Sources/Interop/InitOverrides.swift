@@ -13,13 +13,16 @@ public struct InitOverrides: Sendable {
         public let pattern: String
         public let rule: String
 
-        func initializer(shape: [Int], value: [Float], fans: (Int, Int)?) throws
+        func initializer(
+            shape: [Int], value: [Float], fans: (Int, Int)?
+        ) throws
             -> (ParameterInitializer, String, Double?)
         {
             func number(_ prefix: String) throws -> Double {
                 guard let v = Double(rule.dropFirst(prefix.count)), v.isFinite, v > 0, v < 1e6 else {
-                    throw SettingError(setting: "initOverrides", expected: "\(prefix)X with 0 < X < 10⁶",
-                                       found: "'\(rule)' for '\(pattern)'")
+                    throw SettingError(
+                        setting: "initOverrides", expected: "\(prefix)X with 0 < X < 10⁶",
+                        found: "'\(rule)' for '\(pattern)'")
                 }
                 return v
             }
@@ -29,8 +32,9 @@ public struct InitOverrides: Sendable {
             case "ones": return (.ones, "ones", nil)
             case "xavier-uniform", "kaiming-uniform":
                 guard let (fi, fo) = fans ?? (shape.count == 1 ? (shape[0], shape[0]) : nil) else {
-                    throw SettingError(setting: "initOverrides", expected: "a tensor of rank ≥ 2 for \(rule)",
-                                       found: "'\(pattern)' of shape \(shape)")
+                    throw SettingError(
+                        setting: "initOverrides", expected: "a tensor of rank ≥ 2 for \(rule)",
+                        found: "'\(pattern)' of shape \(shape)")
                 }
                 let b = rule == "xavier-uniform" ? (6 / Double(fi + fo)).squareRoot() : 1 / Double(fi).squareRoot()
                 return (.uniform(bound: Float(b)), rule == "xavier-uniform" ? "xavier-uniform" : "uniform", b)
@@ -43,9 +47,10 @@ public struct InitOverrides: Sendable {
                     let s = try number("normal:")
                     return (.normal(std: Float(s)), "normal", s)
                 }
-                throw SettingError(setting: "initOverrides",
-                                   expected: "fixed, zeros, ones, uniform:B, normal:S, xavier-uniform or kaiming-uniform",
-                                   found: "'\(rule)' for '\(pattern)'")
+                throw SettingError(
+                    setting: "initOverrides",
+                    expected: "fixed, zeros, ones, uniform:B, normal:S, xavier-uniform or kaiming-uniform",
+                    found: "'\(rule)' for '\(pattern)'")
             }
         }
     }
@@ -57,8 +62,9 @@ public struct InitOverrides: Sendable {
     public static func load(_ path: String) throws -> InitOverrides {
         let bytes = try AtomicFile.read(path)
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw FormatError(file: path, field: "(top level)", expected: "a JSON object {name or pattern: rule}",
-                              found: "other JSON or invalid text")
+            throw FormatError(
+                file: path, field: "(top level)", expected: "a JSON object {name or pattern: rule}",
+                found: "other JSON or invalid text")
         }
         // JSONSerialization does not keep key order: patterns are tried longest first.
         var rules: [Rule] = []
@@ -71,7 +77,8 @@ public struct InitOverrides: Sendable {
             rules.append(r)
         }
         guard rules.count <= 100_000 else {
-            throw FormatError(file: path, field: "(top level)", expected: "at most 100000 rules", found: "\(rules.count)")
+            throw FormatError(
+                file: path, field: "(top level)", expected: "at most 100000 rules", found: "\(rules.count)")
         }
         return InitOverrides(path: path, rules: rules)
     }

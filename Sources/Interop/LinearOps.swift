@@ -12,8 +12,10 @@ enum LinearOps {
         ) { c in [.float(try conv(c))] }
         t["ConvTranspose"] = ONNXOpDefinition(
             inputs: 2...3, outputs: 1...1,
-            attributes: ["auto_pad", "dilations", "group", "kernel_shape", "output_padding", "output_shape", "pads",
-                         "strides"]
+            attributes: [
+                "auto_pad", "dilations", "group", "kernel_shape", "output_padding", "output_shape", "pads",
+                "strides",
+            ]
         ) { c in [.float(try convTranspose(c))] }
         t["Gemm"] = ONNXOpDefinition(inputs: 2...3, outputs: 1...1, attributes: ["alpha", "beta", "transA", "transB"]) {
             c in [.float(try gemm(c))]
@@ -33,8 +35,9 @@ enum LinearOps {
 
     static func window(_ c: OpContext, kernel: [Int]) throws -> Window {
         let autoPad = try c.string("auto_pad", default: "NOTSET")
-        try c.require(autoPad == "NOTSET" || autoPad == "VALID", attribute: "auto_pad", autoPad,
-                      supported: "NOTSET, VALID (give explicit pads)")
+        try c.require(
+            autoPad == "NOTSET" || autoPad == "VALID", attribute: "auto_pad", autoPad,
+            supported: "NOTSET, VALID (give explicit pads)")
         if let k = try c.ints("kernel_shape")?.map({ Int($0) }), k != kernel {
             throw OpFailure("kernel_shape \(k) differs from the weight's \(kernel)")
         }
@@ -56,7 +59,9 @@ enum LinearOps {
     static func conv(_ c: OpContext) throws -> Variable {
         var x = try c.float(0)
         var w = try c.float(1)
-        let b = c.optionalInput(2).map { v -> Variable? in if case let .float(f) = v { return f } else { return nil } } ?? nil
+        let b =
+            c.optionalInput(2).map { v -> Variable? in if case let .float(f) = v { return f } else { return nil } }
+            ?? nil
         // 1-D convolution: (N, C, L) as (N, C, 1, L).
         let oneD = x.shape.count == 3 && w.shape.count == 3
         if oneD {
@@ -75,7 +80,9 @@ enum LinearOps {
             throw OpFailure("group \(groups) with input channels \(channels), weight \(w.shape)")
         }
         if let b { guard b.shape == [out] else { throw OpFailure("bias \(b.shape) for \(out) output channels") } }
-        guard win.strides[0] == win.strides[1] else { throw OpFailure("unequal strides \(win.strides) are not supported") }
+        guard win.strides[0] == win.strides[1] else {
+            throw OpFailure("unequal strides \(win.strides) are not supported")
+        }
         if win.dilations != [1, 1] { w = dilateKernel(w, win.dilations) }
         let kh = w.shape[2], kw = w.shape[3]
         let p = win.pads
@@ -93,9 +100,10 @@ enum LinearOps {
             let xs = x.split([Int](repeating: cin, count: groups), axis: 1)
             let ws = w.split([Int](repeating: cout, count: groups), axis: 0)
             let bs = b?.split([Int](repeating: cout, count: groups), axis: 0)
-            y = Tensors.concat((0..<groups).map {
-                conv2d(xs[$0], weight: ws[$0], bias: bs?[$0], stride: win.strides[0], padding: padding)
-            }, axis: 1)
+            y = Tensors.concat(
+                (0..<groups).map {
+                    conv2d(xs[$0], weight: ws[$0], bias: bs?[$0], stride: win.strides[0], padding: padding)
+                }, axis: 1)
         }
         if oneD { y = y.reshaped([y.shape[0], y.shape[1], y.shape[3]]) }
         return y
@@ -132,18 +140,23 @@ enum LinearOps {
     /// convolved with the flipped kernel, its in/out axes swapped. Group 1, dilation 1.
     static func convTranspose(_ c: OpContext) throws -> Variable {
         let x = try c.float(0), w = try c.float(1)
-        let b = c.optionalInput(2).map { v -> Variable? in if case let .float(f) = v { return f } else { return nil } } ?? nil
+        let b =
+            c.optionalInput(2).map { v -> Variable? in if case let .float(f) = v { return f } else { return nil } }
+            ?? nil
         guard x.shape.count == 4, w.shape.count == 4, w.shape[0] == x.shape[1] else {
             throw OpFailure("2-D ConvTranspose with weight (C_in, C_out, kH, kW); input \(x.shape), weight \(w.shape)")
         }
-        try c.require(try c.int("group", default: 1) == 1, attribute: "group", try c.int("group", default: 1),
-                      supported: "1")
-        try c.require(c.attribute("output_shape") == nil, attribute: "output_shape", "given",
-                      supported: "pads and output_padding")
+        try c.require(
+            try c.int("group", default: 1) == 1, attribute: "group", try c.int("group", default: 1),
+            supported: "1")
+        try c.require(
+            c.attribute("output_shape") == nil, attribute: "output_shape", "given",
+            supported: "pads and output_padding")
         let win = try window(c, kernel: [w.shape[2], w.shape[3]])
         try c.require(win.dilations == [1, 1], attribute: "dilations", win.dilations, supported: "[1, 1]")
         let outPad = try c.ints("output_padding")?.map { Int($0) } ?? [0, 0]
-        guard outPad.count == 2, outPad.allSatisfy({ $0 >= 0 }), outPad[0] < win.strides[0], outPad[1] < win.strides[1] else {
+        guard outPad.count == 2, outPad.allSatisfy({ $0 >= 0 }), outPad[0] < win.strides[0], outPad[1] < win.strides[1]
+        else {
             throw OpFailure("output_padding \(outPad) (each below its stride)")
         }
         let (n, cin, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -175,7 +188,8 @@ enum LinearOps {
             for ci in 0..<cin {
                 for a in 0..<kh {
                     for bb in 0..<kw {
-                        wmap[((o * cin + ci) * kh + a) * kw + bb] = Int32(((ci * cout + o) * kh + kh - 1 - a) * kw + kw - 1 - bb)
+                        wmap[((o * cin + ci) * kh + a) * kw + bb] = Int32(
+                            ((ci * cout + o) * kh + kh - 1 - a) * kw + kw - 1 - bb)
                     }
                 }
             }
@@ -187,10 +201,14 @@ enum LinearOps {
 
     static func gemm(_ c: OpContext) throws -> Variable {
         let a = try c.float(0), b = try c.float(1)
-        let cIn = c.optionalInput(2).map { v -> Variable? in if case let .float(f) = v { return f } else { return nil } } ?? nil
+        let cIn =
+            c.optionalInput(2).map { v -> Variable? in if case let .float(f) = v { return f } else { return nil } }
+            ?? nil
         let alpha = try c.float("alpha", default: 1), beta = try c.float("beta", default: 1)
         let transA = try c.int("transA", default: 0) != 0, transB = try c.int("transB", default: 0) != 0
-        guard a.shape.count == 2, b.shape.count == 2 else { throw OpFailure("2-D A and B expected, got \(a.shape), \(b.shape)") }
+        guard a.shape.count == 2, b.shape.count == 2 else {
+            throw OpFailure("2-D A and B expected, got \(a.shape), \(b.shape)")
+        }
         let k = transA ? a.shape[0] : a.shape[1], kb = transB ? b.shape[1] : b.shape[0]
         let n = transB ? b.shape[0] : b.shape[1], m = transA ? a.shape[1] : a.shape[0]
         guard k == kb else { throw OpFailure("inner extents differ: A \(a.shape), B \(b.shape)") }
@@ -245,13 +263,16 @@ enum LinearOps {
         guard let arrow = equation.range(of: "->") else {
             throw OpFailure("equation '\(equation)' without '->' is not supported (give the output explicitly)")
         }
-        let lhs = equation[..<arrow.lowerBound].split(separator: ",", omittingEmptySubsequences: false).map { Array($0) }
+        let lhs = equation[..<arrow.lowerBound].split(separator: ",", omittingEmptySubsequences: false).map {
+            Array($0)
+        }
         let out = Array(equation[arrow.upperBound...])
         guard !equation.contains("."), lhs.count == c.inputs.count, lhs.count <= 2,
             (lhs + [out]).allSatisfy({ Set($0).count == $0.count && $0.allSatisfy(\.isLetter) })
         else {
-            throw OpFailure("equation '\(equation)' is not supported (one or two operands, letters only, no ellipsis, "
-                + "no repeated index within an operand)")
+            throw OpFailure(
+                "equation '\(equation)' is not supported (one or two operands, letters only, no ellipsis, "
+                    + "no repeated index within an operand)")
         }
         var operands = try (0..<lhs.count).map { try c.float($0) }
         var letters = lhs

@@ -27,13 +27,17 @@ public struct MarginalLayer: Sendable {
     /// Output features of z (conv: channels; linear: the last axis).
     let features: Int
 
-    static let permutationOps: Set<String> = ["Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Einsum"]
+    static let permutationOps: Set<String> = [
+        "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Einsum",
+    ]
 
     /// Finds the layer and the permutation, or says why the marginal does not apply.
     static func detect(_ net: ImportedNetwork) -> Result<MarginalLayer, MarginalUnavailable> {
         func no(_ why: String) -> Result<MarginalLayer, MarginalUnavailable> {
-            .failure(MarginalUnavailable(reason: "the marginal estimator does not apply to \(net.files[0]): \(why); "
-                + "use --estimator importance"))
+            .failure(
+                MarginalUnavailable(
+                    reason: "the marginal estimator does not apply to \(net.files[0]): \(why); "
+                        + "use --estimator importance"))
         }
         var producer: [String: ONNXModel.Node] = [:]
         var readers: [String: Int] = [:]
@@ -43,7 +47,9 @@ public struct MarginalLayer: Sendable {
         }
         let entries = Dictionary(uniqueKeysWithValues: net.initialisation.map { ($0.name, $0) })
         var current = net.outputName
-        while let p = producer[current], permutationOps.contains(p.opType), !(p.opType == "Einsum" && p.inputs.count != 1) {
+        while let p = producer[current], permutationOps.contains(p.opType),
+            !(p.opType == "Einsum" && p.inputs.count != 1)
+        {
             current = p.inputs[0]
         }
         guard var layer = producer[current] else { return no("no layer produces the output") }
@@ -79,7 +85,9 @@ public struct MarginalLayer: Sendable {
         switch layer.opType {
         case "Conv":
             let attrs = Dictionary(uniqueKeysWithValues: layer.attributes.map { ($0.name, $0.value) })
-            func ints(_ n: String, _ d: [Int64]) -> [Int64] { if case let .ints(v)? = attrs[n] { return v } else { return d } }
+            func ints(_ n: String, _ d: [Int64]) -> [Int64] {
+                if case let .ints(v)? = attrs[n] { return v } else { return d }
+            }
             if case let .int(g)? = attrs["group"], g != 1 { return no("its Conv has group \(g)") }
             let pads = ints("pads", [0, 0, 0, 0]), strides = ints("strides", [1, 1]), dil = ints("dilations", [1, 1])
             guard w.shape.count == 4, Set(pads).count == 1, Set(strides).count == 1, dil == [1, 1] else {
@@ -129,9 +137,11 @@ public struct MarginalLayer: Sendable {
                 seen[Int(v)] = true
                 perm[j] = Int32(v)
             }
-            return .success(MarginalLayer(kind: kind, node: layer.label, input: layer.inputs[0], output: z,
-                                          weightVariance: w.variance, biasVariance: biasVariance, permutation: perm,
-                                          features: features))
+            return .success(
+                MarginalLayer(
+                    kind: kind, node: layer.label, input: layer.inputs[0], output: z,
+                    weightVariance: w.variance, biasVariance: biasVariance, permutation: perm,
+                    features: features))
         } catch {
             return no("\(error)")
         }
@@ -143,7 +153,9 @@ public struct MarginalLayer: Sendable {
         let hValue = try GradientMode.withoutGradients {
             try net.graph.run(feeds: net.feeds(Variable(x), [timestep]), parameter: bind, stopAt: input)[input]!
         }
-        guard case let .float(hv) = hValue else { throw MarginalUnavailable(reason: "the output layer's input is not float") }
+        guard case let .float(hv) = hValue else {
+            throw MarginalUnavailable(reason: "the output layer's input is not float")
+        }
         let h = hv.value
         let d = permutation.count
         let sw = Float(weightVariance.squareRoot()), sb = Float(biasVariance.squareRoot())
@@ -154,8 +166,9 @@ public struct MarginalLayer: Sendable {
         switch kind {
         case let .conv(stride, padding, kernel):
             guard h.rank == 4, h.shape[0] == 1 else { throw MarginalUnavailable(reason: "conv input \(h.shape)") }
-            let g = Conv2d.Geometry(input: h.shape, weight: [features, h.shape[1], kernel[0], kernel[1]],
-                                    stride: stride, padding: padding)
+            let g = Conv2d.Geometry(
+                input: h.shape, weight: [features, h.shape[1], kernel[0], kernel[1]],
+                stride: stride, padding: padding)
             let k = g.patch, positions = g.positions
             guard features * positions == d else { throw MarginalUnavailable(reason: "conv output size") }
             var cols = [Float](repeating: 0, count: k * positions)  // (C·kH·kW, positions)
@@ -203,7 +216,9 @@ public struct MarginalLayer: Sendable {
 }
 
 extension ImportedNetwork: OutputLayerMarginalizable {
-    public func marginalRows(_ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme) throws -> Tensor {
+    public func marginalRows(
+        _ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme
+    ) throws -> Tensor {
         try MarginalUnavailable.requireReference(scheme)
         return try marginalLayer.get().rows(self, x: x, timestep: timestep, parameters: parameters)
     }

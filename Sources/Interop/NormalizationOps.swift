@@ -8,7 +8,8 @@ enum NormalizationOps {
         t["InstanceNormalization"] = ONNXOpDefinition(inputs: 3...3, outputs: 1...1, attributes: ["epsilon"]) { c in
             let x = try c.float(0), scale = try c.float(1), bias = try c.float(2)
             guard x.shape.count >= 3, scale.shape == [x.shape[1]], bias.shape == [x.shape[1]] else {
-                throw OpFailure("input (N, C, …) with scale and B of shape (C); got \(x.shape), \(scale.shape), \(bias.shape)")
+                throw OpFailure(
+                    "input (N, C, …) with scale and B of shape (C); got \(x.shape), \(scale.shape), \(bias.shape)")
             }
             let eps = Double(try c.float("epsilon", default: 1e-5))
             return [.float(groupNorm(x, groups: x.shape[1], weight: scale, bias: bias, eps: eps))]
@@ -28,12 +29,17 @@ enum NormalizationOps {
                 return [.float(groupNorm(x, groups: groups, weight: scale, bias: bias, eps: eps))]
             }
             guard scale.shape == [groups], bias.shape == [groups] else {
-                throw OpFailure("scale and bias of shape (\(channels)) or (\(groups)); got \(scale.shape), \(bias.shape)")
+                throw OpFailure(
+                    "scale and bias of shape (\(channels)) or (\(groups)); got \(scale.shape), \(bias.shape)")
             }
             // Opset 18: per-group scale and bias, applied to every channel of the group.
             let map = (0..<channels).map { Int32($0 / (channels / groups)) }
-            return [.float(groupNorm(x, groups: groups, weight: scale.gathered(map, shape: [channels]),
-                                     bias: bias.gathered(map, shape: [channels]), eps: eps))]
+            return [
+                .float(
+                    groupNorm(
+                        x, groups: groups, weight: scale.gathered(map, shape: [channels]),
+                        bias: bias.gathered(map, shape: [channels]), eps: eps))
+            ]
         }
         t["LayerNormalization"] = ONNXOpDefinition(
             inputs: 2...3, outputs: 1...3, attributes: ["axis", "epsilon", "stash_type"]

@@ -34,8 +34,10 @@ public struct ONNXGraph: Sendable {
             ONNXError(file: file, node: node?.label ?? "(graph)", op: node?.opType ?? "-", message: message)
         }
         guard let opset = model.opsets[""], Self.supportedOpsets.contains(opset) else {
-            throw fail(nil, "the default-domain opset must be in \(Self.supportedOpsets) (found "
-                + "\(model.opsets[""].map(String.init) ?? "none")); export with opset_version=18")
+            throw fail(
+                nil,
+                "the default-domain opset must be in \(Self.supportedOpsets) (found "
+                    + "\(model.opsets[""].map(String.init) ?? "none")); export with opset_version=18")
         }
         path = file
         self.opset = opset
@@ -55,7 +57,8 @@ public struct ONNXGraph: Sendable {
         var producer: [String: Int] = [:]
         for (i, n) in model.graph.nodes.enumerated() {
             for o in n.outputs where !o.isEmpty {
-                guard producer.updateValue(i, forKey: o) == nil, inits[o] == nil, !inputs.contains(where: { $0.name == o })
+                guard producer.updateValue(i, forKey: o) == nil, inits[o] == nil,
+                    !inputs.contains(where: { $0.name == o })
                 else { throw fail(n, "value '\(o)' is defined more than once") }
             }
         }
@@ -93,24 +96,31 @@ public struct ONNXGraph: Sendable {
                 throw fail(n, "domain '\(n.domain)' is not supported (default ONNX domain only)")
             }
             guard let def = ONNXOps.table[n.opType] else {
-                throw fail(n, "op '\(n.opType)' is not supported; supported ops: "
-                    + ONNXOps.supported.joined(separator: " "))
+                throw fail(
+                    n,
+                    "op '\(n.opType)' is not supported; supported ops: "
+                        + ONNXOps.supported.joined(separator: " "))
             }
             guard def.inputs.contains(n.inputs.count) else {
                 throw fail(n, "\(n.inputs.count) inputs (expected \(def.inputs.lowerBound)…\(def.inputs.upperBound))")
             }
             guard def.outputs.contains(n.outputs.count) else {
-                throw fail(n, "\(n.outputs.count) outputs (expected \(def.outputs.lowerBound)…\(def.outputs.upperBound))")
+                throw fail(
+                    n, "\(n.outputs.count) outputs (expected \(def.outputs.lowerBound)…\(def.outputs.upperBound))")
             }
             var attrs: [String: ONNXModel.Attribute.Value] = [:]
             for a in n.attributes {
                 guard def.attributes.contains(a.name) else {
-                    throw fail(n, "attribute '\(a.name)' is not supported for \(n.opType) (supported: "
-                        + (def.attributes.isEmpty ? "none" : def.attributes.sorted().joined(separator: ", ")) + ")")
+                    throw fail(
+                        n,
+                        "attribute '\(a.name)' is not supported for \(n.opType) (supported: "
+                            + (def.attributes.isEmpty ? "none" : def.attributes.sorted().joined(separator: ", ")) + ")")
                 }
                 if case let .unsupported(type) = a.value {
-                    throw fail(n, "attribute '\(a.name)' has attribute type \(type) (graphs, sparse tensors and "
-                        + "type protos are not supported)")
+                    throw fail(
+                        n,
+                        "attribute '\(a.name)' has attribute type \(type) (graphs, sparse tensors and "
+                            + "type protos are not supported)")
                 }
                 attrs[a.name] = a.value
             }
@@ -118,7 +128,9 @@ public struct ONNXGraph: Sendable {
         }
         // Liveness: the last node reading each intermediate value releases it.
         var last: [String: Int] = [:]
-        for (k, c) in compiled.enumerated() { for input in c.node.inputs where producer[input] != nil { last[input] = k } }
+        for (k, c) in compiled.enumerated() {
+            for input in c.node.inputs where producer[input] != nil { last[input] = k }
+        }
         let keep = Set(outputs.map(\.name))
         for (name, k) in last where !keep.contains(name) { compiled[k].releases.append(name) }
         nodes = compiled
@@ -131,14 +143,18 @@ public struct ONNXGraph: Sendable {
     /// once from a run at batch 2, the batch the export was traced with in spirit: results at
     /// batches ≥ 2 are unchanged, and batch 1 behaves like them (docs/DIVERGENCES.md).
     mutating func freezeAxislessSqueezes(feeds: [String: ONNXValue], parameter: (String) -> Variable?) throws {
-        let targets = nodes.enumerated().filter { $0.element.node.opType == "Squeeze" && $0.element.node.inputs.count == 1 }
+        let targets = nodes.enumerated().filter {
+            $0.element.node.opType == "Squeeze" && $0.element.node.inputs.count == 1
+        }
         guard !targets.isEmpty else { return }
         var observed: [Int: [Int64]] = [:]
-        _ = try run(feeds: feeds, parameter: parameter, observe: { k, shape in
-            if targets.contains(where: { $0.offset == k }) {
-                observed[k] = shape.enumerated().filter { $0.element == 1 }.map { Int64($0.offset) }
-            }
-        })
+        _ = try run(
+            feeds: feeds, parameter: parameter,
+            observe: { k, shape in
+                if targets.contains(where: { $0.offset == k }) {
+                    observed[k] = shape.enumerated().filter { $0.element == 1 }.map { Int64($0.offset) }
+                }
+            })
         frozenSqueezeAxes = observed
     }
 
@@ -146,7 +162,8 @@ public struct ONNXGraph: Sendable {
     static func value(of t: TensorValue) -> ONNXValue {
         switch t.values {
         case let .float(f): return .float(Variable(Tensor(shape: t.dims, data: f)))
-        case let .int(i): return .int(IntTensor(shape: t.dims, values: i, isBool: t.dataType == TensorValue.DataType.bool))
+        case let .int(i):
+            return .int(IntTensor(shape: t.dims, values: i, isBool: t.dataType == TensorValue.DataType.bool))
         }
     }
 
@@ -155,9 +172,11 @@ public struct ONNXGraph: Sendable {
     /// - Parameters:
     ///   - replacing: values substituted for node outputs of the same name (as if computed).
     ///   - stopAt: return `[stopAt: value]` as soon as that value is computed.
-    func run(feeds: [String: ONNXValue], parameter: (String) -> Variable?,
-             replacing: [String: ONNXValue] = [:], stopAt: String? = nil,
-             observe: ((Int, [Int]) -> Void)? = nil) throws -> [String: ONNXValue] {
+    func run(
+        feeds: [String: ONNXValue], parameter: (String) -> Variable?,
+        replacing: [String: ONNXValue] = [:], stopAt: String? = nil,
+        observe: ((Int, [Int]) -> Void)? = nil
+    ) throws -> [String: ONNXValue] {
         var env: [String: ONNXValue] = feeds
         func lookup(_ name: String) -> ONNXValue? {
             if let v = env[name] { return v }
@@ -169,14 +188,16 @@ public struct ONNXGraph: Sendable {
             var inputs = c.node.inputs.map { $0.isEmpty ? nil : lookup($0) }
             if let axes = frozenSqueezeAxes[k], inputs.count == 1 { inputs.append(.int(IntTensor(vector: axes))) }
             if let observe, let first = inputs.first, let v = first { observe(k, v.shape) }
-            var context = OpContext(node: c.node, attributes: c.attributes, inputs: inputs,
-                                    outputCount: c.node.outputs.count)
+            var context = OpContext(
+                node: c.node, attributes: c.attributes, inputs: inputs,
+                outputCount: c.node.outputs.count)
             let results: [ONNXValue]
             do {
                 results = try ONNXOps.table[c.node.opType]!.run(&context)
             } catch let e as OpFailure {
-                throw ONNXError(file: path, node: c.node.label, op: c.node.opType,
-                                message: e.message + " (input shapes \(inputs.map { $0?.shape ?? [] }))")
+                throw ONNXError(
+                    file: path, node: c.node.label, op: c.node.opType,
+                    message: e.message + " (input shapes \(inputs.map { $0?.shape ?? [] }))")
             }
             for (name, v) in zip(c.node.outputs, results) where !name.isEmpty { env[name] = replacing[name] ?? v }
             if let stopAt, let v = env[stopAt] { return [stopAt: v] }

@@ -79,9 +79,11 @@ public struct TensorValue: Sendable {
         public static let int32: Int32 = 6, int64: Int32 = 7, bool: Int32 = 9, float16: Int32 = 10
         public static let double: Int32 = 11, uint32: Int32 = 12, uint64: Int32 = 13
         static func name(_ t: Int32) -> String {
-            let names: [Int32: String] = [1: "FLOAT", 2: "UINT8", 3: "INT8", 4: "UINT16", 5: "INT16", 6: "INT32",
-                                          7: "INT64", 8: "STRING", 9: "BOOL", 10: "FLOAT16", 11: "DOUBLE",
-                                          12: "UINT32", 13: "UINT64", 16: "BFLOAT16"]
+            let names: [Int32: String] = [
+                1: "FLOAT", 2: "UINT8", 3: "INT8", 4: "UINT16", 5: "INT16", 6: "INT32",
+                7: "INT64", 8: "STRING", 9: "BOOL", 10: "FLOAT16", 11: "DOUBLE",
+                12: "UINT32", 13: "UINT64", 16: "BFLOAT16",
+            ]
             return names[t] ?? "type \(t)"
         }
         static func isFloat(_ t: Int32) -> Bool { t == float || t == double || t == float16 }
@@ -139,8 +141,9 @@ extension ONNXModel {
         }
         guard sawGraph else { throw r.error("a ModelProto with a graph (field 7)", "no graph") }
         guard model.irVersion >= 3 else {
-            throw FormatError(file: path, field: "model.ir_version", expected: "≥ 3 (an ONNX model)",
-                              found: "\(model.irVersion)")
+            throw FormatError(
+                file: path, field: "model.ir_version", expected: "≥ 3 (an ONNX model)",
+                found: "\(model.irVersion)")
         }
         return model
     }
@@ -235,9 +238,21 @@ extension ONNXModel {
         case 8: a.value = .strings(strings)
         case 0 where !other:
             // IR < 3 files may omit `type`: infer it from the one value present.
-            if let f { a.value = .float(f) } else if let i { a.value = .int(i) } else if let s { a.value = .string(s) }
-            else if let t { a.value = .tensor(t) } else if !floats.isEmpty { a.value = .floats(floats) }
-            else if !ints.isEmpty { a.value = .ints(ints) } else { a.value = .strings(strings) }
+            if let f {
+                a.value = .float(f)
+            } else if let i {
+                a.value = .int(i)
+            } else if let s {
+                a.value = .string(s)
+            } else if let t {
+                a.value = .tensor(t)
+            } else if !floats.isEmpty {
+                a.value = .floats(floats)
+            } else if !ints.isEmpty {
+                a.value = .ints(ints)
+            } else {
+                a.value = .strings(strings)
+            }
         default: a.value = .unsupported(type: type)
         }
         return a
@@ -264,7 +279,11 @@ extension ONNXModel {
                                 var dim = try shape.message(sw, field: "dim[\(v.dims.count)]")
                                 var value: Int64?
                                 while let (dn, dw) = try dim.nextField() {
-                                    if dn == 1 { value = try dim.int64(dw, field: "dim_value") } else { try dim.skip(dw) }
+                                    if dn == 1 {
+                                        value = try dim.int64(dw, field: "dim_value")
+                                    } else {
+                                        try dim.skip(dw)
+                                    }
                                 }
                                 v.dims.append(value)
                                 guard v.dims.count <= 64 else { throw shape.error("at most 64 dimensions", "more") }

@@ -27,7 +27,9 @@ struct OpContext {
     func optionalInput(_ i: Int) -> ONNXValue? { i < inputs.count ? inputs[i] : nil }
 
     func float(_ i: Int) throws -> Variable {
-        guard case let .float(v) = try input(i) else { throw OpFailure("input \(i) must be a float tensor, not integer") }
+        guard case let .float(v) = try input(i) else {
+            throw OpFailure("input \(i) must be a float tensor, not integer")
+        }
         return v
     }
 
@@ -75,7 +77,9 @@ struct OpContext {
 
     /// Refuses an attribute value the importer does not implement, naming the ones it does.
     func require(_ ok: Bool, attribute: String, _ found: Any, supported: String) throws {
-        guard ok else { throw OpFailure("attribute \(attribute) = \(found) is not supported (supported: \(supported))") }
+        guard ok else {
+            throw OpFailure("attribute \(attribute) = \(found) is not supported (supported: \(supported))")
+        }
     }
 }
 

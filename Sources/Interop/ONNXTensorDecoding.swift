@@ -17,24 +17,27 @@ final class ExternalData {
     func bytes(location: String, offset: Int, length: Int?, tensor: String) throws -> ArraySlice<UInt8> {
         let field = "initializer '\(tensor)'.external_data"
         guard !location.isEmpty, !location.hasPrefix("/"), !location.split(separator: "/").contains("..") else {
-            throw FormatError(file: modelPath, field: field + ".location",
-                              expected: "a relative path inside the model's directory", found: "'\(location)'")
+            throw FormatError(
+                file: modelPath, field: field + ".location",
+                expected: "a relative path inside the model's directory", found: "'\(location)'")
         }
         let path = directory + "/" + location
         if files[location] == nil {
             guard FileManager.default.fileExists(atPath: path) else {
-                throw FormatError(file: modelPath, field: field + ".location",
-                                  expected: "the external data file \(path) (keep it beside the .onnx file)",
-                                  found: "no such file")
+                throw FormatError(
+                    file: modelPath, field: field + ".location",
+                    expected: "the external data file \(path) (keep it beside the .onnx file)",
+                    found: "no such file")
             }
             files[location] = try AtomicFile.read(path)
         }
         let data = files[location]!
         let n = length ?? (data.count - offset)
         guard offset >= 0, n >= 0, offset <= data.count, n <= data.count - offset else {
-            throw FormatError(file: path, field: "offset/length of '\(tensor)'",
-                              expected: "a range inside the file's \(data.count) bytes",
-                              found: "offset \(offset), length \(length.map(String.init) ?? "(rest)")")
+            throw FormatError(
+                file: path, field: "offset/length of '\(tensor)'",
+                expected: "a range inside the file's \(data.count) bytes",
+                found: "offset \(offset), length \(length.map(String.init) ?? "(rest)")")
         }
         return data[offset..<(offset + n)]
     }
@@ -93,8 +96,9 @@ extension ONNXModel {
             throw fail("at most \(limit) elements", "shape \(shape)")
         }
         guard let itemSize = TensorValue.DataType.byteSize(dataType) else {
-            throw fail("a numeric data type (FLOAT, DOUBLE, FLOAT16, INT64, INT32, INT8, UINT8, BOOL …)",
-                       TensorValue.DataType.name(dataType))
+            throw fail(
+                "a numeric data type (FLOAT, DOUBLE, FLOAT16, INT64, INT32, INT8, UINT8, BOOL …)",
+                TensorValue.DataType.name(dataType))
         }
         if location == 1 {
             guard let external else { throw fail("inline data in an attribute tensor", "external data") }
@@ -104,8 +108,9 @@ extension ONNXModel {
                 guard let v = Int(text), v >= 0 else { throw fail("a non-negative integer \(key)", "'\(text)'") }
                 return v
             }
-            raw = try external.bytes(location: loc, offset: try integer("offset") ?? 0, length: try integer("length"),
-                                     tensor: name)
+            raw = try external.bytes(
+                location: loc, offset: try integer("offset") ?? 0, length: try integer("length"),
+                tensor: name)
         } else if location != 0 {
             throw fail("data_location DEFAULT (0) or EXTERNAL (1)", "\(location)")
         }
@@ -124,7 +129,8 @@ extension ONNXModel {
             case TensorValue.DataType.double:
                 found = doubleData.count; values = .float(doubleData.map { Float($0) })
             case TensorValue.DataType.float16:
-                found = int32Data.count; values = .float(int32Data.map { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: $0))) })
+                found = int32Data.count;
+                values = .float(int32Data.map { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: $0))) })
             case TensorValue.DataType.int64:
                 found = int64Data.count; values = .int(int64Data)
             case TensorValue.DataType.uint32, TensorValue.DataType.uint64:
@@ -147,7 +153,9 @@ extension ONNXModel {
         let base = raw.startIndex
         func word<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
             var v: T = 0
-            for k in 0..<MemoryLayout<T>.size { v |= T(truncatingIfNeeded: raw[base + i * MemoryLayout<T>.size + k]) << (8 * k) }
+            for k in 0..<MemoryLayout<T>.size {
+                v |= T(truncatingIfNeeded: raw[base + i * MemoryLayout<T>.size + k]) << (8 * k)
+            }
             return v
         }
         switch type {

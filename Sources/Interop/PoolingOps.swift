@@ -4,8 +4,10 @@ import Tensors
 /// pads), Resize (nearest, every coordinate mode), ReduceMean, ReduceSum, ReduceMax.
 enum PoolingOps {
     static func register(_ t: inout [String: ONNXOpDefinition]) {
-        let poolAttributes: Set<String> = ["auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape",
-                                           "pads", "strides", "storage_order"]
+        let poolAttributes: Set<String> = [
+            "auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape",
+            "pads", "strides", "storage_order",
+        ]
         t["AveragePool"] = ONNXOpDefinition(inputs: 1...1, outputs: 1...1, attributes: poolAttributes) { c in
             [.float(try pool(c, max: false))]
         }
@@ -14,11 +16,15 @@ enum PoolingOps {
         }
         t["Resize"] = ONNXOpDefinition(
             inputs: 1...4, outputs: 1...1,
-            attributes: ["antialias", "axes", "coordinate_transformation_mode", "cubic_coeff_a", "exclude_outside",
-                         "extrapolation_value", "keep_aspect_ratio_policy", "mode", "nearest_mode"]
+            attributes: [
+                "antialias", "axes", "coordinate_transformation_mode", "cubic_coeff_a", "exclude_outside",
+                "extrapolation_value", "keep_aspect_ratio_policy", "mode", "nearest_mode",
+            ]
         ) { c in [.float(try resize(c))] }
         for (name, kind) in [("ReduceMean", Reduce.mean), ("ReduceSum", .sum), ("ReduceMax", .max)] {
-            t[name] = ONNXOpDefinition(inputs: 1...2, outputs: 1...1, attributes: ["axes", "keepdims", "noop_with_empty_axes"]) {
+            t[name] = ONNXOpDefinition(
+                inputs: 1...2, outputs: 1...1, attributes: ["axes", "keepdims", "noop_with_empty_axes"]
+            ) {
                 c in [.float(try reduce(c, kind))]
             }
         }
@@ -27,7 +33,8 @@ enum PoolingOps {
     static func pool(_ c: OpContext, max: Bool) throws -> Variable {
         let x = try c.float(0)
         guard x.shape.count == 4 else { throw OpFailure("2-D pooling of (N, C, H, W) only, got \(x.shape)") }
-        guard let k = try c.ints("kernel_shape")?.map({ Int($0) }), k.count == 2, k.allSatisfy({ (1...256).contains($0) })
+        guard let k = try c.ints("kernel_shape")?.map({ Int($0) }), k.count == 2,
+            k.allSatisfy({ (1...256).contains($0) })
         else { throw OpFailure("kernel_shape of two values in 1…256 required") }
         let win = try LinearOps.window(c, kernel: k)
         try c.require(win.dilations == [1, 1], attribute: "dilations", win.dilations, supported: "[1, 1]")
@@ -92,12 +99,14 @@ enum PoolingOps {
         try c.require(policy == "stretch", attribute: "keep_aspect_ratio_policy", policy, supported: "stretch")
         let coordinate = try c.string("coordinate_transformation_mode", default: "half_pixel")
         let coordinates = ["asymmetric", "half_pixel", "pytorch_half_pixel", "align_corners", "tf_half_pixel_for_nn"]
-        try c.require(coordinates.contains(coordinate), attribute: "coordinate_transformation_mode", coordinate,
-                      supported: coordinates.joined(separator: ", "))
+        try c.require(
+            coordinates.contains(coordinate), attribute: "coordinate_transformation_mode", coordinate,
+            supported: coordinates.joined(separator: ", "))
         let nearest = try c.string("nearest_mode", default: "round_prefer_floor")
         let roundings = ["floor", "ceil", "round_prefer_floor", "round_prefer_ceil"]
-        try c.require(roundings.contains(nearest), attribute: "nearest_mode", nearest,
-                      supported: roundings.joined(separator: ", "))
+        try c.require(
+            roundings.contains(nearest), attribute: "nearest_mode", nearest,
+            supported: roundings.joined(separator: ", "))
         let r = x.shape.count
         var scales = [Float](repeating: 1, count: r)
         var outShape = x.shape
@@ -183,7 +192,9 @@ enum PoolingOps {
             let keptShape = kept.map { x.shape[$0] }
             y = moved.reshaped(keptShape + [list.map { x.shape[$0] }.reduce(1, *)]).maxOverLastAxis()
         }
-        let shape = keep ? (0..<r).map { list.contains($0) ? 1 : x.shape[$0] }
+        let shape =
+            keep
+            ? (0..<r).map { list.contains($0) ? 1 : x.shape[$0] }
             : (0..<r).filter { !list.contains($0) }.map { x.shape[$0] }
         return y.reshaped(shape)
     }

@@ -66,7 +66,9 @@ struct ProtobufReader {
             guard position < end else { throw error("a complete varint", "end of message") }
             let byte = bytes[position]
             position += 1
-            guard shift < 64, shift < 63 || byte <= 1 else { throw error("a varint of at most 64 bits", "a longer one") }
+            guard shift < 64, shift < 63 || byte <= 1 else {
+                throw error("a varint of at most 64 bits", "a longer one")
+            }
             result |= UInt64(byte & 0x7f) << shift
             if byte & 0x80 == 0 { return result }
             shift += 7
@@ -102,7 +104,9 @@ struct ProtobufReader {
 
     /// Checks that a field has the wire type its schema gives it.
     func require(_ wire: WireType, is expected: WireType, field: String) throws {
-        guard wire == expected else { throw error("wire type \(expected.rawValue) for \(field)", "wire type \(wire.rawValue)") }
+        guard wire == expected else {
+            throw error("wire type \(expected.rawValue) for \(field)", "wire type \(wire.rawValue)")
+        }
     }
 
     /// A nested message's reader.
@@ -168,7 +172,9 @@ struct ProtobufReader {
             try require(wire, is: .lengthDelimited, field: field)
             let range = try lengthDelimited()
             guard range.count % 4 == 0 else { throw error("a multiple of 4 bytes of packed floats", "\(range.count)") }
-            guard out.count + range.count / 4 <= limit else { throw error("at most \(limit) values in \(field)", "more") }
+            guard out.count + range.count / 4 <= limit else {
+                throw error("at most \(limit) values in \(field)", "more")
+            }
             var i = range.lowerBound
             while i < range.upperBound {
                 var v: UInt32 = 0

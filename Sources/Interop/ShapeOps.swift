@@ -59,7 +59,9 @@ enum ShapeOps {
             let x = try c.input(0)
             let r = x.shape.count
             let perm = try c.ints("perm")?.map { Int($0) } ?? Array((0..<r).reversed())
-            guard perm.sorted() == Array(0..<r) else { throw OpFailure("perm \(perm) is not a permutation of 0…\(r - 1)") }
+            guard perm.sorted() == Array(0..<r) else {
+                throw OpFailure("perm \(perm) is not a permutation of 0…\(r - 1)")
+            }
             switch x {
             case let .float(v): return [.float(v.permuted(perm))]
             case let .int(i):
@@ -100,8 +102,12 @@ enum ShapeOps {
             switch v.values {
             case let .float(f): return [.float(Variable(Tensor(repeating: f[0], shape: shape)))]
             case let .int(i):
-                return [.int(IntTensor(shape: shape, values: .init(repeating: i[0], count: shape.reduce(1, *)),
-                                       isBool: v.dataType == TensorValue.DataType.bool))]
+                return [
+                    .int(
+                        IntTensor(
+                            shape: shape, values: .init(repeating: i[0], count: shape.reduce(1, *)),
+                            isBool: v.dataType == TensorValue.DataType.bool))
+                ]
             }
         }
         t["Range"] = ONNXOpDefinition(inputs: 3...3, outputs: 1...1, attributes: []) { c in [try range(c)] }
@@ -131,7 +137,9 @@ enum ShapeOps {
                 inferred = i
                 shape.append(1)
             case 0 where !allowZero:
-                guard i < input.count else { throw OpFailure("0 at axis \(i) of \(target) for input rank \(input.count)") }
+                guard i < input.count else {
+                    throw OpFailure("0 at axis \(i) of \(target) for input rank \(input.count)")
+                }
                 shape.append(input[i])
             default:
                 guard d >= 0 && d <= Int64(Int32.max) else { throw OpFailure("extent \(d) in shape \(target)") }
@@ -143,7 +151,9 @@ enum ShapeOps {
             guard rest > 0, count % rest == 0 else { throw OpFailure("cannot reshape \(input) to \(target)") }
             shape[inferred] = count / rest
         }
-        guard shape.reduce(1, *) == count else { throw OpFailure("cannot reshape \(input) (\(count) elements) to \(target)") }
+        guard shape.reduce(1, *) == count else {
+            throw OpFailure("cannot reshape \(input) (\(count) elements) to \(target)")
+        }
         return shape
     }
 
@@ -286,7 +296,9 @@ enum ShapeOps {
         let axis = try Indexing.axis(try c.int("axis", default: 0), rank: x.shape.count)
         let n = x.shape[axis]
         let idx = try indices.values.map { i -> Int in
-            guard i >= Int64(-n) && i < Int64(n) else { throw OpFailure("index \(i) outside 0…\(n - 1) on axis \(axis)") }
+            guard i >= Int64(-n) && i < Int64(n) else {
+                throw OpFailure("index \(i) outside 0…\(n - 1) on axis \(axis)")
+            }
             return Int(i < 0 ? i + Int64(n) : i)
         }
         let outer = x.shape[..<axis].reduce(1, *), inner = x.shape[(axis + 1)...].reduce(1, *)
@@ -306,8 +318,9 @@ enum ShapeOps {
     static func gatherND(_ c: OpContext) throws -> ONNXValue {
         let x = try c.input(0)
         let indices = try c.int(1)
-        try c.require(try c.int("batch_dims", default: 0) == 0, attribute: "batch_dims",
-                      try c.int("batch_dims", default: 0), supported: "0")
+        try c.require(
+            try c.int("batch_dims", default: 0) == 0, attribute: "batch_dims",
+            try c.int("batch_dims", default: 0), supported: "0")
         guard let k = indices.shape.last, k >= 1, k <= x.shape.count else {
             throw OpFailure("indices \(indices.shape) for data \(x.shape)")
         }
@@ -348,7 +361,9 @@ enum ShapeOps {
     static func range(_ c: OpContext) throws -> ONNXValue {
         switch (try c.input(0), try c.input(1), try c.input(2)) {
         case let (.int(s), .int(l), .int(d)):
-            guard s.count == 1, l.count == 1, d.count == 1, d.values[0] != 0 else { throw OpFailure("scalar inputs, delta ≠ 0") }
+            guard s.count == 1, l.count == 1, d.count == 1, d.values[0] != 0 else {
+                throw OpFailure("scalar inputs, delta ≠ 0")
+            }
             let (a, b, step) = (s.values[0], l.values[0], d.values[0])
             let n = max(0, (b - a + step + (step > 0 ? -1 : 1)) / step)
             guard n <= Int64(Int32.max) else { throw OpFailure("\(n) elements") }

@@ -93,7 +93,8 @@ struct GeometryCommand: ParsableCommand {
             try threadOptions.apply()
             if let samples {
                 let rows = try SampleRows.load(samples, weights: weights)
-                try estimate(GeometryRun(spec: try GeometryRun.makeSpec(samples: rows, chunkSize: chunkSize), samples: rows))
+                try estimate(
+                    GeometryRun(spec: try GeometryRun.makeSpec(samples: rows, chunkSize: chunkSize), samples: rows))
                 return
             }
             if onnx.isGiven {

@@ -10,7 +10,8 @@ struct ONNXOptions: ParsableArguments {
             valueName: "file.onnx"))
     var onnx: [String] = []
 
-    @Option(help: "JSON {initializer name or glob: fixed|zeros|ones|uniform:B|normal:S|xavier-uniform|kaiming-uniform}.")
+    @Option(
+        help: "JSON {initializer name or glob: fixed|zeros|ones|uniform:B|normal:S|xavier-uniform|kaiming-uniform}.")
     var initOverrides: String?
 
     @Option(help: "Name of the graph's image input (default x).")

@@ -14,7 +14,8 @@ struct SweepTarget: ParsableArguments {
     @Option(help: "Override the profile's number of seeds.")
     var seeds: Int?
 
-    @Option(help: ArgumentHelp("fig6 on your own network: ONNX exports of ≥ 2 initialisations.", valueName: "file.onnx"))
+    @Option(
+        help: ArgumentHelp("fig6 on your own network: ONNX exports of ≥ 2 initialisations.", valueName: "file.onnx"))
     var onnx: [String] = []
 
     @Option(help: "Init overrides for --onnx (JSON, see `sad inspect`).")

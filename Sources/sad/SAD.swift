@@ -19,7 +19,8 @@ struct SAD: ParsableCommand {
         version: sadVersion,
         subcommands: [
             Demo.self, Reproduce.self, Align.self, SweepCommand.self, ReportCommand.self, GeometryCommand.self,
-            Train.self, Sample.self, Evaluate.self, DatasetCommand.self, Forward.self, Inspect.self, InitStats.self, Bench.self,
+            Train.self, Sample.self, Evaluate.self, DatasetCommand.self, Forward.self, Inspect.self, InitStats.self,
+            Bench.self,
             SelfCheck.self,
         ]
     )

@@ -6,16 +6,24 @@ import XCTest
 final class ONNXCommandTests: XCTestCase {
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/onnx").path
-    var tiny: [String] { ["--onnx", fixtures + "/malformed/tiny.seed0.onnx", "--onnx", fixtures + "/malformed/tiny.seed1.onnx"] }
+    var tiny: [String] {
+        ["--onnx", fixtures + "/malformed/tiny.seed0.onnx", "--onnx", fixtures + "/malformed/tiny.seed1.onnx"]
+    }
     var diffusers: [String] {
-        ["--onnx", fixtures + "/diffusers-unet2d-16.seed0.onnx", "--onnx", fixtures + "/diffusers-unet2d-16.seed1.onnx"]
+        [
+            "--onnx", fixtures + "/diffusers-unet2d-16.seed0.onnx", "--onnx",
+            fixtures + "/diffusers-unet2d-16.seed1.onnx",
+        ]
     }
 
     func testForwardWritesEpsMatchingPyTorch() throws {
         let box = try SadSandbox("onnx-forward")
         let io = fixtures + "/dit-1x16x16-p2.io.safetensors"
-        assertSucceeded(try box.run(["forward", "--onnx", fixtures + "/dit-1x16x16-p2.seed1.onnx",
-                                         "--inputs", io, "--output", box.path("out.safetensors")]))
+        assertSucceeded(
+            try box.run([
+                "forward", "--onnx", fixtures + "/dit-1x16x16-p2.seed1.onnx",
+                "--inputs", io, "--output", box.path("out.safetensors"),
+            ]))
         let out = try SafeTensors.read(box.path("out.safetensors")).tensor("output.eps")
         let reference = try SafeTensors.read(io).tensor("seed1.output.eps")
         XCTAssertLessThan(out.maxAbsDifference(reference), 1e-5)
@@ -25,7 +33,8 @@ final class ONNXCommandTests: XCTestCase {
         let box = try SadSandbox("onnx-inspect")
         let r = try box.run(["inspect"] + diffusers)
         assertSucceeded(r)
-        XCTAssertTrue(r.stdout.contains("m.conv_out.weight") && r.stdout.contains("PyTorch default of Conv.W"), r.stdout)
+        XCTAssertTrue(
+            r.stdout.contains("m.conv_out.weight") && r.stdout.contains("PyTorch default of Conv.W"), r.stdout)
         XCTAssertTrue(r.stdout.contains("marginal estimator available"), r.stdout)
     }
 
@@ -56,8 +65,11 @@ final class ONNXCommandTests: XCTestCase {
     func testMarginalRefusedWhenTheOutputLayerIsFixed() throws {
         let box = try SadSandbox("onnx-marginal")
         try "{\"conv.*\": \"fixed\"}".write(toFile: box.path("o.json"), atomically: true, encoding: .utf8)
-        let r = try box.run(["geometry"] + tiny + ["--init-overrides", box.path("o.json"), "--networks", "64",
-                                                   "--chunk-size", "8", "--estimator", "marginal", "--out", box.path("g")])
+        let r = try box.run(
+            ["geometry"] + tiny + [
+                "--init-overrides", box.path("o.json"), "--networks", "64",
+                "--chunk-size", "8", "--estimator", "marginal", "--out", box.path("g"),
+            ])
         assertRefused(r, mentions: ["--estimator", "conv.weight", "fixed"])
     }
 
@@ -65,12 +77,17 @@ final class ONNXCommandTests: XCTestCase {
         let box = try SadSandbox("onnx-bad")
         try box.write("junk.onnx", "this is not protobuf")
         assertRefused(try box.run(["inspect", "--onnx", box.path("junk.onnx")]), mentions: ["junk.onnx"])
-        assertRefused(try box.run(["inspect", "--onnx", fixtures + "/malformed/unknown-op.onnx"]),
-                          mentions: ["FooBar", "supported ops"])
-        assertRefused(try box.run(["geometry", "--onnx", fixtures + "/malformed/tiny.seed0.onnx", "--networks", "64",
-                                       "--out", box.path("g")]),
-                          mentions: ["one instance", "--init-overrides"])
-        assertRefused(try box.run(["geometry"] + tiny + ["--config", "builtin:1x16x16-iddpm", "--out", box.path("g")]),
-                          mentions: ["--config", "--onnx"])
+        assertRefused(
+            try box.run(["inspect", "--onnx", fixtures + "/malformed/unknown-op.onnx"]),
+            mentions: ["FooBar", "supported ops"])
+        assertRefused(
+            try box.run([
+                "geometry", "--onnx", fixtures + "/malformed/tiny.seed0.onnx", "--networks", "64",
+                "--out", box.path("g"),
+            ]),
+            mentions: ["one instance", "--init-overrides"])
+        assertRefused(
+            try box.run(["geometry"] + tiny + ["--config", "builtin:1x16x16-iddpm", "--out", box.path("g")]),
+            mentions: ["--config", "--onnx"])
     }
 }

@@ -18,8 +18,10 @@ final class ImportedGeometryTests: XCTestCase {
     /// distributions, so the same seed draws the same networks: the two estimates agree far
     /// inside their standard errors (up to the x = 0 rounding of the exported GroupNorm).
     func testReferenceUNetAgreesWithNative() throws {
-        let net = try ImportedNetwork.load([fixture("iddpm-1x16x16-nearest", seed: 0),
-                                            fixture("iddpm-1x16x16-nearest", seed: 1)])
+        let net = try ImportedNetwork.load([
+            fixture("iddpm-1x16x16-nearest", seed: 0),
+            fixture("iddpm-1x16x16-nearest", seed: 1),
+        ])
         let spec = try GeometryRun.makeSpec(
             architecture: net, model: "onnx", source: "test", identityFields: net.identityFields,
             estimator: .marginal, probe: .zero, seed: 3, networks: 128, chunkSize: 16)
@@ -40,8 +42,10 @@ final class ImportedGeometryTests: XCTestCase {
     /// diffusers.UNet2DModel, a network nobody here wrote: the marginal estimate at 1,024 networks
     /// against the PyTorch ground truth (16,384 networks, Tests/Fixtures/onnx/README.md).
     func testDiffusersAgainstPyTorchGroundTruth() throws {
-        let net = try ImportedNetwork.load([fixture("diffusers-unet2d-16", seed: 0),
-                                            fixture("diffusers-unet2d-16", seed: 1)])
+        let net = try ImportedNetwork.load([
+            fixture("diffusers-unet2d-16", seed: 0),
+            fixture("diffusers-unet2d-16", seed: 1),
+        ])
         let spec = try GeometryRun.makeSpec(
             architecture: net, model: "onnx", source: "test", identityFields: net.identityFields,
             estimator: .marginal, probe: .zero, seed: 0, networks: 1024, chunkSize: 32)
@@ -70,8 +74,10 @@ final class ImportedGeometryTests: XCTestCase {
     /// A t-dependent network: the importance sampler stays unbiased (it draws t ∝ 1/σ_t² and
     /// evaluates the network at that t), so it agrees with the reference estimator's mean.
     func testImportanceAgreesWithReferenceForTimeDependentNetwork() throws {
-        let net = try ImportedNetwork.load([fixture("diffusers-unet2d-16", seed: 0),
-                                            fixture("diffusers-unet2d-16", seed: 1)])
+        let net = try ImportedNetwork.load([
+            fixture("diffusers-unet2d-16", seed: 0),
+            fixture("diffusers-unet2d-16", seed: 1),
+        ])
         var traces: [(Double, Double)] = []
         for estimator in [Estimator.importance, .marginal] {
             let spec = try GeometryRun.makeSpec(
@@ -81,6 +87,7 @@ final class ImportedGeometryTests: XCTestCase {
             traces.append((s.diagnostics.trace, s.diagnostics.traceStandardError))
         }
         let (a, sa) = traces[0], (b, sb) = traces[1]
-        XCTAssertLessThan(abs(a - b), 4 * (sa * sa + sb * sb).squareRoot(), "importance \(a) ± \(sa), marginal \(b) ± \(sb)")
+        XCTAssertLessThan(
+            abs(a - b), 4 * (sa * sa + sb * sb).squareRoot(), "importance \(a) ± \(sa), marginal \(b) ± \(sb)")
     }
 }

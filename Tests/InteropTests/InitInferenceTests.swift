@@ -42,8 +42,9 @@ final class InitInferenceTests: XCTestCase {
 
     func testOverridesWin() throws {
         let path = NSTemporaryDirectory() + "overrides-\(getpid()).json"
-        try #"{"m.conv_out.*": "normal:0.5", "m.conv_in.weight": "zeros"}"#.write(toFile: path, atomically: true,
-                                                                                encoding: .utf8)
+        try #"{"m.conv_out.*": "normal:0.5", "m.conv_in.weight": "zeros"}"#.write(
+            toFile: path, atomically: true,
+            encoding: .utf8)
         let net = try ImportedNetwork.load(
             [fixture("diffusers-unet2d-16", seed: 0), fixture("diffusers-unet2d-16", seed: 1)],
             options: ImportOptions(overrides: try InitOverrides.load(path)))

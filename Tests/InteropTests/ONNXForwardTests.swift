@@ -14,7 +14,8 @@ final class ONNXForwardTests: XCTestCase {
     func check(_ name: String, seeds: [Int], probeTolerance: Float) throws {
         let io = try SafeTensors.read("\(onnxFixtures)/\(name).io.safetensors")
         for k in seeds {
-            let net = try ImportedNetwork.load([fixture(name, seed: k)], options: ImportOptions(inferInitialisation: false))
+            let net = try ImportedNetwork.load(
+                [fixture(name, seed: k)], options: ImportOptions(inferInitialisation: false))
             let p = net.instance(0).parameters
             for (prefix, output, tolerance) in [("input", "output", Float(1e-5)), ("probe", "probe", probeTolerance)] {
                 let x = try io.tensor("\(prefix).x")
@@ -41,15 +42,17 @@ final class ONNXForwardTests: XCTestCase {
     /// PyTorch's `squeeze()` exported without axes would drop the batch axis at batch 1; the
     /// importer fixes its axes at batch 2, so batch 1 gives the rows of a larger batch.
     func testBatchOneEqualsRowsOfLargerBatch() throws {
-        let net = try ImportedNetwork.load([fixture("iddpm-1x16x16-nearest", seed: 0)],
-                                           options: ImportOptions(inferInitialisation: false))
+        let net = try ImportedNetwork.load(
+            [fixture("iddpm-1x16x16-nearest", seed: 0)],
+            options: ImportOptions(inferInitialisation: false))
         let io = try SafeTensors.read("\(onnxFixtures)/iddpm-1x16x16-nearest.io.safetensors")
         let x = try io.tensor("input.x"), p = net.instance(0).parameters
         let all = net.instance(0).epsilon(x, timesteps: [0, 3, 500, 999])
         let one = net.instance(0).epsilon(x.reshaped([4, 256]).sliceRows(2), timesteps: [500])
         // Equal up to the kernels' batch-dependent blocking (GEMM, Winograd at larger batches).
-        XCTAssertLessThan(Tensor(shape: [256], data: Array(all.data[512..<768])).maxAbsDifference(
-            Tensor(shape: [256], data: one.data)), 1e-5)
+        XCTAssertLessThan(
+            Tensor(shape: [256], data: Array(all.data[512..<768])).maxAbsDifference(
+                Tensor(shape: [256], data: one.data)), 1e-5)
         _ = p
     }
 }
