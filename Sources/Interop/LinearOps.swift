@@ -83,11 +83,11 @@ enum LinearOps {
         guard win.strides[0] == win.strides[1] else {
             throw OpFailure("unequal strides \(win.strides) are not supported")
         }
-        if win.dilations != [1, 1] { w = dilateKernel(w, win.dilations) }
+        if win.dilations != [1, 1] { w = dilateKernel(w, win.dilations, c) }
         let kh = w.shape[2], kw = w.shape[3]
         let p = win.pads
         let symmetric = p[0] == p[1] && p[1] == p[2] && p[2] == p[3]
-        if !symmetric { x = pad(x, top: p[0], left: p[1], bottom: p[2], right: p[3]) }
+        if !symmetric { x = pad(x, top: p[0], left: p[1], bottom: p[2], right: p[3], c) }
         let padding = symmetric ? p[0] : 0
         guard x.shape[2] + 2 * padding >= kh, x.shape[3] + 2 * padding >= kw else {
             throw OpFailure("kernel \(kh)×\(kw) larger than the padded input \(x.shape)")
@@ -110,27 +110,33 @@ enum LinearOps {
     }
 
     /// Zero padding of (N, C, H, W) by a gather map.
-    static func pad(_ x: Variable, top: Int, left: Int, bottom: Int, right: Int) -> Variable {
+    static func pad(_ x: Variable, top: Int, left: Int, bottom: Int, right: Int, _ context: OpContext) -> Variable {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let ho = h + top + bottom, wo = w + left + right
-        var map = [Int32](repeating: -1, count: n * c * ho * wo)
-        for p in 0..<(n * c) {
-            for i in 0..<h {
-                for j in 0..<w { map[(p * ho + i + top) * wo + j + left] = Int32((p * h + i) * w + j) }
+        let map = context.memo("pad") {
+            var map = [Int32](repeating: -1, count: n * c * ho * wo)
+            for p in 0..<(n * c) {
+                for i in 0..<h {
+                    for j in 0..<w { map[(p * ho + i + top) * wo + j + left] = Int32((p * h + i) * w + j) }
+                }
             }
+            return map
         }
         return x.gathered(map, shape: [n, c, ho, wo])
     }
 
     /// A dilated kernel as an ordinary one with zeros between the taps.
-    static func dilateKernel(_ w: Variable, _ d: [Int]) -> Variable {
+    static func dilateKernel(_ w: Variable, _ d: [Int], _ context: OpContext) -> Variable {
         let (o, c, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
         let eh = (kh - 1) * d[0] + 1, ew = (kw - 1) * d[1] + 1
-        var map = [Int32](repeating: -1, count: o * c * eh * ew)
-        for p in 0..<(o * c) {
-            for i in 0..<kh {
-                for j in 0..<kw { map[(p * eh + i * d[0]) * ew + j * d[1]] = Int32((p * kh + i) * kw + j) }
+        let map = context.memo("dilate") {
+            var map = [Int32](repeating: -1, count: o * c * eh * ew)
+            for p in 0..<(o * c) {
+                for i in 0..<kh {
+                    for j in 0..<kw { map[(p * eh + i * d[0]) * ew + j * d[1]] = Int32((p * kh + i) * kw + j) }
+                }
             }
+            return map
         }
         return w.gathered(map, shape: [o, c, eh, ew])
     }
@@ -168,31 +174,37 @@ enum LinearOps {
         // Spread input of extent out + k − 1 on each axis.
         let eh = ho + kh - 1, ew = wo + kw - 1
         try Indexing.checkSize([n, cin, eh, ew])
-        var map = [Int32](repeating: -1, count: n * cin * eh * ew)
         let offH = kh - 1 - win.pads[0], offW = kw - 1 - win.pads[1]
-        for p in 0..<(n * cin) {
-            for i in 0..<eh {
-                let u = i - offH
-                guard u >= 0, u % sh == 0, u / sh < h else { continue }
-                for j in 0..<ew {
-                    let v = j - offW
-                    guard v >= 0, v % sw == 0, v / sw < wd else { continue }
-                    map[(p * eh + i) * ew + j] = Int32((p * h + u / sh) * wd + v / sw)
-                }
-            }
-        }
-        let spread = x.gathered(map, shape: [n, cin, eh, ew])
-        // W'[o, c, a, b] = W[c, o, kh − 1 − a, kw − 1 − b].
-        var wmap = [Int32](repeating: 0, count: cout * cin * kh * kw)
-        for o in 0..<cout {
-            for ci in 0..<cin {
-                for a in 0..<kh {
-                    for bb in 0..<kw {
-                        wmap[((o * cin + ci) * kh + a) * kw + bb] = Int32(
-                            ((ci * cout + o) * kh + kh - 1 - a) * kw + kw - 1 - bb)
+        let map = c.memo("spread") {
+            var map = [Int32](repeating: -1, count: n * cin * eh * ew)
+            for p in 0..<(n * cin) {
+                for i in 0..<eh {
+                    let u = i - offH
+                    guard u >= 0, u % sh == 0, u / sh < h else { continue }
+                    for j in 0..<ew {
+                        let v = j - offW
+                        guard v >= 0, v % sw == 0, v / sw < wd else { continue }
+                        map[(p * eh + i) * ew + j] = Int32((p * h + u / sh) * wd + v / sw)
                     }
                 }
             }
+            return map
+        }
+        let spread = x.gathered(map, shape: [n, cin, eh, ew])
+        // W'[o, c, a, b] = W[c, o, kh − 1 − a, kw − 1 − b].
+        let wmap = c.memo("flip") {
+            var wmap = [Int32](repeating: 0, count: cout * cin * kh * kw)
+            for o in 0..<cout {
+                for ci in 0..<cin {
+                    for a in 0..<kh {
+                        for bb in 0..<kw {
+                            wmap[((o * cin + ci) * kh + a) * kw + bb] = Int32(
+                                ((ci * cout + o) * kh + kh - 1 - a) * kw + kw - 1 - bb)
+                        }
+                    }
+                }
+            }
+            return wmap
         }
         let flipped = w.gathered(wmap, shape: [cout, cin, kh, kw])
         if let b { guard b.shape == [cout] else { throw OpFailure("bias \(b.shape) for \(cout) channels") } }
@@ -331,6 +343,9 @@ extension OpContext {
         widen("strides") { [1] + $0 }
         widen("dilations") { [1] + $0 }
         widen("pads") { $0.count == 2 ? [0, $0[0], 0, $0[1]] : $0 }
-        return OpContext(node: node, attributes: attrs, inputs: inputs, outputCount: outputCount)
+        var c = OpContext(node: node, attributes: attrs, inputs: inputs, outputCount: outputCount)
+        c.cache = cache
+        c.nodeIndex = nodeIndex
+        return c
     }
 }

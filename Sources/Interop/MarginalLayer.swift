@@ -26,6 +26,7 @@ public struct MarginalLayer: Sendable {
     let permutation: [Int32]
     /// Output features of z (conv: channels; linear: the last axis).
     let features: Int
+    var isIdentity: Bool { permutation.enumerated().allSatisfy { Int($0.element) == $0.offset } }
 
     static let permutationOps: Set<String> = [
         "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Einsum",
@@ -206,6 +207,8 @@ public struct MarginalLayer: Sendable {
                 }
             }
         }
+        // The U-Net's output conv writes ε̂ in its own layout: nothing to move then.
+        if isIdentity { return Tensor(shape: [rowCount, d], data: zRows) }
         var rows = Tensor(zeros: [rowCount, d])
         for r in 0..<rowCount {
             let base = r * d

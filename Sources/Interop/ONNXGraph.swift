@@ -11,13 +11,29 @@ import Tensors
 public struct ONNXGraph: Sendable {
     public let path: String
     public let opset: Int64
-    struct CompiledNode: Sendable {
+    /// A class: the interpreter visits every node of every run, and a reference costs one
+    /// retain where a struct of arrays and dictionaries costs one per member.
+    final class CompiledNode: @unchecked Sendable {
         let node: ONNXModel.Node
         let attributes: [String: ONNXModel.Attribute.Value]
         /// Values whose last reader is this node (freed after it runs).
         var releases: [String]
+        /// Set when a peephole pass replaced the node by one engine kernel (see `fuse`).
+        var fusion: Fusion? = nil
+
+        init(node: ONNXModel.Node, attributes: [String: ONNXModel.Attribute.Value], releases: [String]) {
+            self.node = node
+            self.attributes = attributes
+            self.releases = releases
+        }
     }
+
+    /// Node patterns run as one engine kernel: x·σ(x) (how PyTorch's SiLU exports) as SiLU,
+    /// the vectorised kernel with its own VJP, instead of a scalar σ and a multiply.
+    enum Fusion: Sendable { case silu(input: String) }
     let nodes: [CompiledNode]
+    /// Index maps of data-movement ops, kept between runs (they depend on shapes only).
+    let cache = MapCache()
     /// Axes of every Squeeze without an axes input, fixed by ``freezeAxislessSqueezes(feeds:parameter:)``.
     private(set) var frozenSqueezeAxes: [Int: [Int64]] = [:]
     /// Initializers by name (float ones may be bound to parameters instead).
@@ -126,6 +142,7 @@ public struct ONNXGraph: Sendable {
             }
             compiled.append(CompiledNode(node: n, attributes: attrs, releases: []))
         }
+        compiled = Self.fuse(compiled, keep: Set(outputs.map(\.name)))
         // Liveness: the last node reading each intermediate value releases it.
         var last: [String: Int] = [:]
         for (k, c) in compiled.enumerated() {
@@ -134,6 +151,29 @@ public struct ONNXGraph: Sendable {
         let keep = Set(outputs.map(\.name))
         for (name, k) in last where !keep.contains(name) { compiled[k].releases.append(name) }
         nodes = compiled
+    }
+
+    /// Mul(x, Sigmoid(x)) with the sigmoid read by nothing else → SiLU(x).
+    static func fuse(_ nodes: [CompiledNode], keep: Set<String>) -> [CompiledNode] {
+        var readers: [String: Int] = [:]
+        var producer: [String: Int] = [:]
+        for (k, c) in nodes.enumerated() {
+            for i in c.node.inputs { readers[i, default: 0] += 1 }
+            for o in c.node.outputs { producer[o] = k }
+        }
+        var out = nodes
+        var dropped = Set<Int>()
+        for (k, c) in nodes.enumerated() where c.node.opType == "Mul" && c.node.inputs.count == 2 {
+            for (a, s) in [(c.node.inputs[0], c.node.inputs[1]), (c.node.inputs[1], c.node.inputs[0])] {
+                guard let p = producer[s], nodes[p].node.opType == "Sigmoid", nodes[p].node.inputs == [a],
+                    readers[s] == 1, !keep.contains(s), !dropped.contains(p)
+                else { continue }
+                out[k].fusion = .silu(input: a)
+                dropped.insert(p)
+                break
+            }
+        }
+        return out.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
     }
 
     /// PyTorch's `x.squeeze()` exports as a Squeeze without axes, which removes *every* unit
@@ -191,9 +231,16 @@ public struct ONNXGraph: Sendable {
             var context = OpContext(
                 node: c.node, attributes: c.attributes, inputs: inputs,
                 outputCount: c.node.outputs.count)
+            context.cache = cache
+            context.nodeIndex = k
             let results: [ONNXValue]
             do {
-                results = try ONNXOps.table[c.node.opType]!.run(&context)
+                if case let .silu(input)? = c.fusion {
+                    guard case let .float(x)? = lookup(input) else { throw OpFailure("SiLU of a non-float input") }
+                    results = [.float(x.silu())]
+                } else {
+                    results = try ONNXOps.table[c.node.opType]!.run(&context)
+                }
             } catch let e as OpFailure {
                 throw ONNXError(
                     file: path, node: c.node.label, op: c.node.opType,

@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// One supported op: how many inputs and outputs it takes, which attributes it
@@ -16,8 +17,36 @@ struct OpContext {
     let attributes: [String: ONNXModel.Attribute.Value]
     /// nil where an optional input is omitted ("").
     let inputs: [ONNXValue?]
-    /// Constant inputs (initializers) by position, for ops that need a value at compile time.
     let outputCount: Int
+    /// Where this node's index maps are kept between runs (nil: build every time).
+    var cache: MapCache? = nil
+    var nodeIndex = 0
+
+    /// A gather map that depends only on this node's input shapes and integer inputs, built
+    /// once per distinct signature and reused by every later run (and thread) of the graph.
+    func memo(_ tag: String, _ build: () throws -> [Int32]) rethrows -> [Int32] {
+        guard let cache, let key = signature(tag) else { return try build() }
+        if let m = cache.get(key) { return m }
+        let m = try build()
+        cache.put(key, m)
+        return m
+    }
+
+    /// Node, tag, input shapes and the values of small integer inputs; nil when an integer
+    /// input is too large to key on.
+    func signature(_ tag: String) -> String? {
+        var key = "\(nodeIndex)|\(tag)"
+        for v in inputs {
+            switch v {
+            case nil: key += "|-"
+            case let .float(f)?: key += "|f\(f.shape)"
+            case let .int(i)?:
+                guard i.count <= 4096 else { return nil }
+                key += "|i\(i.shape)\(i.values)"
+            }
+        }
+        return key
+    }
 
     func input(_ i: Int) throws -> ONNXValue {
         guard i < inputs.count, let v = inputs[i] else { throw OpFailure("input \(i) is required") }
@@ -80,6 +109,29 @@ struct OpContext {
         guard ok else {
             throw OpFailure("attribute \(attribute) = \(found) is not supported (supported: \(supported))")
         }
+    }
+}
+
+/// Index maps by node signature, shared by every run of one graph (thread-safe). Bounded:
+/// beyond `limit` elements in all, new maps are built and not kept.
+final class MapCache: @unchecked Sendable {
+    private var maps: [String: [Int32]] = [:]
+    private var elements = 0
+    private let lock = NSLock()
+    let limit = 1 << 24
+
+    func get(_ key: String) -> [Int32]? {
+        lock.lock()
+        defer { lock.unlock() }
+        return maps[key]
+    }
+
+    func put(_ key: String, _ map: [Int32]) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard elements + map.count <= limit, maps[key] == nil else { return }
+        maps[key] = map
+        elements += map.count
     }
 }
 

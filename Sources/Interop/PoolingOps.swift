@@ -56,7 +56,6 @@ enum PoolingOps {
         if !max, k == [2, 2], s == [2, 2], p == [0, 0, 0, 0], h % 2 == 0, w % 2 == 0 { return x.avgPool2x2() }
         let kk = k[0] * k[1]
         try Indexing.checkSize([n, ch, ho, wo, kk])
-        var map = [Int32](repeating: -1, count: n * ch * ho * wo * kk)
         var divisor = [Float](repeating: 0, count: ho * wo)
         for i in 0..<ho {
             for j in 0..<wo {
@@ -65,16 +64,28 @@ enum PoolingOps {
                     for b in 0..<k[1] {
                         let y = i * s[0] - p[0] + a, xx = j * s[1] - p[1] + b
                         if y < h + p[2] && xx < w + p[3] { inPadded += 1 }
-                        if y >= 0 && y < h && xx >= 0 && xx < w {
-                            valid += 1
+                        if y >= 0 && y < h && xx >= 0 && xx < w { valid += 1 }
+                    }
+                }
+                divisor[i * wo + j] = Float(includePad ? inPadded : valid)
+            }
+        }
+        let map = c.memo("pool") {
+            var map = [Int32](repeating: -1, count: n * ch * ho * wo * kk)
+            for i in 0..<ho {
+                for j in 0..<wo {
+                    for a in 0..<k[0] {
+                        for b in 0..<k[1] {
+                            let y = i * s[0] - p[0] + a, xx = j * s[1] - p[1] + b
+                            guard y >= 0 && y < h && xx >= 0 && xx < w else { continue }
                             for plane in 0..<(n * ch) {
                                 map[(((plane * ho + i) * wo + j) * kk) + a * k[1] + b] = Int32((plane * h + y) * w + xx)
                             }
                         }
                     }
                 }
-                divisor[i * wo + j] = Float(includePad ? inPadded : valid)
             }
+            return map
         }
         let windows = x.gathered(map, shape: [n, ch, ho, wo, kk])
         if max {
@@ -155,11 +166,14 @@ enum PoolingOps {
             }
         }
         let st = Indexing.strides(x.shape)
-        var map = [Int32](repeating: 0, count: outShape.reduce(1, *))
-        Indexing.forEach(outShape) { flat, idx in
-            var src = 0
-            for a in 0..<r { src += sources[a][idx[a]] * st[a] }
-            map[flat] = Int32(src)
+        let map = c.memo("resize") {
+            var map = [Int32](repeating: 0, count: outShape.reduce(1, *))
+            Indexing.forEach(outShape) { flat, idx in
+                var src = 0
+                for a in 0..<r { src += sources[a][idx[a]] * st[a] }
+                map[flat] = Int32(src)
+            }
+            return map
         }
         return x.gathered(map, shape: outShape)
     }

@@ -82,7 +82,7 @@ enum ShapeOps {
             guard target.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else { throw OpFailure("shape \(target)") }
             let shape = try Indexing.broadcast([x.shape, target.map { Int($0) }])
             try Indexing.checkSize(shape)
-            return [move(x, Indexing.broadcastMap(from: x.shape, to: shape), shape)]
+            return [move(x, c.memo("expand") { Indexing.broadcastMap(from: x.shape, to: shape) }, shape)]
         }
         t["Gather"] = ONNXOpDefinition(inputs: 2...2, outputs: 1...1, attributes: ["axis"]) { c in [try gather(c)] }
         t["GatherND"] = ONNXOpDefinition(inputs: 2...2, outputs: 1...1, attributes: ["batch_dims"]) { c in
@@ -281,11 +281,14 @@ enum ShapeOps {
             return sliceAxis(x, axis: moved[0], begin[moved[0]]..<(begin[moved[0]] + shape[moved[0]]))
         }
         let s = Indexing.strides(x.shape)
-        var map = [Int32](repeating: 0, count: shape.reduce(1, *))
-        Indexing.forEach(shape) { flat, idx in
-            var src = 0
-            for a in 0..<rank { src += (begin[a] + idx[a] * step[a]) * s[a] }
-            map[flat] = Int32(src)
+        let map = c.memo("slice") {
+            var map = [Int32](repeating: 0, count: shape.reduce(1, *))
+            Indexing.forEach(shape) { flat, idx in
+                var src = 0
+                for a in 0..<rank { src += (begin[a] + idx[a] * step[a]) * s[a] }
+                map[flat] = Int32(src)
+            }
+            return map
         }
         return move(x, map, shape)
     }
@@ -304,13 +307,16 @@ enum ShapeOps {
         let outer = x.shape[..<axis].reduce(1, *), inner = x.shape[(axis + 1)...].reduce(1, *)
         let shape = Array(x.shape[..<axis]) + indices.shape + Array(x.shape[(axis + 1)...])
         try Indexing.checkSize(shape)
-        var map = [Int32]()
-        map.reserveCapacity(shape.reduce(1, *))
-        for o in 0..<outer {
-            for i in idx {
-                let base = (o * n + i) * inner
-                for j in 0..<inner { map.append(Int32(base + j)) }
+        let map = c.memo("gather") {
+            var map = [Int32]()
+            map.reserveCapacity(shape.reduce(1, *))
+            for o in 0..<outer {
+                for i in idx {
+                    let base = (o * n + i) * inner
+                    for j in 0..<inner { map.append(Int32(base + j)) }
+                }
             }
+            return map
         }
         return move(x, map, shape)
     }
@@ -330,16 +336,19 @@ enum ShapeOps {
         let shape = lead + slice
         try Indexing.checkSize(shape)
         let s = Indexing.strides(x.shape)
-        var map = [Int32]()
-        map.reserveCapacity(shape.reduce(1, *))
-        for row in 0..<lead.reduce(1, *) {
-            var base = 0
-            for a in 0..<k {
-                let i = indices.values[row * k + a], n = Int64(x.shape[a])
-                guard i >= -n && i < n else { throw OpFailure("index \(i) outside axis \(a) of extent \(n)") }
-                base += Int(i < 0 ? i + n : i) * s[a]
+        let map = try c.memo("gathernd") {
+            var map = [Int32]()
+            map.reserveCapacity(shape.reduce(1, *))
+            for row in 0..<lead.reduce(1, *) {
+                var base = 0
+                for a in 0..<k {
+                    let i = indices.values[row * k + a], n = Int64(x.shape[a])
+                    guard i >= -n && i < n else { throw OpFailure("index \(i) outside axis \(a) of extent \(n)") }
+                    base += Int(i < 0 ? i + n : i) * s[a]
+                }
+                for j in 0..<inner { map.append(Int32(base + j)) }
             }
-            for j in 0..<inner { map.append(Int32(base + j)) }
+            return map
         }
         return move(x, map, shape)
     }

@@ -8,13 +8,14 @@ public enum Arithmetic {
         guard let shape = Broadcasting.shape(a.shape, b.shape) else {
             preconditionFailure("cannot broadcast \(a.shape) with \(b.shape)")
         }
-        let sa = Broadcasting.strides(of: a.shape, broadcastTo: shape)
-        let sb = Broadcasting.strides(of: b.shape, broadcastTo: shape)
+        let (loopShape, sa, sb) = Broadcasting.coalesced(
+            shape, Broadcasting.strides(of: a.shape, broadcastTo: shape),
+            Broadcasting.strides(of: b.shape, broadcastTo: shape))
         return Tensor(shape: shape) { o in
             a.data.withUnsafeBufferPointer { pa in
                 b.data.withUnsafeBufferPointer { pb in
                     let o = SharedPointer(o.baseAddress!)
-                    Broadcasting.forEachParallel(shape, sa, sb) { out, ia, ib, n, ka, kb in
+                    Broadcasting.forEachParallel(loopShape, sa, sb) { out, ia, ib, n, ka, kb in
                         switch op {
                         case .add: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] + pb[ib + j * kb] }
                         case .subtract: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] - pb[ib + j * kb] }

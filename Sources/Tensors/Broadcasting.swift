@@ -22,6 +22,31 @@ public enum Broadcasting {
         }
     }
 
+    /// The same iteration with adjacent axes merged wherever both operands step through them
+    /// as through one axis (e.g. (1, 32, 16, 16) ⊙ (32, 1, 1) becomes (32, 256) with strides
+    /// (1, 0)): longer inner loops, identical element order, so identical results.
+    static func coalesced(_ shape: [Int], _ sa: [Int], _ sb: [Int]) -> ([Int], [Int], [Int]) {
+        guard shape.count >= 2 else { return (shape, sa, sb) }
+        var outShape = [shape[0]], outA = [sa[0]], outB = [sb[0]]
+        for i in 1..<shape.count {
+            let last = outShape.count - 1
+            if outA[last] == sa[i] * shape[i] && outB[last] == sb[i] * shape[i] {
+                outShape[last] *= shape[i]
+                outA[last] = sa[i]
+                outB[last] = sb[i]
+            } else if outShape[last] == 1 {
+                outShape[last] = shape[i]
+                outA[last] = sa[i]
+                outB[last] = sb[i]
+            } else {
+                outShape.append(shape[i])
+                outA.append(sa[i])
+                outB.append(sb[i])
+            }
+        }
+        return (outShape, outA, outB)
+    }
+
     /// Visits every element of `target` in row-major order, passing the flat offsets of
     /// the corresponding elements of two broadcast operands. The innermost axis is a
     /// tight loop so the common cases (same shape, per-channel, scalar) stay fast.
