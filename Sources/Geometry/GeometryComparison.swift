@@ -79,6 +79,7 @@ public struct GeometryComparison: Sendable {
                 format: "λ_max   %.6g ± %.2g vs %.6g ± %.2g: difference %.3g%% = %.2f SE", lambdaMax.0,
                 lambdaMaxErrors.0, lambdaMax.1, lambdaMaxErrors.1, 100 * (lambdaMax.0 / lambdaMax.1 - 1),
                 Self.z(lambdaMax, lambdaMaxErrors)),
+            "(an eigenvalue's SE is |λ_A − λ_B|/2 of its split halves: one degree of freedom, indicative only)",
             String(
                 format: "top-%d subspace overlap %.4f, bottom-%d %.4f; ‖G_a − G_b‖/‖G_b‖ = %.3g", k,
                 topOverlap, k,
