@@ -168,3 +168,102 @@ enum ElementwiseOps {
         }
     }
 }
+
+/// Further element-wise ops common in exports: Clip, LeakyRelu, Softplus, Max, Min and the
+/// comparisons Less, Greater, Not, And, Or.
+enum ExtraElementwiseOps {
+    static func register(_ t: inout [String: ONNXOpDefinition]) {
+        t["Clip"] = ONNXOpDefinition(inputs: 1...3, outputs: 1...1, attributes: []) { c in
+            func bound(_ i: Int, _ d: Float) throws -> Float {
+                guard let v = c.optionalInput(i) else { return d }
+                switch v {
+                case let .float(f):
+                    guard !f.requiresGradient, f.value.count == 1 else {
+                        throw OpFailure("Clip bounds must be constant scalars")
+                    }
+                    return f.value.data[0]
+                case let .int(i):
+                    guard i.count == 1 else { throw OpFailure("Clip bounds must be scalars") }
+                    return Float(i.values[0])
+                }
+            }
+            let low = try bound(1, -.greatestFiniteMagnitude), high = try bound(2, .greatestFiniteMagnitude)
+            switch try c.input(0) {
+            case let .float(x): return [.float(x.applying(.clip(low, high)))]
+            case let .int(i):
+                return [
+                    .int(
+                        IntTensor(
+                            shape: i.shape, values: i.values.map { Swift.min(Swift.max($0, Int64(low)), Int64(high)) }))
+                ]
+            }
+        }
+        t["LeakyRelu"] = ONNXOpDefinition(inputs: 1...1, outputs: 1...1, attributes: ["alpha"]) { c in
+            [.float(try c.float(0).applying(.leakyRelu(try c.float("alpha", default: 0.01))))]
+        }
+        t["Softplus"] = ONNXOpDefinition(inputs: 1...1, outputs: 1...1, attributes: []) { c in
+            [.float(try c.float(0).applying(.softplus))]
+        }
+        for (name, takeMax) in [("Max", true), ("Min", false)] {
+            t[name] = ONNXOpDefinition(inputs: 1...Int(Int16.max), outputs: 1...1, attributes: []) { c in
+                var acc = try c.input(0)
+                for i in 1..<c.inputs.count { acc = try extremum(acc, try c.input(i), max: takeMax) }
+                return [acc]
+            }
+        }
+        for (name, op) in [("Less", 0), ("Greater", 1)] {
+            t[name] = ONNXOpDefinition(inputs: 2...2, outputs: 1...1, attributes: []) { c in
+                var r = try compare(try c.input(0), try c.input(1)) { op == 0 ? $0 < $1 : $0 > $1 }
+                r.isBool = true
+                return [.int(r)]
+            }
+        }
+        t["Not"] = ONNXOpDefinition(inputs: 1...1, outputs: 1...1, attributes: []) { c in
+            let x = try c.int(0)
+            return [.int(IntTensor(shape: x.shape, values: x.values.map { $0 == 0 ? 1 : 0 }, isBool: true))]
+        }
+        for (name, isAnd) in [("And", true), ("Or", false)] {
+            t[name] = ONNXOpDefinition(inputs: 2...2, outputs: 1...1, attributes: []) { c in
+                var r = try ElementwiseOps.intBinary(try c.int(0), try c.int(1)) {
+                    isAnd ? ($0 != 0 && $1 != 0 ? 1 : 0) : ($0 != 0 || $1 != 0 ? 1 : 0)
+                }
+                r.isBool = true
+                return [.int(r)]
+            }
+        }
+    }
+
+    /// Element-wise comparison of two tensors of one kind, broadcast.
+    static func compare(_ a: ONNXValue, _ b: ONNXValue, _ f: (Double, Double) -> Bool) throws -> IntTensor {
+        func values(_ v: ONNXValue) -> [Double] {
+            switch v {
+            case let .float(x): return x.value.data.map(Double.init)
+            case let .int(i): return i.values.map(Double.init)
+            }
+        }
+        let shape = try Indexing.broadcast([a.shape, b.shape])
+        try Indexing.checkSize(shape)
+        let va = values(a), vb = values(b)
+        let ma = Indexing.broadcastMap(from: a.shape, to: shape), mb = Indexing.broadcastMap(from: b.shape, to: shape)
+        return IntTensor(shape: shape, values: (0..<ma.count).map { f(va[Int(ma[$0])], vb[Int(mb[$0])]) ? 1 : 0 })
+    }
+
+    /// Max or Min of two tensors, broadcast; the gradient goes to the chosen operand (the first on ties).
+    static func extremum(_ a: ONNXValue, _ b: ONNXValue, max: Bool) throws -> ONNXValue {
+        switch (a, b) {
+        case let (.float(x), .float(y)):
+            let shape = try Indexing.broadcast([x.shape, y.shape])
+            try Indexing.checkSize(shape)
+            func expand(_ v: Variable) -> Variable {
+                v.shape == shape ? v : v.gathered(Indexing.broadcastMap(from: v.shape, to: shape), shape: shape)
+            }
+            let ex = expand(x), ey = expand(y)
+            let mask = zip(ex.value.data, ey.value.data).map { max ? $0 >= $1 : $0 <= $1 }
+            return .float(select(mask, ex, ey))
+        case let (.int(x), .int(y)):
+            return .int(try ElementwiseOps.intBinary(x, y) { max ? Swift.max($0, $1) : Swift.min($0, $1) })
+        default:
+            throw OpFailure("operands of one type expected")
+        }
+    }
+}

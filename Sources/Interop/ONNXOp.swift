@@ -140,7 +140,9 @@ enum ONNXOps {
     static let table: [String: ONNXOpDefinition] = {
         var t: [String: ONNXOpDefinition] = [:]
         ElementwiseOps.register(&t)
+        ExtraElementwiseOps.register(&t)
         ShapeOps.register(&t)
+        PadOps.register(&t)
         LinearOps.register(&t)
         NormalizationOps.register(&t)
         PoolingOps.register(&t)

@@ -389,3 +389,101 @@ enum ShapeOps {
         }
     }
 }
+
+/// Pad (constant, reflect, edge, wrap; negative pads crop) and Tile, by gather maps.
+enum PadOps {
+    static func register(_ t: inout [String: ONNXOpDefinition]) {
+        t["Pad"] = ONNXOpDefinition(inputs: 2...4, outputs: 1...1, attributes: ["mode"]) { c in [try pad(c)] }
+        t["Tile"] = ONNXOpDefinition(inputs: 2...2, outputs: 1...1, attributes: []) { c in
+            let x = try c.input(0)
+            let repeats = try c.int(1).values
+            guard repeats.count == x.shape.count, repeats.allSatisfy({ $0 >= 0 && $0 <= 1 << 20 }) else {
+                throw OpFailure("repeats \(repeats) for rank \(x.shape.count)")
+            }
+            let shape = zip(x.shape, repeats).map { $0 * Int($1) }
+            try Indexing.checkSize(shape)
+            let s = Indexing.strides(x.shape)
+            let map = c.memo("tile") {
+                var map = [Int32](repeating: 0, count: shape.reduce(1, *))
+                Indexing.forEach(shape) { flat, idx in
+                    var src = 0
+                    for a in 0..<shape.count { src += (idx[a] % x.shape[a]) * s[a] }
+                    map[flat] = Int32(src)
+                }
+                return map
+            }
+            return [ShapeOps.move(x, map, shape)]
+        }
+    }
+
+    static func pad(_ c: OpContext) throws -> ONNXValue {
+        let x = try c.input(0)
+        let rank = x.shape.count
+        let mode = try c.string("mode", default: "constant")
+        try c.require(
+            ["constant", "reflect", "edge", "wrap"].contains(mode), attribute: "mode", mode,
+            supported: "constant, reflect, edge, wrap")
+        let pads = try c.int(1).values
+        var axes = Array(0..<rank)
+        if let a = try c.optionalInt(3) { axes = try a.values.map { try Indexing.axis($0, rank: rank) } }
+        guard pads.count == 2 * axes.count, pads.allSatisfy({ abs($0) <= 1 << 20 }) else {
+            throw OpFailure("pads \(pads) for \(axes.count) axes")
+        }
+        var begin = [Int](repeating: 0, count: rank), end = begin
+        for (k, a) in axes.enumerated() {
+            begin[a] = Int(pads[k])
+            end[a] = Int(pads[k + axes.count])
+        }
+        let shape = (0..<rank).map { x.shape[$0] + begin[$0] + end[$0] }
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw OpFailure("pads \(pads) crop more than \(x.shape)") }
+        try Indexing.checkSize(shape)
+        if mode == "reflect" {
+            for a in 0..<rank where (begin[a] > 0 || end[a] > 0) && (begin[a] >= x.shape[a] || end[a] >= x.shape[a]) {
+                throw OpFailure("reflect padding of \(max(begin[a], end[a])) on an axis of extent \(x.shape[a])")
+            }
+        }
+        let s = Indexing.strides(x.shape)
+        let map = c.memo("pad-" + mode) {
+            var map = [Int32](repeating: 0, count: shape.reduce(1, *))
+            Indexing.forEach(shape) { flat, idx in
+                var src = 0
+                for a in 0..<rank {
+                    var i = idx[a] - begin[a]
+                    let n = x.shape[a]
+                    if i < 0 || i >= n {
+                        switch mode {
+                        case "edge": i = Swift.max(0, Swift.min(n - 1, i))
+                        case "wrap": i = ((i % n) + n) % n
+                        case "reflect": i = i < 0 ? -i : 2 * (n - 1) - i
+                        default: src = -1
+                        }
+                    }
+                    if src < 0 { break }
+                    src += i * s[a]
+                }
+                map[flat] = Int32(src)
+            }
+            return map
+        }
+        switch x {
+        case let .float(v):
+            var y = v.gathered(map, shape: shape)
+            if mode == "constant", let cv = c.optionalInput(2), case let .float(value) = cv, value.value.count == 1,
+                value.value.data[0] != 0
+            {
+                let fill = map.map { $0 < 0 ? value.value.data[0] : 0 }
+                y = y + Variable(Tensor(shape: shape, data: fill))
+            }
+            return .float(y)
+        case let .int(i):
+            let fillValue: Int64
+            if case let .int(cv)? = c.optionalInput(2), cv.count == 1 {
+                fillValue = cv.values[0]
+            } else {
+                fillValue = 0
+            }
+            return .int(
+                IntTensor(shape: shape, values: map.map { $0 < 0 ? fillValue : i.values[Int($0)] }, isBool: i.isBool))
+        }
+    }
+}

@@ -36,13 +36,17 @@ public enum Arithmetic {
         case .subtract:
             return (Broadcasting.reduce(dy, to: a.shape), Broadcasting.reduce(scale(dy, -1), to: b.shape))
         case .multiply:
-            return (Broadcasting.reduce(forward(dy, b, .multiply), to: a.shape),
-                    Broadcasting.reduce(forward(dy, a, .multiply), to: b.shape))
+            return (
+                Broadcasting.reduce(forward(dy, b, .multiply), to: a.shape),
+                Broadcasting.reduce(forward(dy, a, .multiply), to: b.shape)
+            )
         case .divide:
             // ∂a = ∂y/b, ∂b = −∂y·a/b² = −(∂y/b)·(a/b).
             let dyOverB = forward(dy, b, .divide)
-            return (Broadcasting.reduce(dyOverB, to: a.shape),
-                    Broadcasting.reduce(scale(forward(dyOverB, forward(a, b, .divide), .multiply), -1), to: b.shape))
+            return (
+                Broadcasting.reduce(dyOverB, to: a.shape),
+                Broadcasting.reduce(scale(forward(dyOverB, forward(a, b, .divide), .multiply), -1), to: b.shape)
+            )
         }
     }
 

@@ -51,8 +51,10 @@ public enum Broadcasting {
     /// the corresponding elements of two broadcast operands. The innermost axis is a
     /// tight loop so the common cases (same shape, per-channel, scalar) stay fast.
     @inline(__always)
-    static func forEach(_ target: [Int], _ sa: [Int], _ sb: [Int],
-                        _ body: (_ out: Int, _ a: Int, _ b: Int, _ n: Int, _ strideA: Int, _ strideB: Int) -> Void) {
+    static func forEach(
+        _ target: [Int], _ sa: [Int], _ sb: [Int],
+        _ body: (_ out: Int, _ a: Int, _ b: Int, _ n: Int, _ strideA: Int, _ strideB: Int) -> Void
+    ) {
         let total = Tensor.elementCount(target)
         if total == 0 { return }
         let rank = target.count
@@ -80,8 +82,10 @@ public enum Broadcasting {
 
     /// ``forEach(_:_:_:_:)`` split over the outermost axis in parallel (each slice writes its
     /// own outputs). Used when the output is large enough to be worth the threads.
-    static func forEachParallel(_ target: [Int], _ sa: [Int], _ sb: [Int],
-                                _ body: (_ out: Int, _ a: Int, _ b: Int, _ n: Int, _ strideA: Int, _ strideB: Int) -> Void) {
+    static func forEachParallel(
+        _ target: [Int], _ sa: [Int], _ sb: [Int],
+        _ body: (_ out: Int, _ a: Int, _ b: Int, _ n: Int, _ strideA: Int, _ strideB: Int) -> Void
+    ) {
         let total = Tensor.elementCount(target)
         guard target.count >= 2, target[0] > 1, total >= 1 << 15 else {
             forEach(target, sa, sb, body)

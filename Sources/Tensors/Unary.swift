@@ -9,6 +9,12 @@ public enum UnaryFunction: Equatable, Sendable {
     case power(Float)
     /// GELU, exact (erf) form: ½x(1 + erf(x/√2)).
     case geluExact
+    /// min(max(x, low), high); derivative 1 strictly inside, 0 outside.
+    case clip(Float, Float)
+    /// x for x ≥ 0, αx below.
+    case leakyRelu(Float)
+    /// log(1 + eˣ), computed as x + log1p(e⁻ˣ) for x > 0 so that it cannot overflow.
+    case softplus
 
     /// f(x) for one value.
     @inline(__always)
@@ -28,6 +34,9 @@ public enum UnaryFunction: Equatable, Sendable {
         case .reciprocal: return 1 / x
         case let .power(p): return UnaryFunction.power(x, p)
         case .geluExact: return 0.5 * x * (1 + Foundation.erf(x * Float(0.5).squareRoot()))
+        case let .clip(low, high): return Swift.min(Swift.max(x, low), high)
+        case let .leakyRelu(alpha): return x >= 0 ? x : alpha * x
+        case .softplus: return x > 0 ? x + Foundation.log1p(Foundation.exp(-x)) : Foundation.log1p(Foundation.exp(x))
         }
     }
 
@@ -52,6 +61,9 @@ public enum UnaryFunction: Equatable, Sendable {
             let cdf = 0.5 * (1 + Foundation.erf(x * Float(0.5).squareRoot()))
             let pdf = Foundation.exp(-0.5 * x * x) / (2 * Float.pi).squareRoot()
             return cdf + x * pdf
+        case let .clip(low, high): return x > low && x < high ? 1 : 0
+        case let .leakyRelu(alpha): return x >= 0 ? 1 : alpha
+        case .softplus: return 1 / (1 + Foundation.exp(-x))
         }
     }
 
