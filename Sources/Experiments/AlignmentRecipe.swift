@@ -18,6 +18,8 @@ public struct AlignmentRecipe: Recipe {
     public var images: Int
     public var geometryNetworks: Int
     public var training: TrainingSettings
+    /// The user's imported network instead of the built-in U-Net of the images' size.
+    public var imported: Architecture?
     public static let variants = ["w-min", "identity", "w-max"]
 
     public init(name: String, profile: Profile, options: RecipeOptions) throws {
@@ -51,39 +53,71 @@ public struct AlignmentRecipe: Recipe {
     }
 
     public var settings: JSONObject {
+        var s = baseSettings
+        if let imported { s["onnx"] = imported.importedIdentity ?? "" }
+        return s
+    }
+
+    var baseSettings: JSONObject {
         ["data": data, "images": images, "training": training.json,
          "geometry": profile == .paper ? "reference estimator, \(geometryNetworks) networks, zero probe"
              : "marginal estimator, \(geometryNetworks) networks, zero probe",
          "data_geometry": "uncentred second moment M = E[x xᵀ] of the images used"]
     }
 
-    /// The first `images` images of the dataset and the built-in config of their size.
-    func dataset() throws -> (Tensor, NetworkConfig) {
+    /// The first `images` images of the dataset and the network: the built-in config of their
+    /// size, or the imported network (whose input shape the images must have).
+    func dataset() throws -> (Tensor, ResolvedArchitecture) {
         let all = try DataSource.parse(data).loadImages()
         let shape = Array(all.shape.dropFirst())
-        let configName = shape.map(String.init).joined(separator: "x") + "-iddpm"
-        guard BuiltinConfigs.json[configName] != nil else {
-            throw FormatError(file: data, field: "image size", expected: "a size with a reference config (1x16x16, 1x28x28, 1x56x56, 3x32x32)",
-                              found: shape.map(String.init).joined(separator: "x"))
+        let network: ResolvedArchitecture
+        if let imported {
+            network = try imported.resolve()
+            guard network.shape == shape else {
+                throw FormatError(
+                    file: data, field: "image size", expected: "the imported network's input \(network.shape)",
+                    found: shape.map(String.init).joined(separator: "x"))
+            }
+        } else {
+            let configName = shape.map(String.init).joined(separator: "x") + "-iddpm"
+            guard BuiltinConfigs.json[configName] != nil else {
+                throw FormatError(
+                    file: data, field: "image size",
+                    expected: "a size with a reference config (1x16x16, 1x28x28, 1x56x56, 3x32x32)",
+                    found: shape.map(String.init).joined(separator: "x"))
+            }
+            network = try Architecture(name: configName, configName: configName).resolve()
         }
         guard all.shape[0] >= images else {
-            throw FormatError(file: data, field: "images", expected: "at least \(images) images for profile \(profile.rawValue)", found: "\(all.shape[0])")
+            throw FormatError(
+                file: data, field: "images", expected: "at least \(images) images for profile \(profile.rawValue)",
+                found: "\(all.shape[0])")
         }
         let d = shape.reduce(1, *)
-        return (Tensor(shape: [images] + shape, data: Array(all.data[0..<(images * d)])), try BuiltinConfigs.load(configName))
+        return (Tensor(shape: [images] + shape, data: Array(all.data[0..<(images * d)])), network)
     }
+
+    /// The estimator: the reference's in `paper`, else the marginal where the network allows it.
+    func method(_ network: ResolvedArchitecture) -> GeometrySource.Method {
+        var estimator: Estimator = profile == .paper ? .reference : .marginal
+        if estimator == .marginal, let net = network.imported, (try? net.marginalLayer.get()) == nil {
+            estimator = .importance
+        }
+        return .monteCarlo(estimator: estimator, networks: geometryNetworks, probe: .zero, seed: 0)
+    }
+
+    func label(_ network: ResolvedArchitecture) -> String { network.config?.source ?? "onnx" }
 
     func transformPath(_ variant: String, in run: RunDirectory) -> String { run.file("prepared/\(variant).npy") }
 
     public func prepare(in run: RunDirectory) throws {
         let marker = run.file("prepared/alignment.json")
         if FileManager.default.fileExists(atPath: marker) { return }
-        let (x, config) = try dataset()
-        let d = config.dimension
-        let method: GeometrySource.Method = .monteCarlo(estimator: profile == .paper ? .reference : .marginal,
-                                                        networks: geometryNetworks, probe: .zero, seed: 0)
-        let g = try GeometrySource.load(config: config, label: config.source, method: method,
-                                        directory: run.file("prepared/network-geometry"), log: run.log)
+        let (x, network) = try dataset()
+        let d = network.dimension
+        let g = try GeometrySource.load(
+            architecture: network, label: label(network), method: method(network),
+            directory: run.file("prepared/network-geometry"), log: run.log)
         let m = DataGeometry.secondMoment(x)
         let alignment = try Alignment(networkGeometry: g.geometry, dataSecondMoment: m, dimension: d)
         let wMin = alignment.wMin, wMax = alignment.wMax
@@ -97,7 +131,7 @@ public struct AlignmentRecipe: Recipe {
                                  "theorem2_min": lo, "theorem2_max": hi]
         run.log(String(format: "prediction before training: α(W_min) = %.4g ≤ α(I) = %.4g ≤ α(W_max) = %.4g (lower = easier)",
                        alignment.alpha(wMin), alignment.alpha(nil), alignment.alpha(wMax)))
-        try JSONFile.write(["alpha": alpha, "config": config.source, "dimension": d], to: marker)
+        try JSONFile.write(["alpha": alpha, "config": label(network), "dimension": d], to: marker)
     }
 
     public func units() throws -> [ExperimentUnit] {
@@ -105,13 +139,14 @@ public struct AlignmentRecipe: Recipe {
     }
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
-        let (x, config) = try dataset()
+        let (x, network) = try dataset()
         let w = try OrthogonalTransform.load(transformPath(unit.experiment, in: run))
         let z = try w.apply(x)
-        let outcome = try DiffusionRun.trainAndEvaluate(config: config, train: z, reference: x, settings: training, seed: UInt64(unit.seed),
-                                                        transform: w, checkpointDirectory: run.unitDirectory(unit))
-        let keep = min(36, outcome.samples.shape[0]), per = config.dimension
-        try Npy.write(Tensor(shape: [keep] + config.shape, data: Array(outcome.samples.data[0..<(keep * per)])),
+        let outcome = try DiffusionRun.trainAndEvaluate(
+            architecture: network, train: z, reference: x, settings: training, seed: UInt64(unit.seed),
+            transform: w, checkpointDirectory: run.unitDirectory(unit))
+        let keep = min(36, outcome.samples.shape[0]), per = network.dimension
+        try Npy.write(Tensor(shape: [keep] + network.shape, data: Array(outcome.samples.data[0..<(keep * per)])),
                       to: "\(run.unitDirectory(unit))/samples.npy")
         return outcome.json
     }

@@ -117,8 +117,9 @@ public enum Recipes {
         _ name: String, profile: Profile, options: RecipeOptions = RecipeOptions()
     ) throws -> any Recipe {
         try options.validate()
-        if options.onnx != nil && name != "fig6" {
-            throw RecipeError("--onnx applies to fig6 (rank-one data along SADs) only, not \(name)")
+        let takesONNX = ["fig6", "fig7", "fig8", "fig10"]
+        if options.onnx != nil && !takesONNX.contains(name) {
+            throw RecipeError("--onnx applies to \(takesONNX.joined(separator: ", ")) only, not \(name)")
         }
         switch name {
         case "fig1": return SphereRecipe(profile: profile, options: options)
@@ -128,11 +129,18 @@ public enum Recipes {
         case "fig6":
             var r = SADSweepRecipe(profile: profile, options: options)
             if let onnx = options.onnx {
-                r.architectures = [try Architecture.imported(onnx, initOverrides: options.initOverrides)]
+                let a = try Architecture.imported(onnx, initOverrides: options.initOverrides)
+                r.architectures = [a]
+                // The profile's indices (0, D/8 − 1, …, D − 1 or the two ends) for this network's D.
+                let d = try a.resolve().dimension
+                r.indices = r.indices.count == 2 ? [0, d - 1] : (0...8).map { max(0, $0 * d / 8 - 1) }
             }
             return r
         case "demo": return SADSweepRecipe.demo(seeds: options.seeds ?? 2)  // `sad demo` (profile fixed)
-        case "fig7", "fig8", "fig10": return try AlignmentRecipe(name: name, profile: profile, options: options)
+        case "fig7", "fig8", "fig10":
+            var r = try AlignmentRecipe(name: name, profile: profile, options: options)
+            if let onnx = options.onnx { r.imported = try Architecture.imported(onnx, initOverrides: options.initOverrides) }
+            return r
         case "fig9": return DataProbedGeometryRecipe(profile: profile, options: options)
         case "fig11": return ProbeSensitivityRecipe(profile: profile, options: options)
         case "props": return PropositionsRecipe(profile: profile, options: options)

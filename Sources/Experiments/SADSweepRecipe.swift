@@ -102,6 +102,9 @@ public struct SADSweepRecipe: Recipe {
         let resolved = try arch.resolve()
         let g = try geometry(arch, in: run)
         let d = resolved.dimension
+        guard (0..<d).contains(unit.index) else {
+            throw RecipeError("SAD index \(unit.index) outside 0…\(d - 1) for \(arch.name)")
+        }
         let v = Tensor(shape: resolved.shape, data: Array(g.vectors.data[(unit.index * d)..<((unit.index + 1) * d)]))
         let seed = UInt64(unit.seed)
         let train = try SyntheticData.rankOne(direction: v, count: training.trainSamples, seed: seed, stream: 0)

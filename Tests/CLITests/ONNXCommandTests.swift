@@ -73,6 +73,18 @@ final class ONNXCommandTests: XCTestCase {
         assertRefused(r, mentions: ["--estimator", "conv.weight", "fixed"])
     }
 
+    /// The paper's check on an imported network: fig6 (train along the top vs the bottom SAD).
+    func testReproduceFig6OnAnImportedNetwork() throws {
+        let box = try SadSandbox("onnx-fig6")
+        let r = try box.run(["reproduce", "fig6"] + tiny + ["--profile", "quick", "--out", box.path("f6")])
+        assertSucceeded(r)
+        let result = try JSONSerialization.jsonObject(with: Data(try box.bytes("f6/result.json"))) as? [String: Any]
+        let settings = result?["settings"] as? [String: Any]
+        XCTAssertEqual(settings?["sad_indices"] as? [Int], [0, 15])
+        XCTAssertTrue((settings?["onnx"] as? String)?.contains("graph") == true, "\(settings ?? [:])")
+        assertRefused(try box.run(["reproduce", "fig4"] + tiny + ["--out", box.path("f4")]), mentions: ["--onnx", "fig6"])
+    }
+
     func testBadInputsAreRefused() throws {
         let box = try SadSandbox("onnx-bad")
         try box.write("junk.onnx", "this is not protobuf")
