@@ -101,6 +101,14 @@ static inline v8f gelu_vjp(v8f v, v8f g) {
 void sad_gelu(const float *x, float *y, size_t n) { map_unary(x, y, n, gelu); }
 void sad_gelu_backward(const float *x, const float *dy, float *dx, size_t n) { map_binary(x, dy, dx, n, gelu_vjp); }
 
+// Logistic σ(x) = 1/(1 + e⁻ˣ) and tanh x = 2σ(2x) − 1 (imported graphs export SiLU, GELU
+// and attention gates through these). tanh in this form is exact to ~6e-8 absolute (not
+// relative near 0, where the imported graphs only ever add it to 1).
+static inline v8f sigmoid(v8f v) { return 1.0f / (1.0f + vexp(-v)); }
+static inline v8f tanh8(v8f v) { return 2.0f / (1.0f + vexp(-2.0f * v)) - 1.0f; }
+void sad_sigmoid(const float *x, float *y, size_t n) { map_unary(x, y, n, sigmoid); }
+void sad_tanh(const float *x, float *y, size_t n) { map_unary(x, y, n, tanh8); }
+
 // Softmax of one row, max-subtracted: e_j = exp(x_j - max), y = e / sum(e). The sum is
 // accumulated in 8 lanes then added lane by lane (a fixed order, so deterministic).
 void sad_softmax_row(const float *x, float *y, size_t n) {

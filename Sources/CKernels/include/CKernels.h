@@ -34,6 +34,10 @@ void sad_silu_backward(const float *x, const float *dy, float *dx, size_t n);
 void sad_gelu(const float *x, float *y, size_t n);
 void sad_gelu_backward(const float *x, const float *dy, float *dx, size_t n);
 
+// Vectorised logistic σ(x) and tanh(x) = 2σ(2x) − 1.
+void sad_sigmoid(const float *x, float *y, size_t n);
+void sad_tanh(const float *x, float *y, size_t n);
+
 /// Softmax of one row of n floats (max-subtracted), vectorised exp.
 void sad_softmax_row(const float *x, float *y, size_t n);
 
