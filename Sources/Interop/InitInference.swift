@@ -11,7 +11,7 @@ public struct InitEntry: Sendable, Equatable {
     public let consumer: String
     /// How a fresh network draws it (``ParameterInitializer/fixed(_:)`` for fixed tensors).
     public let initializer: ParameterInitializer
-    /// "fixed", "zeros", "ones", "uniform", "xavier-uniform", "normal".
+    /// "fixed", "zeros", "ones", "uniform", "xavier-uniform", "normal", "truncated-normal".
     public let family: String
     /// Uniform bound b or normal σ (nil for fixed tensors).
     public let scale: Double?
@@ -28,6 +28,9 @@ public struct InitEntry: Sendable, Equatable {
         switch family {
         case "uniform", "xavier-uniform": return (scale ?? 0) * (scale ?? 0) / 3
         case "normal": return (scale ?? 0) * (scale ?? 0)
+        case "truncated-normal":
+            guard case let .truncatedNormal(std, bound) = initializer else { return 0 }
+            return Double(std * std) * TruncatedNormal.moments(Double(bound / std)).variance
         default: return 0
         }
     }
@@ -48,7 +51,9 @@ public struct InitEntry: Sendable, Equatable {
 /// 4. Else a family is fitted from the pooled values: zero mean (5 SE); excess kurtosis
 ///    within 4·√(24/n) of −1.2 (uniform) or 0 (normal) and farther from the other; a
 ///    uniform bound is reported as Xavier's when within max(2%, 3 SE) of √(6/(fan_in + fan_out));
-///    a normal σ is rounded to two significant digits when within 3 SE of the rounded value.
+///    a normal σ is rounded to two significant digits when within 3 SE of the rounded value;
+///    values bounded tighter than any normal of their σ (the largest |value| has probability
+///    below 1e-6 under it) are fitted as a truncated normal when its kurtosis matches.
 /// Anything else (one instance of a varying tensor, fewer than 64 values and no default,
 /// a non-zero mean, a kurtosis that fits neither) is refused with what to export or override.
 public enum InitInference {
@@ -159,6 +164,31 @@ public enum InitInference {
                 }
                 continue
             }
+            // Bounded tighter than a normal of this σ? P(max of n normals ≤ max|v|) = (2Φ(m/σ) − 1)ⁿ.
+            let boundedLogP = Double(stats.n) * log(max(2 * TruncatedNormal.cdf(stats.maxAbs / stats.rms) - 1, 1e-300))
+            if boundedLogP < log(1e-6), let fit = TruncatedFit(stats),
+                abs(stats.excessKurtosis - fit.kurtosis) < tolerance,
+                du >= tolerance
+            {
+                // Round σ and the bound to two significant digits where the data allow it: σ within
+                // 3 SE, the bound at or above the largest value and within 1% of it.
+                let roundedStd = Double(String(format: "%.2g", fit.std))!
+                let std =
+                    abs(roundedStd - fit.std) <= 3 * fit.std / (2 * Double(stats.n)).squareRoot() ? roundedStd : fit.std
+                let roundedBound = Double(String(format: "%.2g", fit.bound))!
+                let bound =
+                    roundedBound >= stats.maxAbs && roundedBound <= stats.maxAbs * 1.01 ? roundedBound : fit.bound
+                out.append(
+                    entry(
+                        .truncatedNormal(std: Float(std), bound: Float(bound)), "truncated-normal",
+                        std,
+                        kurtosisText
+                            + String(
+                                format: "; max|v| %.4g is too small for a normal (log P = %.1f): "
+                                    + "σ %.4g (fit %.4g) truncated at ±%.4g (c = %.2f, kurtosis %.3f)",
+                                stats.maxAbs, boundedLogP, std, fit.std, bound, fit.c, fit.kurtosis)))
+                continue
+            }
             if dn < tolerance && du >= tolerance {
                 let s = stats.rms
                 let rounded = Double(String(format: "%.2g", s))!
@@ -186,6 +216,28 @@ public enum InitInference {
                 initializer: .fixed(Tensor(shape: t.dims, data: v)), family: "fixed", scale: nil,
                 evidence: "as exported (no init inference)", trainable: trainable,
                 role: consumers.role(name))
+        }
+    }
+
+    /// N(0, σ²) truncated to ±b fitted to the observed rms and maximum: b from the maximum
+    /// (biased low by ~b/n), c = b/σ from rms²/b² = Var(c)/c² (bisection; decreasing in c).
+    struct TruncatedFit {
+        let c: Double, std: Double, bound: Double, kurtosis: Double
+        init?(_ m: Moments) {
+            let bound = m.maxAbs * (1 + 1 / Double(m.n))
+            let target = m.rms * m.rms / (bound * bound)
+            var lo = 0.05, hi = 8.0
+            guard TruncatedNormal.moments(lo).variance / (lo * lo) > target,
+                TruncatedNormal.moments(hi).variance / (hi * hi) < target
+            else { return nil }
+            for _ in 0..<80 {
+                let mid = (lo + hi) / 2
+                if TruncatedNormal.moments(mid).variance / (mid * mid) > target { lo = mid } else { hi = mid }
+            }
+            c = (lo + hi) / 2
+            self.bound = bound
+            std = bound / c
+            kurtosis = TruncatedNormal.moments(c).excessKurtosis
         }
     }
 

@@ -5,7 +5,7 @@ import Tensors
 
 /// User-given initialisations for an imported network's initializers: a JSON object from
 /// a name or glob pattern (`*` matches any run of characters) to a rule:
-/// `fixed` (keep the exported value), `zeros`, `ones`, `uniform:B`, `normal:S`,
+/// `fixed` (keep the exported value), `zeros`, `ones`, `uniform:B`, `normal:S`, `truncated-normal:S:B`,
 /// `xavier-uniform` or `kaiming-uniform` (PyTorch's default, U(±1/√fan_in)).
 /// Exact names win over patterns; among patterns the first in the file that matches.
 public struct InitOverrides: Sendable {
@@ -42,6 +42,15 @@ public struct InitOverrides: Sendable {
                 if rule.hasPrefix("uniform:") {
                     let b = try number("uniform:")
                     return (.uniform(bound: Float(b)), "uniform", b)
+                }
+                if rule.hasPrefix("truncated-normal:") {
+                    let parts = rule.dropFirst("truncated-normal:".count).split(separator: ":").map { Double($0) }
+                    guard parts.count == 2, let sd = parts[0], let b = parts[1], sd > 0, b > 0, sd < 1e6, b < 1e6 else {
+                        throw SettingError(
+                            setting: "initOverrides", expected: "truncated-normal:S:B with S, B > 0",
+                            found: "'\(rule)' for '\(pattern)'")
+                    }
+                    return (.truncatedNormal(std: Float(sd), bound: Float(b)), "truncated-normal", sd)
                 }
                 if rule.hasPrefix("normal:") {
                     let s = try number("normal:")

@@ -33,6 +33,23 @@ final class InitInferenceTests: XCTestCase {
     func testReferenceUNet() throws { try compare("iddpm-1x16x16-nearest", config: "builtin:1x16x16-iddpm") }
     func testReferenceDiT() throws { try compare("dit-1x16x16-p2", config: "builtin:1x16x16-dit") }
 
+    /// A MatMul weight drawn N(0, 0.02²) truncated at ±0.04 (numpy rejection sampling, two
+    /// seeds; Tests/Fixtures/onnx/malformed/truncated.seed*.onnx): not the PyTorch default, not
+    /// uniform, not normal (no value beyond 2σ) — fitted as the truncated normal it is.
+    func testTruncatedNormalIsFittedAndDrawn() throws {
+        let dir = onnxFixtures + "/malformed"
+        let net = try ImportedNetwork.load([dir + "/truncated.seed0.onnx", dir + "/truncated.seed1.onnx"])
+        let w = try XCTUnwrap(net.initialisation.first { $0.name == "W" })
+        XCTAssertEqual(w.initializer, .truncatedNormal(std: 0.02, bound: 0.04), w.evidence)
+        XCTAssertEqual(net.initialisation.first { $0.name == "W2" }?.family, "uniform")
+        // Fresh draws have the family's moments and respect the bound.
+        let drawn = ScoreNetwork(net, seed: 3).parameters["W"]!.data.map(Double.init)
+        XCTAssertLessThanOrEqual(drawn.map { abs($0) }.max()!, 0.04)
+        let variance = drawn.reduce(0) { $0 + $1 * $1 } / Double(drawn.count)
+        XCTAssertEqual(variance, w.variance, accuracy: 0.05 * w.variance)
+        XCTAssertEqual(TruncatedNormal.quantile(TruncatedNormal.cdf(1.3)), 1.3, accuracy: 1e-9)
+    }
+
     func testOneInstanceIsRefusedWithAdvice() throws {
         XCTAssertThrowsError(try ImportedNetwork.load([fixture("diffusers-unet2d-16", seed: 0)])) { error in
             let text = "\(error)"
