@@ -11,8 +11,9 @@ struct ONNXOptions: ParsableArguments {
     var onnx: [String] = []
 
     @Option(
-        help: "JSON {initializer name or glob: fixed|zeros|ones|uniform:B|normal:S|truncated-normal:S:B|"
-            + "xavier-uniform|kaiming-uniform}.")
+        help: ArgumentHelp(
+            "JSON {initializer name or glob: fixed|zeros|ones|uniform:B|normal:S|truncated-normal:S:B|"
+                + "xavier-uniform|kaiming-uniform}."))
     var initOverrides: String?
 
     @Option(help: "Name of the graph's image input (default x).")
