@@ -30,11 +30,14 @@ public enum Broadcasting {
         var outShape = [shape[0]], outA = [sa[0]], outB = [sb[0]]
         for i in 1..<shape.count {
             let last = outShape.count - 1
-            if outA[last] == sa[i] * shape[i] && outB[last] == sb[i] * shape[i] {
+            // The outermost axis stays its own when it has extent > 1: ``forEachParallel``
+            // splits the work over it (merging it would make a large batch single-threaded).
+            let mergeable = last > 0 || outShape[0] == 1
+            if mergeable && outA[last] == sa[i] * shape[i] && outB[last] == sb[i] * shape[i] {
                 outShape[last] *= shape[i]
                 outA[last] = sa[i]
                 outB[last] = sb[i]
-            } else if outShape[last] == 1 {
+            } else if mergeable && outShape[last] == 1 {
                 outShape[last] = shape[i]
                 outA[last] = sa[i]
                 outB[last] = sb[i]
