@@ -25,8 +25,8 @@ public enum GeometryBenchmark {
         }
         let (_, refSeconds) = try estimate(.reference, referenceNetworks, seed: 1)
         let rate = Double(referenceNetworks) / refSeconds
-        log(String(format: "geometry, reference estimator (%@): %.0f networks/s on %d threads (%.0f× the reference's 38/s)",
-                   config.summary, rate, Parallel.threadCount, rate / 38))
+        log(String(format: "geometry, reference estimator (%@): %.0f networks/s on %d threads",
+                   config.summary, rate, Parallel.threadCount))
         var networks = 4096
         while networks <= maxNetworks {
             let (sads, seconds) = try estimate(.marginal, networks, seed: 2)
