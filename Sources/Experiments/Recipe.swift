@@ -139,7 +139,9 @@ public enum Recipes {
         case "demo": return SADSweepRecipe.demo(seeds: options.seeds ?? 2)  // `sad demo` (profile fixed)
         case "fig7", "fig8", "fig10":
             var r = try AlignmentRecipe(name: name, profile: profile, options: options)
-            if let onnx = options.onnx { r.imported = try Architecture.imported(onnx, initOverrides: options.initOverrides) }
+            if let onnx = options.onnx {
+                r.imported = try Architecture.imported(onnx, initOverrides: options.initOverrides)
+            }
             return r
         case "fig9": return DataProbedGeometryRecipe(profile: profile, options: options)
         case "fig11": return ProbeSensitivityRecipe(profile: profile, options: options)

@@ -293,6 +293,7 @@ public struct Sweep {
         "common random numbers: units that differ only in direction share seeds (same init, data scalars, "
             + "timesteps, noise), which sharpens comparisons",
         "arithmetic: 3×3 convolutions at batch ≥ 8 use Winograd F(2×2, 3×3), GELU is computed as x·σ(2u), exp "
-            + "in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp): float32 rounding differs from PyTorch's (every reference fixture passes)",
+            + "in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp): float32 rounding differs from PyTorch's "
+            + "(every reference fixture passes)",
     ]
 }

@@ -95,24 +95,11 @@ enum ElementwiseOps {
         }
         let y = x.applying(.power(p))
         let shape = try Indexing.broadcast([x.shape, try c.input(1).shape])
-        return .float(shape == y.shape ? y : y.gathered(Indexing.broadcastMap(from: y.shape, to: shape), shape: shape))
+        return .float(Indexing.expand(y, to: shape))
     }
 
     static func equal(_ c: OpContext) throws -> ONNXValue {
-        var r: IntTensor
-        switch (try c.input(0), try c.input(1)) {
-        case let (.int(a), .int(b)): r = try intBinary(a, b) { $0 == $1 ? 1 : 0 }
-        case let (.float(a), .float(b)):
-            let ia = IntTensor(shape: a.shape, values: a.value.data.map { Int64($0.bitPattern) })
-            let ib = IntTensor(shape: b.shape, values: b.value.data.map { Int64($0.bitPattern) })
-            // Bit equality is float equality except for ±0 and NaN: compare the values instead.
-            let fa = a.value.data, fb = b.value.data
-            let shape = try Indexing.broadcast([a.shape, b.shape])
-            let ma = Indexing.broadcastMap(from: ia.shape, to: shape),
-                mb = Indexing.broadcastMap(from: ib.shape, to: shape)
-            r = IntTensor(shape: shape, values: (0..<ma.count).map { fa[Int(ma[$0])] == fb[Int(mb[$0])] ? 1 : 0 })
-        default: throw OpFailure("operands of one type expected")
-        }
+        var r = try ExtraElementwiseOps.compare(try c.input(0), try c.input(1), float: ==, int: ==)
         r.isBool = true
         return .int(r)
     }
@@ -151,10 +138,7 @@ enum ElementwiseOps {
         let mask = mc.map { cond.values[Int($0)] != 0 }
         switch (a, b) {
         case let (.float(x), .float(y)):
-            func expand(_ v: Variable) -> Variable {
-                v.shape == shape ? v : v.gathered(Indexing.broadcastMap(from: v.shape, to: shape), shape: shape)
-            }
-            return .float(select(mask, expand(x), expand(y)))
+            return .float(select(mask, Indexing.expand(x, to: shape), Indexing.expand(y, to: shape)))
         case let (.int(x), .int(y)):
             let mx = Indexing.broadcastMap(from: x.shape, to: shape),
                 my = Indexing.broadcastMap(from: y.shape, to: shape)
@@ -213,7 +197,9 @@ enum ExtraElementwiseOps {
         }
         for (name, op) in [("Less", 0), ("Greater", 1)] {
             t[name] = ONNXOpDefinition(inputs: 2...2, outputs: 1...1, attributes: []) { c in
-                var r = try compare(try c.input(0), try c.input(1)) { op == 0 ? $0 < $1 : $0 > $1 }
+                var r = try compare(
+                    try c.input(0), try c.input(1), float: { op == 0 ? $0 < $1 : $0 > $1 },
+                    int: { op == 0 ? $0 < $1 : $0 > $1 })
                 r.isBool = true
                 return [.int(r)]
             }
@@ -233,19 +219,24 @@ enum ExtraElementwiseOps {
         }
     }
 
-    /// Element-wise comparison of two tensors of one kind, broadcast.
-    static func compare(_ a: ONNXValue, _ b: ONNXValue, _ f: (Double, Double) -> Bool) throws -> IntTensor {
-        func values(_ v: ONNXValue) -> [Double] {
-            switch v {
-            case let .float(x): return x.value.data.map(Double.init)
-            case let .int(i): return i.values.map(Double.init)
-            }
+    /// Element-wise comparison of two tensors of one kind, broadcast (integers compared exactly).
+    static func compare(
+        _ a: ONNXValue, _ b: ONNXValue, float: (Float, Float) -> Bool, int: (Int64, Int64) -> Bool
+    ) throws -> IntTensor {
+        switch (a, b) {
+        case let (.int(x), .int(y)):
+            return try ElementwiseOps.intBinary(x, y) { int($0, $1) ? 1 : 0 }
+        case let (.float(x), .float(y)):
+            let shape = try Indexing.broadcast([x.shape, y.shape])
+            try Indexing.checkSize(shape)
+            let fa = x.value.data, fb = y.value.data
+            let ma = Indexing.broadcastMap(from: x.shape, to: shape),
+                mb = Indexing.broadcastMap(from: y.shape, to: shape)
+            return IntTensor(
+                shape: shape, values: (0..<ma.count).map { float(fa[Int(ma[$0])], fb[Int(mb[$0])]) ? 1 : 0 })
+        default:
+            throw OpFailure("operands of one type expected, found one float and one integer tensor")
         }
-        let shape = try Indexing.broadcast([a.shape, b.shape])
-        try Indexing.checkSize(shape)
-        let va = values(a), vb = values(b)
-        let ma = Indexing.broadcastMap(from: a.shape, to: shape), mb = Indexing.broadcastMap(from: b.shape, to: shape)
-        return IntTensor(shape: shape, values: (0..<ma.count).map { f(va[Int(ma[$0])], vb[Int(mb[$0])]) ? 1 : 0 })
     }
 
     /// Max or Min of two tensors, broadcast; the gradient goes to the chosen operand (the first on ties).
@@ -254,10 +245,7 @@ enum ExtraElementwiseOps {
         case let (.float(x), .float(y)):
             let shape = try Indexing.broadcast([x.shape, y.shape])
             try Indexing.checkSize(shape)
-            func expand(_ v: Variable) -> Variable {
-                v.shape == shape ? v : v.gathered(Indexing.broadcastMap(from: v.shape, to: shape), shape: shape)
-            }
-            let ex = expand(x), ey = expand(y)
+            let ex = Indexing.expand(x, to: shape), ey = Indexing.expand(y, to: shape)
             let mask = zip(ex.value.data, ey.value.data).map { max ? $0 >= $1 : $0 <= $1 }
             return .float(select(mask, ex, ey))
         case let (.int(x), .int(y)):

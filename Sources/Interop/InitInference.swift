@@ -110,7 +110,6 @@ public enum InitInference {
             guard instances.count >= 2 else {
                 throw Ambiguous(name: name, reason: "one instance cannot tell a fixed tensor from a random one")
             }
-            guard !equal else { throw Ambiguous(name: name, reason: "unreachable") }
             let pooled = all.flatMap { $0 }.map(Double.init)
             let stats = Moments(pooled)
             if let fanIn = consumers.defaultFanIn(name) {
@@ -338,24 +337,20 @@ public enum InitInference {
             case ("ConvTranspose", 1): return shape(name).map { $0.dropFirst().reduce(1, *) }
             case ("ConvTranspose", 2): return shape(node.inputs[1]).map { $0.dropFirst().reduce(1, *) }
             case ("Gemm", 1):
-                let transB = node.attributes.contains {
-                    $0.name == "transB"
-                        && {
-                            if case .int(1) = $0.value { return true }; return false
-                        }($0)
-                }
-                return shape(name).map { transB ? $0[1] : $0[0] }
+                return shape(name).map { Self.transB(node) ? $0[1] : $0[0] }
             case ("Gemm", 2):
-                let transB = node.attributes.contains {
-                    $0.name == "transB"
-                        && {
-                            if case .int(1) = $0.value { return true }; return false
-                        }($0)
-                }
-                return shape(node.inputs[1]).map { transB ? $0[1] : $0[0] }
+                return shape(node.inputs[1]).map { Self.transB(node) ? $0[1] : $0[0] }
             case ("MatMul", 1): return shape(name).flatMap { $0.count == 2 ? $0[0] : nil }
             case ("Add", _): return biasFanIn(name)
             default: return nil
+            }
+        }
+
+        /// Whether a Gemm multiplies by Bᵀ (its B is then (N, K), fan-in K = dim 1).
+        static func transB(_ node: ONNXModel.Node) -> Bool {
+            node.attributes.contains { a in
+                if case .int(1) = a.value { return a.name == "transB" }
+                return false
             }
         }
 

@@ -248,13 +248,16 @@ enum LinearOps {
         let batch = try Indexing.broadcast([batchA, batchB])
         var y: Variable
         if batchB.isEmpty || batchB.allSatisfy({ $0 == 1 }) {
-            // B shared by every batch element: one matrix.
-            let flatA = a.reshaped([batch.reduce(1, *) * m, k])
-            let aFull = batchA == batch ? flatA : expand(a, to: batch + [m, k]).reshaped([batch.reduce(1, *) * m, k])
-            y = matmul(aFull, b.reshaped([k, n]))
+            // B shared by every batch element: one matrix (B's batch axes are all 1, so A's
+            // batch has as many elements as the broadcast batch).
+            y = matmul(a.reshaped([batch.reduce(1, *) * m, k]), b.reshaped([k, n]))
         } else {
-            let ea = batchA == batch ? a : expand(a, to: batch + [m, k])
-            let eb = batchB == batch ? b : expand(b, to: batch + [k, n])
+            let ea = Indexing.expand(
+                a.reshaped(Array(repeating: 1, count: batch.count - batchA.count) + a.shape),
+                to: batch + [m, k])
+            let eb = Indexing.expand(
+                b.reshaped(Array(repeating: 1, count: batch.count - batchB.count) + b.shape),
+                to: batch + [k, n])
             let count = batch.reduce(1, *)
             y = matmul(ea.reshaped([count, m, k]), eb.reshaped([count, k, n]))
         }
@@ -262,10 +265,6 @@ enum LinearOps {
         if bVector { shape.removeLast() }
         if aVector { shape.remove(at: shape.count - (bVector ? 1 : 2)) }
         return y.reshaped(shape)
-    }
-
-    static func expand(_ v: Variable, to shape: [Int]) -> Variable {
-        v.shape == shape ? v : v.gathered(Indexing.broadcastMap(from: v.shape, to: shape), shape: shape)
     }
 
     /// Einsum of one or two operands without ellipses or repeated indices in one operand:

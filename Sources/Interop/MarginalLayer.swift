@@ -110,7 +110,6 @@ public struct MarginalLayer: Sendable {
                 }
             }
             guard w.shape.count == 2 else { return no("its weight is not a matrix") }
-            guard transB || layer.opType == "MatMul" || layer.opType == "Gemm" else { return no("unreachable") }
             kind = .linear
             features = transB ? w.shape[0] : w.shape[1]
         }

@@ -103,6 +103,11 @@ enum Indexing {
         return map
     }
 
+    /// `v` broadcast to `shape` (a differentiable gather; `v` itself when it already has it).
+    static func expand(_ v: Variable, to shape: [Int]) -> Variable {
+        v.shape == shape ? v : v.gathered(broadcastMap(from: v.shape, to: shape), shape: shape)
+    }
+
     /// The broadcast shape of several shapes, or a failure naming them.
     static func broadcast(_ shapes: [[Int]]) throws -> [Int] {
         var out: [Int] = []

@@ -200,6 +200,7 @@ enum PoolingOps {
             }
             if kind == .mean { y = y * (1 / Float(max(count, 1))) }
         case .max:
+            guard list.allSatisfy({ x.shape[$0] > 0 }) else { throw OpFailure("ReduceMax over an empty axis") }
             // Move the reduced axes last, flatten them, take the maximum.
             let kept = (0..<r).filter { !list.contains($0) }
             let moved = y.permuted(kept + list)

@@ -26,10 +26,8 @@ enum ShapeOps {
         }
         t["Unsqueeze"] = ONNXOpDefinition(inputs: 2...2, outputs: 1...1, attributes: []) { c in
             let x = try c.input(0)
-            let rank = x.shape.count + c.inputs.count - 1
             let axes = try c.int(1).values
             let r = x.shape.count + axes.count
-            _ = rank
             let normalized = try axes.map { try Indexing.axis($0, rank: r) }.sorted()
             guard Set(normalized).count == normalized.count else { throw OpFailure("repeated axes \(axes)") }
             var shape = x.shape

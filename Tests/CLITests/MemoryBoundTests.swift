@@ -77,8 +77,9 @@ final class MemoryBoundTests: XCTestCase {
             """)
         assertRefused(try box.run(["init-stats", "--config", "huge.json", "--networks", "2"]),
                       mentions: ["--config", "activations", "memory budget", "needed"])
-        assertRefused(try box.run(["train", "--config", "mlp.json", "--data", "rank-one:dct:0:1", "--num-samples", "100000",
-                                   "--batch-size", "100000", "--steps", "1", "--out", "t"], env: ["SAD_MAX_MEMORY_MB": "64"]),
+        assertRefused(try box.run(["train", "--config", "mlp.json", "--data", "rank-one:dct:0:1",
+                                   "--num-samples", "100000", "--batch-size", "100000", "--steps", "1", "--out", "t"],
+                                  env: ["SAD_MAX_MEMORY_MB": "64"]),
                       mentions: ["--batch-size", "activations", "memory budget"])
     }
 

@@ -82,7 +82,30 @@ final class ONNXCommandTests: XCTestCase {
         let settings = result?["settings"] as? [String: Any]
         XCTAssertEqual(settings?["sad_indices"] as? [Int], [0, 15])
         XCTAssertTrue((settings?["onnx"] as? String)?.contains("graph") == true, "\(settings ?? [:])")
-        assertRefused(try box.run(["reproduce", "fig4"] + tiny + ["--out", box.path("f4")]), mentions: ["--onnx", "fig6"])
+        assertRefused(
+            try box.run(["reproduce", "fig4"] + tiny + ["--out", box.path("f4")]), mentions: ["--onnx", "fig6"])
+    }
+
+    func testBadSamplesAreRefused() throws {
+        let box = try SadSandbox("samples-bad")
+        try Npy.write(NDArray(shape: [6], float64: [1, 2, 3, 4, 5, 6]), to: box.path("flat.npy"))
+        try Npy.write(NDArray(shape: [40, 4], float64: (0..<160).map { Double($0 % 7) }), to: box.path("F.npy"))
+        try Npy.write(NDArray(shape: [40], float64: (0..<40).map { $0 == 3 ? -1 : 1 }), to: box.path("w.npy"))
+        try Npy.write(NDArray(shape: [39], float64: [Double](repeating: 1, count: 39)), to: box.path("w39.npy"))
+        let out = ["--chunk-size", "8", "--out", box.path("g")]
+        assertRefused(
+            try box.run(["geometry", "--samples", box.path("flat.npy")] + out),
+            mentions: ["flat.npy", "shape", "(M, C, H, W) or (M, D)"])
+        assertRefused(
+            try box.run(["geometry", "--samples", box.path("F.npy"), "--weights", box.path("w.npy")] + out),
+            mentions: ["w.npy", "weights ≥ 0", "-1"])
+        assertRefused(
+            try box.run(["geometry", "--samples", box.path("F.npy"), "--weights", box.path("w39.npy")] + out),
+            mentions: ["w39.npy", "one weight per row"])
+        assertRefused(
+            try box.run(["geometry", "--config", "mlp.json", "--weights", box.path("w.npy")] + out),
+            mentions: ["--weights", "--samples"])
+        assertSucceeded(try box.run(["geometry", "--samples", box.path("F.npy")] + out))
     }
 
     func testBadInputsAreRefused() throws {
