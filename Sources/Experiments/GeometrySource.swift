@@ -42,7 +42,7 @@ public enum GeometrySource {
         log: (String) -> Void = { _ in }
     ) throws -> Loaded {
         let shape = architecture.shape
-        let vecsPath = "\(directory)/vecs.npy", valsPath = "\(directory)/vals.npy", gPath = "\(directory)/geometry.npy"
+        let vecsPath = "\(directory)/vecs.npy", valsPath = "\(directory)/vals.npy"
         // Complete only with a valid marker (written last, with every file's hash): a kill
         // between two files, or an edited file, is recomputed from the resumable state.
         if !CompletionManifest.isComplete(directory) {
@@ -56,7 +56,8 @@ public enum GeometrySource {
                 }
                 let spec = try GeometryRun.makeSpec(
                     config: config, configPath: label, interpolation: nil, patchSize: d.patchSize,
-                    scheme: .reference, estimator: .importance, probe: .zero, seed: 0, networks: 2, chunkSize: 1)
+                    scheme: .reference, estimator: .importance, probe: .zero, seed: 0, networks: 2, chunkSize: 1,
+                    structure: .full)
                 let g = AnalyticGeometry.dit(
                     DiT(config: d, shape: config.shape),
                     schedule: NoiseSchedule(
@@ -86,7 +87,6 @@ public enum GeometrySource {
         }
         let vecs = try Npy.read(vecsPath).tensor(file: vecsPath, field: "vecs", converting: true)
         let vals = try Npy.read(valsPath)
-        let g = try Npy.read(gPath)
         let d = architecture.dimension
         guard vecs.shape == [d] + shape else {
             throw FormatError(file: vecsPath, field: "shape", expected: "\([d] + shape)", found: "\(vecs.shape)")
@@ -96,13 +96,9 @@ public enum GeometrySource {
                 file: valsPath, field: "shape", expected: "float64 [\(d)]",
                 found: "\(vals.dtype.rawValue) \(vals.shape)")
         }
-        guard case let .float64(geometry) = g.storage, g.shape == [d, d] else {
-            throw FormatError(
-                file: gPath, field: "shape", expected: "float64 [\(d), \(d)]", found: "\(g.dtype.rawValue) \(g.shape)")
-        }
+        let geometry = try GeometryFiles.geometry(directory: directory, dimension: d)
         try FormatError.requireFinite(vecs.data, file: vecsPath, field: "vecs")
         try FormatError.requireFinite(values, file: valsPath, field: "vals")
-        try FormatError.requireFinite(geometry, file: gPath, field: "geometry")
         let summary = (try? String(contentsOfFile: "\(directory)/summary.txt", encoding: .utf8)) ?? ""
         return Loaded(vectors: vecs, values: values, geometry: geometry, summary: summary)
     }

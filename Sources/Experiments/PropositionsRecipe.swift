@@ -44,7 +44,7 @@ public struct PropositionsRecipe: Recipe {
                                             estimator: estimator, probe: .zero, seed: 0, networks: networks, chunkSize: min(32, networks / 4))
         let state = try GeometryRun(spec: spec, config: config).run(statePath: "\(dir)/state.safetensors")
         try? FileManager.default.removeItem(atPath: "\(dir)/state.safetensors")
-        return (state.accumulator.mean(), state.accumulator.mean(half: 0), state.accumulator.mean(half: 1))
+        return (state.geometryMean(), state.geometryMean(half: 0), state.geometryMean(half: 1))
     }
 
     static func frobenius(_ x: [Double]) -> Double { x.reduce(0) { $0 + $1 * $1 }.squareRoot() }

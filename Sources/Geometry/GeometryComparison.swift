@@ -13,12 +13,12 @@ public struct GeometryComparison: Sendable {
     public let k: Int
     public let relativeFrobenius: Double
 
-    /// Reads `vals.npy`, `vecs.npy`, `geometry.npy` and `diagnostics.json` of both directories.
+    /// Reads `vals.npy`, `vecs.npy`, G (``GeometryFiles``) and `diagnostics.json` of both directories.
     public init(_ a: String, _ b: String, k: Int = 8) throws {
         func read(_ dir: String) throws -> (vals: [Double], vecs: [Double], g: [Double], d: StabilityDiagnostics) {
             let vals = try Npy.read(dir + "/vals.npy").doubles
             let vecs = try Npy.read(dir + "/vecs.npy").doubles
-            let g = try Npy.read(dir + "/geometry.npy").doubles
+            let g = try GeometryFiles.geometry(directory: dir, dimension: vals.count)
             let diag = try JSONDecoder().decode(
                 StabilityDiagnostics.self,
                 from: Data(try AtomicFile.read(dir + "/diagnostics.json")))

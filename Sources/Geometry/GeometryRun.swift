@@ -60,7 +60,8 @@ public struct GeometryRun {
     /// The schedule is the reference's linear one with T = 1000.
     public static func makeSpec(
         architecture: any ScoreArchitecture, model: String, source: String, identityFields: [(String, String)],
-        estimator: Estimator, probe: Probe, seed: UInt64, networks: Int, chunkSize: Int = 32
+        estimator: Estimator, probe: Probe, seed: UInt64, networks: Int, chunkSize: Int = 32,
+        structure: GeometryStructure = .auto
     ) throws -> GeometrySpec {
         let d = architecture.inputShape.reduce(1, *)
         guard networks >= 2 && networks <= 1_000_000_000 else {
@@ -82,7 +83,6 @@ public struct GeometryRun {
                 setting: "onnx", expected: "D = C·H·W ≤ \(GeometrySpec.maxDimension) for a dense geometry",
                 found: "D = \(d)")
         }
-        try MemoryBudget.require([d, d, 40], for: "the geometry of D = \(d) (≈ 40·D² bytes)", setting: "onnx")
         try MemoryBudget.require(
             [(networks + chunkSize - 1) / chunkSize, 25], for: "the per-chunk statistics", setting: "networks")
         if estimator == .marginal {
@@ -100,18 +100,21 @@ public struct GeometryRun {
                     found: "marginal (no closed-form output-layer marginal for \(model))")
             }
         }
-        return GeometrySpec(
+        var spec = GeometrySpec(
             config: source, model: model, shape: architecture.inputShape, interpolation: nil, patchSize: nil,
             initScheme: InitScheme.reference.rawValue, estimator: estimator.rawValue, probe: probe.description,
             seed: seed, networks: networks, chunkSize: chunkSize, timesteps: 1000, schedule: "linear",
             configFields: identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
+        spec.factorization = try structure.resolve(architecture, scheme: .reference)
+        try spec.requireMemory(setting: "onnx")
+        return spec
     }
 
     /// Builds the spec for a config and options, validating them.
     public static func makeSpec(
         config: NetworkConfig, configPath: String, interpolation: String?, patchSize: Int?,
         scheme: InitScheme, estimator: Estimator, probe: Probe, seed: UInt64,
-        networks: Int, chunkSize: Int = 32
+        networks: Int, chunkSize: Int = 32, structure: GeometryStructure = .auto
     ) throws -> GeometrySpec {
         guard scheme != .zeroInit else {
             throw SettingError(
@@ -136,9 +139,6 @@ public struct GeometryRun {
                 setting: "config", expected: "D = C·H·W ≤ \(GeometrySpec.maxDimension) for a dense geometry",
                 found: "D = \(config.dimension)")
         }
-        try MemoryBudget.require(
-            [config.dimension, config.dimension, 40], for: "the geometry of D = \(config.dimension) (≈ 40·D² bytes)",
-            setting: "config")
         // One network pass (batch 1) per thread is in flight.
         try config.checkBatch(Parallel.threadCount, training: false, setting: "config")
         // Four numbers per chunk (flags, trace, weights) live in the state.
@@ -168,12 +168,15 @@ public struct GeometryRun {
                 setting: "probe", expected: "a non-zero probe for the linear model (ε̂ = Ωx)",
                 found: "zero (G_F would be 0)")
         }
-        return GeometrySpec(
+        var spec = GeometrySpec(
             config: configPath, model: config.summary, shape: config.shape, interpolation: interpolation,
             patchSize: patchSize, initScheme: scheme.rawValue, estimator: estimator.rawValue,
             probe: probe.description, seed: seed, networks: networks, chunkSize: chunkSize,
             timesteps: config.timesteps, schedule: config.linearSchedule ? "linear" : "cosine",
             configFields: config.identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
+        spec.factorization = try structure.resolve(makeArchitecture(config), scheme: scheme)
+        try spec.requireMemory(setting: "config")
+        return spec
     }
 
     /// Computes the shard's missing chunks, checkpointing into `statePath`; resumes from it
@@ -206,15 +209,24 @@ public struct GeometryRun {
                 file: statePath, field: "spec.shape", expected: "\(shape) (the architecture's)",
                 found: "\(spec.shape)")
         }
-        let d = spec.dimension
+        if let architecture, let f = spec.factorization {
+            let mine = (architecture as? OutputLayerMarginalizable)?.marginalFactorization(scheme: scheme)
+            guard mine == f else {
+                throw FormatError(
+                    file: statePath, field: "spec.factorization",
+                    expected: "the architecture's own output-layer structure",
+                    found: mine == nil ? "a factorization the architecture does not have" : "a different one")
+            }
+        }
+        let d = spec.dimension, side = spec.accumulatorDimension
         let mine = shard.chunkRange(total: spec.chunks)
         var pending = mine.filter { !state.done[$0] }
         if let limit = stopAfterChunks { pending = Array(pending.prefix(limit)) }
         // Chunks in flight each hold a D×D Float64 sum: as many as the memory budget allows
         // beside the state (at least one), never more than two per thread. The result does
         // not depend on it (exact accumulation).
-        let chunkBytes = d * d * 8
-        let room = max(0, MemoryBudget.bytes - d * d * 40)
+        let chunkBytes = side * side * 8
+        let room = max(0, MemoryBudget.bytes - (MemoryBudget.product(spec.stateBytes) ?? Int.max / 2))
         let wave = max(1, min(2 * Parallel.threadCount, room / max(1, chunkBytes)))
         var lastCheckpoint = Date()
 
@@ -233,9 +245,13 @@ public struct GeometryRun {
                         let first = batch[b] * spec.chunkSize
                         let r =
                             try samples?.chunk(first..<min(spec.networks, first + spec.chunkSize), dimension: d)
-                            ?? Self.computeChunk(
-                                batch[b], spec: spec, arch: architecture!, scheme: scheme, estimator: estimator,
-                                sampler: sampler, probe: probe, schedule: schedule, dimension: d)
+                            ?? (spec.factorization == nil
+                                ? Self.computeChunk(
+                                    batch[b], spec: spec, arch: architecture!, scheme: scheme, estimator: estimator,
+                                    sampler: sampler, probe: probe, schedule: schedule, dimension: d)
+                                : Self.computeFactoredChunk(
+                                    batch[b], spec: spec, arch: architecture!, scheme: scheme, estimator: estimator,
+                                    sampler: sampler, probe: probe, schedule: schedule))
                         return ChunkResult(
                             sum: r.sum, networks: r.networks, trace: r.trace, weight: r.weight,
                             weightSquared: r.weightSquared)

@@ -26,6 +26,16 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
     public var configFields: [String]
     /// The program version that computes it.
     public var program: String
+    /// The replicated output-layer structure the estimate exploits (nil: the full D×D matrix
+    /// is estimated). With it the accumulator holds the M×M block K (or, for the marginal
+    /// estimator, the feature Gram H it follows from) and G = Σ_g P_g K P_gᵀ.
+    public var factorization: MarginalFactorization? = nil
+
+    /// The side of the accumulated matrix: D (full), F (marginal: the feature Gram) or M.
+    public var accumulatorDimension: Int {
+        guard let f = factorization else { return dimension }
+        return estimator == Estimator.marginal.rawValue ? f.featurePositions : f.positions
+    }
 
     public var chunks: Int { (networks + chunkSize - 1) / chunkSize }
     /// Networks in chunk k (the last one may be short).
@@ -56,6 +66,11 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         for line in configFields {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             id.add(parts[0], parts.count > 1 ? parts[1] : "")
+        }
+        if let factorization, let json = try? JSONEncoder.sorted.encode(factorization) {
+            // A full run's identity is unchanged from before factored runs existed.
+            id.add("structure", "factored")
+            id.add("factorization", SHA256.hex(Array(json)))
         }
         return id
     }
@@ -99,10 +114,41 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         guard configFields.allSatisfy({ $0.contains("=") }) else {
             throw fail("configFields", "path=value lines", "other")
         }
+        if let factorization {
+            try factorization.validate(dimension: dimension, file: file, field: "spec.factorization")
+            guard fromSamples == false else { throw fail("factorization", "none for --samples", "a factorization") }
+        }
     }
 
-    /// Bytes the accumulator, the three means and the eigendecompositions need (≈ 40·D²).
-    public var stateBytes: [Int] { [dimension, dimension, 40] }
+    /// Peak bytes of the run and its finalisation, as one factor (the form
+    /// `MemoryBudget.require` takes). Full: the 128-bit accumulator, the three means and the
+    /// eigendecompositions (≈ 40·D²). Factored: the accumulator of side A (16·A²) and chunk
+    /// sums in flight (8·A² each, at least one), three M×M means with their
+    /// eigendecompositions (48·M²), the float32 SADs written out (4·D²) and, up to
+    /// D = ``denseGeometryFileLimit``, the expanded geometry.npy (8·D²).
+    public var stateBytes: [Int] {
+        guard factorization != nil else { return [dimension, dimension, 40] }
+        let a = accumulatorDimension, m = factorization!.positions, d = dimension
+        return [24 * a * a + 48 * m * m + 4 * d * d + (d <= Self.denseGeometryFileLimit ? 8 * d * d : 0)]
+    }
+
+    /// The peak memory of the run, estimated before anything is allocated, against the budget:
+    /// refused with the estimate and advice when it does not fit.
+    public func requireMemory(setting: String) throws {
+        let what =
+            factorization == nil
+            ? "the geometry of D = \(dimension) (≈ 40·D² bytes; --structure factored needs less where it applies)"
+            : "the factored geometry of D = \(dimension) (K \(factorization!.positions)², accumulator "
+                + "\(accumulatorDimension)²; above the budget use the matrix-free top-k sketch, `sad geometry sketch`)"
+        try MemoryBudget.require(stateBytes, for: what, setting: setting)
+    }
+
+    /// Peak bytes as a human-readable estimate (printed before a run starts).
+    public var memoryEstimate: String { MemoryBudget.describe(MemoryBudget.product(stateBytes) ?? Int.max) }
+
+    /// The largest D whose factored result also writes the expanded D×D geometry.npy (128 MiB);
+    /// above it kernel.npy and layout.npy describe G.
+    public static let denseGeometryFileLimit = 4096
 }
 
 /// Which part of the chunks a process computes: chunks [i·C/K, (i+1)·C/K).

@@ -19,7 +19,7 @@ public struct GeometryState: Sendable {
     public init(spec: GeometrySpec, shard: Shard) {
         self.spec = spec
         self.shard = shard
-        accumulator = GeometryAccumulator(dimension: spec.dimension)
+        accumulator = GeometryAccumulator(dimension: spec.accumulatorDimension)
         done = [Bool](repeating: false, count: spec.chunks)
         chunkTrace = [Double](repeating: 0, count: spec.chunks)
         chunkWeight = chunkTrace
@@ -78,7 +78,7 @@ public struct GeometryState: Sendable {
         try MemoryBudget.require(
             spec.stateBytes, for: "the geometry of D = \(spec.dimension)", file: path, field: "spec.shape")
         var state = GeometryState(spec: spec, shard: shard)
-        state.accumulator = try GeometryAccumulator(dimension: spec.dimension, file: file)
+        state.accumulator = try GeometryAccumulator(dimension: spec.accumulatorDimension, file: file)
         let c = spec.chunks
         func doubles(_ key: String) throws -> [Double] {
             let a = try file.array(key)

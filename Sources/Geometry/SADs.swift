@@ -8,10 +8,22 @@ import Tensors
 /// manifest.json, diagnostics.json and summary.txt.
 public struct SADs {
     public let spec: GeometrySpec
-    /// Row-major D×D.
-    public let geometry: [Double]
-    public let eigen: SymmetricEigen<Double>
+    /// The diagonalised matrix: G (D×D, row-major) for a full estimate, the block K (M×M) for
+    /// a factored one (``GeometrySpec/factorization``).
+    public let kernel: [Double]
+    /// The eigendecomposition of ``kernel`` (descending).
+    public let kernelEigen: SymmetricEigen<Double>
     public let diagnostics: StabilityDiagnostics
+
+    /// G (D×D, row-major), expanded from K for a factored estimate.
+    public var geometry: [Double] { spec.factorization?.expand(kernel: kernel) ?? kernel }
+    /// The SADs in D-space (descending; a factored estimate's come in exact groups).
+    public var eigen: SymmetricEigen<Double> { spec.factorization?.expand(eigen: kernelEigen) ?? kernelEigen }
+    /// The D eigenvalues, descending.
+    public var values: [Double] {
+        guard let f = spec.factorization else { return kernelEigen.values }
+        return kernelEigen.values.flatMap { Array(repeating: $0, count: f.groups) }
+    }
 
     /// Finalises a complete state.
     public init(state: GeometryState) throws {
@@ -28,19 +40,27 @@ public struct SADs {
                 file: "state", field: "chunks", expected: "networks in both halves (at least two chunks)",
                 found: "halves of \(state.accumulator.networks)")
         }
-        let d = spec.dimension
-        geometry = state.accumulator.mean()
-        guard geometry.contains(where: { $0 != 0 }) else { throw GeometryRangeError.zero }
-        eigen = try SymmetricEigen<Double>(symmetric: geometry, n: d)
-        let a = try SymmetricEigen<Double>(symmetric: state.accumulator.mean(half: 0), n: d)
-        let b = try SymmetricEigen<Double>(symmetric: state.accumulator.mean(half: 1), n: d)
+        let side = spec.factorization?.positions ?? spec.dimension
+        let means = [nil, 0, 1].map { state.kernelMean(half: $0) }
+        kernel = means[0]
+        guard kernel.contains(where: { $0 != 0 }) else { throw GeometryRangeError.zero }
+        // The three decompositions are independent: one per thread (each LAPACK call is
+        // single-threaded, so the result does not depend on the thread count).
+        var eigens = [Result<SymmetricEigen<Double>, Error>?](repeating: nil, count: 3)
+        eigens.withUnsafeMutableBufferPointer { out in
+            let base = SharedPointer(out.baseAddress!)
+            Parallel.forEach(3) { i in base.base[i] = Result { try SymmetricEigen<Double>(symmetric: means[i], n: side) } }
+        }
+        let (e, a, b) = (try eigens[0]!.get(), try eigens[1]!.get(), try eigens[2]!.get())
+        kernelEigen = e
         let chunkNetworks = (0..<spec.chunks).map {
             min(spec.networks, ($0 + 1) * spec.chunkSize) - $0 * spec.chunkSize
         }
         diagnostics = StabilityDiagnostics.compute(
-            total: eigen, halfA: a, halfB: b, chunkTrace: state.chunkTrace,
+            total: e, halfA: a, halfB: b, chunkTrace: state.chunkTrace,
             chunkWeight: state.chunkWeight, chunkWeightSquared: state.chunkWeightSquared,
-            chunkNetworks: chunkNetworks, networksPerHalf: state.accumulator.networks)
+            chunkNetworks: chunkNetworks, networksPerHalf: state.accumulator.networks,
+            replication: spec.factorization?.groups ?? 1)
     }
 
     /// A closed-form geometry (no Monte-Carlo noise: halves equal the total).
@@ -48,9 +68,10 @@ public struct SADs {
         self.spec = spec
         try FiniteCheck.check(g, tensor: "G", context: "closed-form geometry")
         guard g.contains(where: { $0 != 0 }) else { throw GeometryRangeError.zero }
-        geometry = g
+        precondition(spec.factorization == nil, "a closed-form geometry is given in full")
+        kernel = g
         let e = try SymmetricEigen<Double>(symmetric: g, n: spec.dimension)
-        eigen = e
+        kernelEigen = e
         let trace = (0..<spec.dimension).reduce(0.0) { $0 + g[$1 * spec.dimension + $1] }
         diagnostics = StabilityDiagnostics.compute(
             total: e, halfA: e, halfB: e, chunkTrace: [trace], chunkWeight: [1],
@@ -67,7 +88,7 @@ public struct SADs {
 
     public var summary: String {
         "\(spec.model), init \(spec.initScheme), estimator \(spec.estimator), probe \(spec.probe), seed \(spec.seed)\n"
-            + diagnostics.summary(values: eigen.values, indices: summaryIndices)
+            + diagnostics.summary(values: values, indices: summaryIndices)
     }
 
     /// Writes the result files, then the completion marker (`complete.json` with every file's
@@ -76,10 +97,17 @@ public struct SADs {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         CompletionManifest.invalidate(directory)
         let d = spec.dimension
-        try Npy.write(
-            NDArray(shape: [d] + spec.shape, float32: eigen.vectors.map { Float($0) }), to: "\(directory)/vecs.npy")
-        try Npy.write(NDArray(shape: [d], float64: eigen.values), to: "\(directory)/vals.npy")
-        try Npy.write(NDArray(shape: [d, d], float64: geometry), to: "\(directory)/geometry.npy")
+        try Npy.write(NDArray(shape: [d] + spec.shape, float32: vectorsFloat32()), to: "\(directory)/vecs.npy")
+        try Npy.write(NDArray(shape: [d], float64: values), to: "\(directory)/vals.npy")
+        if writesDenseGeometry {
+            try Npy.write(NDArray(shape: [d, d], float64: geometry), to: "\(directory)/geometry.npy")
+        }
+        if let f = spec.factorization {
+            let m = f.positions
+            try Npy.write(NDArray(shape: [m, m], float64: kernel), to: "\(directory)/kernel.npy")
+            let layout = (0..<d).map { Int64(f.index(group: $0 / m, position: $0 % m)) }
+            try Npy.write(NDArray(shape: [f.groups, m], int64: layout), to: "\(directory)/layout.npy")
+        }
         var manifest: [String: Any] = [
             "spec": (try JSONSerialization.jsonObject(with: try JSONEncoder.sorted.encode(spec))),
             "ordering":
@@ -87,7 +115,9 @@ public struct SADs {
                 + "(reference convention; the paper orders ascending)",
             "vecs": "float32 (D, C, H, W), unit rows, sign arbitrary",
             "vals": "float64 (D)",
-            "geometry": "float64 (D, D): the estimate of G_F = E[F Fᵀ], F = ε̂/σ_t",
+            "geometry": "float64 (D, D): the estimate of G_F = E[F Fᵀ], F = ε̂/σ_t"
+                + (writesDenseGeometry ? "" : " — not written above D = \(GeometrySpec.denseGeometryFileLimit): "
+                    + "G[layout[g, p], layout[g, q]] = kernel[p, q], zero across features"),
             "differences_from_reference": [
                 "G accumulated in Float64 (exact 128-bit fixed-point sum of per-chunk Float64 sums) and "
                 + "diagonalised in Float64; the reference uses float32",
@@ -101,16 +131,45 @@ public struct SADs {
             ],
             "producer": "ScoreAnisotropy sad",
         ]
+        if let f = spec.factorization {
+            manifest["structure"] =
+                "factored: G = Σ_g P_g K P_gᵀ over \(f.groups) replicated output features (the output layer's "
+                + "weights are iid across them); kernel.npy float64 (M, M) = K, M = \(f.positions); layout.npy int64 "
+                + "(groups, M): the D-index of position m of feature g. Every eigenvalue is exactly \(f.groups)-fold; "
+                + "row k·groups + g of vecs.npy is P_g u_k, one choice inside the group"
+        }
         for (k, v) in extra { manifest[k] = v }
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(Array(data), to: "\(directory)/manifest.json")
         try AtomicFile.write(Array(try JSONEncoder.sorted.encode(diagnostics)), to: "\(directory)/diagnostics.json")
         try AtomicFile.write(text: summary + "\n", to: "\(directory)/summary.txt")
-        try CompletionManifest.write(directory: directory, files: Self.resultFiles, identity: spec.identity.hash)
+        try CompletionManifest.write(directory: directory, files: resultFiles, identity: spec.identity.hash)
+    }
+
+    /// Whether geometry.npy (D×D) is written: always for a full estimate, up to
+    /// ``GeometrySpec/denseGeometryFileLimit`` for a factored one.
+    var writesDenseGeometry: Bool {
+        spec.factorization == nil || spec.dimension <= GeometrySpec.denseGeometryFileLimit
+    }
+
+    /// The SADs as float32 rows (D, D), expanded from K's without a Float64 D×D copy.
+    func vectorsFloat32() -> [Float] {
+        guard let f = spec.factorization else { return kernelEigen.vectors.map { Float($0) } }
+        let m = f.positions, d = f.dimension
+        var out = [Float](repeating: 0, count: d * d)
+        for k in 0..<m {
+            for g in 0..<f.groups {
+                let row = (k * f.groups + g) * d
+                for p in 0..<m { out[row + f.index(group: g, position: p)] = Float(kernelEigen.vectors[k * m + p]) }
+            }
+        }
+        return out
     }
 
     /// The files of a result directory, in the order they are written.
-    public static let resultFiles = [
-        "vecs.npy", "vals.npy", "geometry.npy", "manifest.json", "diagnostics.json", "summary.txt",
-    ]
+    public var resultFiles: [String] {
+        ["vecs.npy", "vals.npy"] + (writesDenseGeometry ? ["geometry.npy"] : [])
+            + (spec.factorization != nil ? ["kernel.npy", "layout.npy"] : [])
+            + ["manifest.json", "diagnostics.json", "summary.txt"]
+    }
 }

@@ -26,6 +26,8 @@ public struct MarginalLayer: Sendable {
     let permutation: [Int32]
     /// Output features of z (conv: channels; linear: the last axis).
     let features: Int
+    /// The factored form (every output feature's block the same; see ``MarginalFactorization``).
+    public let factorization: MarginalFactorization
     var isIdentity: Bool { permutation.enumerated().allSatisfy { Int($0.element) == $0.offset } }
 
     static let permutationOps: Set<String> = [
@@ -137,13 +139,70 @@ public struct MarginalLayer: Sendable {
                 seen[Int(v)] = true
                 perm[j] = Int32(v)
             }
+            // ε̂[j] = z[perm[j]]: z's element i lands at ε̂ index inverse[i].
+            var inverse = [Int32](repeating: 0, count: d)
+            for (j, i) in perm.enumerated() { inverse[Int(i)] = Int32(j) }
+            let hValue = try GradientMode.withoutGradients {
+                try net.graph.run(feeds: net.feeds(x, [10]), parameter: bind, stopAt: layer.inputs[0])[layer.inputs[0]]!
+            }
+            let positions = d / features
+            let factorLayer: MarginalFactorization.Layer
+            var layout = [Int32](repeating: 0, count: d)
+            switch kind {
+            case let .conv(stride, padding, kernel):
+                let hs = hValue.shape
+                guard hs.count == 4, zValue.shape.count == 4 else { return no("its Conv is not 2-D") }
+                factorLayer = .conv(
+                    input: [hs[2], hs[3]], output: [zValue.shape[2], zValue.shape[3]], kernel: kernel,
+                    stride: stride, padding: padding)
+                // z (1, features, H′, W′): feature g, position m at g·M + m.
+                layout = inverse
+            case .linear:
+                factorLayer = .linear(positions: positions)
+                // z (…, M, features): token i, feature a at i·features + a.
+                for a in 0..<features {
+                    for i in 0..<positions { layout[a * positions + i] = inverse[i * features + a] }
+                }
+            }
+            let factorization = MarginalFactorization(
+                layer: factorLayer, groups: features, weightVariance: w.variance, biasVariance: biasVariance,
+                layout: layout)
+            guard factorization.featurePositions <= 65_536 else { return no("its input has over 65536 positions") }
             return .success(
                 MarginalLayer(
                     kind: kind, node: layer.label, input: layer.inputs[0], output: z,
                     weightVariance: w.variance, biasVariance: biasVariance, permutation: perm,
-                    features: features))
+                    features: features, factorization: factorization))
         } catch {
             return no("\(error)")
+        }
+    }
+
+    /// The output layer's input h as (channels, F) rows (see ``MarginalFactorization``).
+    func features(_ net: ImportedNetwork, x: Tensor, timestep: Float, parameters: ParameterSet) throws -> Tensor {
+        let bind: (String) -> Variable? = { parameters[$0].map { Variable($0) } }
+        let hValue = try GradientMode.withoutGradients {
+            try net.graph.run(feeds: net.feeds(Variable(x), [timestep]), parameter: bind, stopAt: input)[input]!
+        }
+        guard case let .float(hv) = hValue else {
+            throw MarginalUnavailable(reason: "the output layer's input is not float")
+        }
+        let h = hv.value
+        let f = factorization.featurePositions
+        switch kind {
+        case .conv:
+            guard h.rank == 4, h.shape[0] == 1, h.shape[2] * h.shape[3] == f else {
+                throw MarginalUnavailable(reason: "conv input \(h.shape), expected F = \(f) positions")
+            }
+            return h.reshaped([h.shape[1], f])                                           // (C_in, F)
+        case .linear:
+            let e = h.shape.last ?? 0
+            guard e > 0, h.count == e * f else {
+                throw MarginalUnavailable(reason: "linear input \(h.shape), expected \(f) tokens")
+            }
+            var rows = Tensor(zeros: [e, f])                                             // (E, F)
+            for i in 0..<f { for k in 0..<e { rows.data[k * f + i] = h.data[i * e + k] } }
+            return rows
         }
     }
 
@@ -223,5 +282,17 @@ extension ImportedNetwork: OutputLayerMarginalizable {
     ) throws -> Tensor {
         try MarginalUnavailable.requireReference(scheme)
         return try marginalLayer.get().rows(self, x: x, timestep: timestep, parameters: parameters)
+    }
+
+    public func marginalFactorization(scheme: InitScheme) -> MarginalFactorization? {
+        guard scheme == .reference else { return nil }
+        return try? marginalLayer.get().factorization
+    }
+
+    public func marginalFeatures(
+        _ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme
+    ) throws -> Tensor {
+        try MarginalUnavailable.requireReference(scheme)
+        return try marginalLayer.get().features(self, x: x, timestep: timestep, parameters: parameters)
     }
 }

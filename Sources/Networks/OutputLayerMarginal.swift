@@ -19,6 +19,14 @@ public protocol OutputLayerMarginalizable: ScoreArchitecture {
     /// R (r, D) for a single input x (1, C, H, W) at timestep t. Throws when the scheme does
     /// not make the output layer iid zero-mean (zero-init, symmetric).
     func marginalRows(_ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme) throws -> Tensor
+
+    /// The factored form of the same marginal (``MarginalFactorization``), or nil when the
+    /// output layer's features are not replicated for this scheme.
+    func marginalFactorization(scheme: InitScheme) -> MarginalFactorization?
+
+    /// The output layer's input h for a single input x (1, C, H, W) as (channels, F): the
+    /// rows whose Gram hᵀh is the factored estimator's feature Gram H.
+    func marginalFeatures(_ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme) throws -> Tensor
 }
 
 /// The output-layer marginal does not apply.
@@ -38,6 +46,26 @@ public struct MarginalUnavailable: Error, CustomStringConvertible {
 }
 
 extension UNet: OutputLayerMarginalizable {
+    /// The output conv 3×3, stride 1, padding 1, base → C channels; weight and bias U(±1/√fan_in).
+    public func marginalFactorization(scheme: InitScheme) -> MarginalFactorization? {
+        guard scheme == .reference else { return nil }
+        let side = [inputShape[1], inputShape[2]]
+        let variance = 1 / (3 * Double(config.baseChannels * 9))
+        return MarginalFactorization(
+            layer: .conv(input: side, output: side, kernel: [3, 3], stride: 1, padding: 1), groups: inputShape[0],
+            weightVariance: variance, biasVariance: variance, layout: nil)
+    }
+
+    public func marginalFeatures(
+        _ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme
+    ) throws -> Tensor {
+        try MarginalUnavailable.requireReference(scheme)
+        let f = GradientMode.withoutGradients {
+            features(Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)).value
+        }                                                                               // (1, 32, H, W)
+        return f.reshaped([f.shape[1], f.shape[2] * f.shape[3]])                       // (32, HW)
+    }
+
     public func marginalRows(_ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme) throws -> Tensor {
         try MarginalUnavailable.requireReference(scheme)
         let f = GradientMode.withoutGradients {
@@ -66,6 +94,30 @@ extension UNet: OutputLayerMarginalizable {
 }
 
 extension DiT: OutputLayerMarginalizable {
+    /// The final linear E → p²C per token, Xavier-uniform weight, zero bias; ε̂ unpatchified.
+    public func marginalFactorization(scheme: InitScheme) -> MarginalFactorization? {
+        guard scheme == .reference else { return nil }
+        let f = patchFeatures, t = tokens
+        var layout = [Int32](repeating: 0, count: f * t)
+        for a in 0..<f { for m in 0..<t { layout[a * t + m] = Int32(pixelIndex(token: m, feature: a)) } }
+        return MarginalFactorization(
+            layer: .linear(positions: t), groups: f, weightVariance: 2 / Double(config.hiddenSize + f),
+            biasVariance: 0, layout: layout)
+    }
+
+    public func marginalFeatures(
+        _ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme
+    ) throws -> Tensor {
+        try MarginalUnavailable.requireReference(scheme)
+        let u = GradientMode.withoutGradients {
+            tokenFeatures(Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)).value
+        }                                                                               // (1, T, E)
+        let t = tokens, e = config.hiddenSize
+        var rows = Tensor(zeros: [e, t])                                               // (E, T)
+        for m in 0..<t { for k in 0..<e { rows.data[k * t + m] = u.data[m * e + k] } }
+        return rows
+    }
+
     public func marginalRows(_ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme) throws -> Tensor {
         try MarginalUnavailable.requireReference(scheme)
         let u = GradientMode.withoutGradients {

@@ -31,6 +31,14 @@ public struct SymmetricEigen<Scalar: BinaryFloatingPoint> {
     /// Row-major (n, n); row i pairs with `values[i]`.
     public var vectors: [Scalar]
     public var n: Int { values.count }
+
+    /// A decomposition assembled elsewhere (e.g. expanded from a factored one): `vectors` is
+    /// row-major (n, n), row i paired with `values[i]`, values descending.
+    public init(values: [Scalar], vectors: [Scalar]) {
+        precondition(vectors.count == values.count * values.count, "eigenvectors must be n × n")
+        self.values = values
+        self.vectors = vectors
+    }
 }
 
 extension SymmetricEigen where Scalar == Double {

@@ -11,6 +11,7 @@ extension Profile: ExpressibleByArgument {}
 extension Interpolation: ExpressibleByArgument {}
 extension InitScheme: ExpressibleByArgument {}
 extension Estimator: ExpressibleByArgument {}
+extension GeometryStructure: ExpressibleByArgument {}
 
 extension Shard: ExpressibleByArgument {
     public init?(argument: String) {

@@ -24,8 +24,17 @@ struct Bench: ParsableCommand {
 
     @Flag(
         inversion: .prefixedNo,
-        help: "Include the geometry benchmarks (reference-estimator rate, time to stable SADs; ~1 min).")
+        help: "Include the geometry benchmarks (reference-estimator rate, time to stable SADs per config).")
     var geometry = true
+
+    @Option(
+        help: ArgumentHelp(
+            "Reference configs whose time to stable SADs is measured (comma-separated names in --config-directory).",
+            valueName: "names"))
+    var stableConfigs = "1x16x16-iddpm,1x28x28-iddpm,3x32x32-iddpm,1x56x56-iddpm"
+
+    @Option(help: "Seconds after which a time-to-stable measurement stops doubling (10…86400).")
+    var stableTimeLimit = 300.0
 
     @Flag(inversion: .prefixedNo, help: "Include training, sampling and metric benchmarks (~30 s).")
     var training = true
@@ -43,6 +52,7 @@ struct Bench: ParsableCommand {
         try Check.range(convBatch, 1...10_000, "--conv-batch")
         try Check.range(repetitions, 1...1000, "--repetitions")
         try Check.range(networks, 0...1_000_000, "--networks")
+        try Check.range(stableTimeLimit, 10...86_400, "--stable-time-limit")
     }
 
     func run() throws {
@@ -62,7 +72,12 @@ struct Bench: ParsableCommand {
             _ = try NetworkBenchmark.run(
                 configs: [("U-Net 1x16x16", unet), ("DiT/2 1x16x16", dit)], networks: networks)
             if geometry {
-                try GeometryBenchmark.run(config: unet, referenceNetworks: networks)
+                let names = stableConfigs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let configs = try names.filter { !$0.isEmpty }.map {
+                    ($0, try NetworkConfig.load("\(configDirectory)/\($0).json"))
+                }
+                try GeometryBenchmark.run(
+                    config: unet, stableConfigs: configs, referenceNetworks: networks, timeLimit: stableTimeLimit)
                 if !onnx.isEmpty { try ImportedGeometryBenchmark.run(files: onnx, native: unet) }
             }
             if training {

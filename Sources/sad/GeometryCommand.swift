@@ -53,6 +53,12 @@ struct GeometryCommand: ParsableCommand {
         @Option(help: "Probe: zero, gaussian:SIGMA, data:PATH.npy, fixed:SEED.")
         var probe: Probe = .zero
 
+        @Option(
+            help: ArgumentHelp(
+                "auto (the replicated block K where the output layer is iid across its features, else full), "
+                    + "full (the D×D matrix), or factored (K, refused where it does not apply)."))
+        var structure: GeometryStructure = .auto
+
         @Option(help: "Seed of every random stream (networks, timesteps, probes).")
         var seed: UInt64 = 0
 
@@ -102,7 +108,8 @@ struct GeometryCommand: ParsableCommand {
                 let spec = try GeometryRun.makeSpec(
                     architecture: imported, model: "onnx:" + URL(fileURLWithPath: imported.files[0]).lastPathComponent,
                     source: imported.files.joined(separator: ","), identityFields: imported.identityFields,
-                    estimator: estimator, probe: probe, seed: seed, networks: networks, chunkSize: chunkSize)
+                    estimator: estimator, probe: probe, seed: seed, networks: networks, chunkSize: chunkSize,
+                    structure: structure)
                 try estimate(GeometryRun(spec: spec, architecture: imported))
                 return
             }
@@ -119,7 +126,7 @@ struct GeometryCommand: ParsableCommand {
                     config: config, configPath: network.configPath,
                     interpolation: network.interpolation?.rawValue, patchSize: d.patchSize, scheme: scheme,
                     estimator: .importance, probe: .zero,
-                    seed: 0, networks: 2, chunkSize: 1)
+                    seed: 0, networks: 2, chunkSize: 1, structure: .full)
                 let g = AnalyticGeometry.dit(
                     arch,
                     schedule: NoiseSchedule(
@@ -133,7 +140,7 @@ struct GeometryCommand: ParsableCommand {
             let spec = try GeometryRun.makeSpec(
                 config: config, configPath: network.configPath, interpolation: network.interpolation?.rawValue,
                 patchSize: network.patchSize, scheme: scheme, estimator: estimator,
-                probe: probe, seed: seed, networks: networks, chunkSize: chunkSize)
+                probe: probe, seed: seed, networks: networks, chunkSize: chunkSize, structure: structure)
             try estimate(GeometryRun(spec: spec, config: config))
         }
 
@@ -143,7 +150,11 @@ struct GeometryCommand: ParsableCommand {
             var run = geometryRun
             run.shard = shard
             run.checkpointInterval = checkpointSeconds
-            let progress = ProgressLine(label: "geometry \(run.shard)")
+            let factored = run.spec.factorization.map { "factored, \($0.groups)-fold, K \($0.positions)²" } ?? "full"
+            FileHandle.standardError.write(
+                "geometry D = \(run.spec.dimension) (\(factored)): peak memory ≈ \(run.spec.memoryEstimate)\n".data(
+                    using: .utf8)!)
+            let progress = ProgressLine(label: "geometry \(run.spec.factorization == nil ? "" : "K ")\(run.shard)")
             run.progress = { done, total in progress.update(done, total) }
             let start = Date()
             let state = try run.run(statePath: "\(out)/state.safetensors")
