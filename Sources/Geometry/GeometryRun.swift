@@ -61,7 +61,7 @@ public struct GeometryRun {
     public static func makeSpec(
         architecture: any ScoreArchitecture, model: String, source: String, identityFields: [(String, String)],
         estimator: Estimator, probe: Probe, seed: UInt64, networks: Int, chunkSize: Int = 32,
-        structure: GeometryStructure = .auto
+        structure: GeometryStructure = .auto, dense: Bool = true
     ) throws -> GeometrySpec {
         let d = architecture.inputShape.reduce(1, *)
         guard networks >= 2 && networks <= 1_000_000_000 else {
@@ -106,15 +106,16 @@ public struct GeometryRun {
             seed: seed, networks: networks, chunkSize: chunkSize, timesteps: 1000, schedule: "linear",
             configFields: identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
         spec.factorization = try structure.resolve(architecture, scheme: .reference)
-        try spec.requireMemory(setting: "onnx")
+        if dense { try spec.requireMemory(setting: "onnx") }
         return spec
     }
 
-    /// Builds the spec for a config and options, validating them.
+    /// Builds the spec for a config and options, validating them. `dense: false` skips the
+    /// dense-memory check (for ``GeometrySketch``, which never forms K).
     public static func makeSpec(
         config: NetworkConfig, configPath: String, interpolation: String?, patchSize: Int?,
         scheme: InitScheme, estimator: Estimator, probe: Probe, seed: UInt64,
-        networks: Int, chunkSize: Int = 32, structure: GeometryStructure = .auto
+        networks: Int, chunkSize: Int = 32, structure: GeometryStructure = .auto, dense: Bool = true
     ) throws -> GeometrySpec {
         guard scheme != .zeroInit else {
             throw SettingError(
@@ -175,7 +176,8 @@ public struct GeometryRun {
             timesteps: config.timesteps, schedule: config.linearSchedule ? "linear" : "cosine",
             configFields: config.identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
         spec.factorization = try structure.resolve(makeArchitecture(config), scheme: scheme)
-        try spec.requireMemory(setting: "config")
+        // `dense: false`: a matrix-free sketch, which checks its own (much smaller) memory.
+        if dense { try spec.requireMemory(setting: "config") }
         return spec
     }
 

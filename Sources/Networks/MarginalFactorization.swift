@@ -74,7 +74,7 @@ public struct MarginalFactorization: Codable, Sendable, Equatable {
 
     /// The input positions a conv output position P reads at each kernel offset (−1 outside
     /// the image), offset-major: (offsets, M). For a linear layer, the identity.
-    func taps() -> (offsets: Int, inputOf: [Int]) {
+    public func taps() -> (offsets: Int, inputOf: [Int]) {
         switch layer {
         case let .conv(input, output, kernel, stride, padding):
             let offsets = kernel[0] * kernel[1]

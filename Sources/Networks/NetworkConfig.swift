@@ -50,8 +50,10 @@ public struct NetworkConfig: Equatable, Sendable {
             throw ConfigError(file: file, field: "(file)", expected: "valid JSON", found: "unparseable text")
         }
         var reader = JSONReader(file: file)
-        let root = try reader.object(json, "(root)")
-        try reader.onlyKeys(root, ["shape", "learning_rate", "grad_clip", "diffuser"], "(root)")
+        var root = try reader.object(json, "(root)")
+        try reader.onlyKeys(
+            root, ["shape", "learning_rate", "grad_clip", "diffuser", "image_size", "in_channels"], "(root)")
+        try resolveImageSize(&root, reader: &reader)
         let shape = try reader.ints(root["shape"], "shape")
         guard shape.count == 3, shape.allSatisfy({ $0 > 0 && $0 <= 4096 }) else {
             throw ConfigError(
@@ -66,14 +68,17 @@ public struct NetworkConfig: Equatable, Sendable {
         // Float32 settings: refuse what would round to infinity or zero when converted.
         let learningRate = try reader.double(root["learning_rate"], "learning_rate", in: 1e-30...10)
         let gradClip = try reader.double(root["grad_clip"], "grad_clip", in: 1e-30...1e30)
-        let diffuser = try reader.object(root["diffuser"] as Any, "diffuser")
+        let diffuser = try reader.alias(
+            try reader.object(root["diffuser"] as Any, "diffuser"), "unet", as: "model", "diffuser")
         try reader.onlyKeys(diffuser, ["T", "linear", "model"], "diffuser")
         let t = try reader.int(diffuser["T"], "diffuser.T")
         guard t >= 2 && t <= 100_000 else {
             throw ConfigError(file: file, field: "diffuser.T", expected: "2…100000", found: "\(t)")
         }
         let linear = try reader.bool(diffuser["linear"], "diffuser.linear")
-        let modelBlock = try reader.object(diffuser["model"] as Any, "diffuser.model")
+        let modelBlock = try reader.alias(
+            try reader.object(diffuser["model"] as Any, "diffuser.model"), "num_channels", as: "base_channels",
+            "diffuser.model")
         let model: Model
         if let type = modelBlock["type"] {
             switch type as? String {
@@ -95,6 +100,42 @@ public struct NetworkConfig: Equatable, Sendable {
             linearSchedule: linear, model: model, source: file)
         try config.checkSize(file: file)
         return config
+    }
+
+    /// The authors' sibling repositories give the side as `image_size` (square images): it
+    /// must agree with `shape` when both are given, or come with `in_channels` when alone (the
+    /// channels are not implied).
+    static func resolveImageSize(_ root: inout [String: Any], reader: inout JSONReader) throws {
+        guard let sizeValue = root.removeValue(forKey: "image_size") else {
+            if root["in_channels"] != nil {
+                throw ConfigError(
+                    file: reader.file, field: "in_channels", expected: "image_size beside it (or use shape)",
+                    found: "in_channels alone")
+            }
+            return
+        }
+        let size = try reader.int(sizeValue, "image_size")
+        let channelsValue = root.removeValue(forKey: "in_channels")
+        if let shapeValue = root["shape"] {
+            let shape = try reader.ints(shapeValue, "shape")
+            guard shape.count == 3, shape[1] == size, shape[2] == size else {
+                throw ConfigError(
+                    file: reader.file, field: "image_size", expected: "the H = W of shape \(shape)", found: "\(size)")
+            }
+            if let channelsValue, try reader.int(channelsValue, "in_channels") != shape[0] {
+                throw ConfigError(
+                    file: reader.file, field: "in_channels", expected: "the C of shape \(shape)",
+                    found: "\(channelsValue)")
+            }
+            return
+        }
+        guard let channelsValue else {
+            throw ConfigError(
+                file: reader.file, field: "image_size",
+                expected: "shape [C, H, W], or in_channels beside image_size (the channels are ambiguous)",
+                found: "image_size \(size) alone")
+        }
+        root["shape"] = [try reader.int(channelsValue, "in_channels"), size, size]
     }
 
     /// Applies the reference's command-line overrides (`--interpolation`, `--patch_size`),
@@ -137,6 +178,9 @@ public struct UNetConfig: Equatable, Sendable {
     public var channelMults: [Int]
     public var numHeads: Int
     public var interpolation: Interpolation
+    /// `is_attn`: an AttentionBlock after every ResBlock of level i (input and output side),
+    /// iDDPM's `attention_resolutions` = {2^i : is_attn[i]}. All false in the reference configs.
+    public var attentionLevels: [Bool]
 
     /// channel multipliers per level, as the reference constructs them.
     public var levelMults: [Int] { [1] + channelMults }
@@ -206,11 +250,11 @@ public struct UNetConfig: Equatable, Sendable {
         guard !scaleShift else {
             throw fail("use_scale_shift_norm", "false (the scale-shift variant is not implemented)", true)
         }
-        guard isAttn.allSatisfy({ !$0 }) else {
-            throw fail(
-                "is_attn", "all false (only the middle-block attention of the reference configs is implemented)", isAttn
-            )
+        // All false (the reference configs) is accepted at any length, as the reference does.
+        guard isAttn.allSatisfy({ !$0 }) || isAttn.count == channelMults.count + 1 else {
+            throw fail("is_attn", "one flag per level (\(channelMults.count + 1))", isAttn)
         }
+        attentionLevels = isAttn.allSatisfy({ !$0 }) ? [] : isAttn
         guard resBlocksPerLevel >= 1 && resBlocksPerLevel <= 8 else {
             throw fail("num_res_attn_blocks", "1…8", resBlocksPerLevel)
         }
@@ -226,6 +270,11 @@ public struct UNetConfig: Equatable, Sendable {
         guard numHeads >= 1 && (baseChannels * levelMults.last!) % numHeads == 0 else {
             throw fail(
                 "num_heads", "a divisor of the middle-block channels \(baseChannels * levelMults.last!)", numHeads)
+        }
+        for (level, on) in attentionLevels.enumerated() where on && (baseChannels * levelMults[level]) % numHeads != 0 {
+            throw fail(
+                "num_heads", "a divisor of the channels \(baseChannels * levelMults[level]) of attention level \(level)",
+                numHeads)
         }
         let factor = 1 << (levelMults.count - 1)
         guard shape[1] % factor == 0 && shape[2] % factor == 0 else {
@@ -337,6 +386,24 @@ struct JSONReader {
         return o
     }
 
+    /// Renames key `alias` (the authors' sibling-repository spelling) to `canonical`; both
+    /// present is refused unless they agree.
+    func alias(_ o: [String: Any], _ alias: String, as canonical: String, _ field: String) throws -> [String: Any] {
+        guard let value = o[alias] else { return o }
+        var out = o
+        out.removeValue(forKey: alias)
+        if let existing = o[canonical] {
+            guard (existing as? NSObject)?.isEqual(value) == true else {
+                throw ConfigError(
+                    file: file, field: field + "." + alias, expected: "the same value as \(canonical) (an alias)",
+                    found: "\(value) beside \(canonical) \(existing)")
+            }
+            return out
+        }
+        out[canonical] = value
+        return out
+    }
+
     func onlyKeys(_ o: [String: Any], _ allowed: Set<String>, _ field: String) throws {
         let unknown = Set(o.keys).subtracting(allowed)
         if let key = unknown.sorted().first {
@@ -399,4 +466,9 @@ struct JSONReader {
         }
         return try list.enumerated().map { try bool($0.element, "\(field)[\($0.offset)]") }
     }
+}
+
+extension UNetConfig {
+    /// Whether level `level` (resolution ÷ 2^level) has attention after its ResBlocks.
+    public func attends(level: Int) -> Bool { level < attentionLevels.count && attentionLevels[level] }
 }

@@ -51,7 +51,14 @@ extension NetworkConfig {
             for (l, m) in u.levelMults.enumerated() {
                 perLevel += u.baseChannels * m * max(1, h >> l) * max(1, w >> l)
             }
-            return perLevel * (u.resBlocksPerLevel + 1) * 32 + d * 8
+            // Attention levels (none in the reference configs) keep heads × S² weights, and their
+            // gradients, per block: 2k + 1 blocks per level.
+            var attention = 0
+            for l in u.levelMults.indices where u.attends(level: l) {
+                let tokens = max(1, h >> l) * max(1, w >> l)
+                attention += (2 * u.resBlocksPerLevel + 1) * u.numHeads * tokens * tokens * 4
+            }
+            return perLevel * (u.resBlocksPerLevel + 1) * 32 + attention + d * 8
         case let .dit(c):
             let tokens = (h / max(1, c.patchSize)) * (w / max(1, c.patchSize))
             let perBlock =

@@ -4,7 +4,9 @@ import Tensors
 /// (32 → 128, cos first), input blocks [conv_in, (ResBlock ×k, Downsample) per level],
 /// middle [ResBlock, AttentionBlock, ResBlock], output blocks [(concat[h, skip] → ResBlock)
 /// ×(k+1), Upsample after the last of each level but the finest], head GN → SiLU → Conv.
-/// No zero initialisation in the reference scheme: PyTorch defaults everywhere.
+/// No zero initialisation in the reference scheme: PyTorch defaults everywhere. Levels with
+/// `is_attn` set get an AttentionBlock after each ResBlock (iDDPM's `attention_resolutions`,
+/// named `….1` in the block; the Upsample then moves to `….2`).
 public struct UNet: ScoreArchitecture {
     public let config: UNetConfig
     public let inputShape: [Int]
@@ -32,7 +34,12 @@ public struct UNet: ScoreArchitecture {
         for (level, mult) in mults.enumerated() {
             for _ in 0..<config.resBlocksPerLevel {
                 let out = mult * base
-                inputs.append([.res(ResBlock(prefix: "model.input_blocks.\(inputs.count).0", inChannels: ch, outChannels: out, embeddingDim: emb))])
+                let prefix = "model.input_blocks.\(inputs.count)"
+                var layers: [Layer] = [.res(ResBlock(prefix: prefix + ".0", inChannels: ch, outChannels: out, embeddingDim: emb))]
+                if config.attends(level: level) {
+                    layers.append(.attention(AttentionBlock(prefix: prefix + ".1", channels: out, heads: config.numHeads)))
+                }
+                inputs.append(layers)
                 ch = out
                 skipChannels.append(ch)
             }
@@ -53,8 +60,11 @@ public struct UNet: ScoreArchitecture {
                 let prefix = "model.output_blocks.\(outputs.count)"
                 var layers: [Layer] = [.res(ResBlock(prefix: prefix + ".0", inChannels: ch + skip, outChannels: out, embeddingDim: emb))]
                 ch = out
+                if config.attends(level: level) {
+                    layers.append(.attention(AttentionBlock(prefix: prefix + ".1", channels: ch, heads: config.numHeads)))
+                }
                 if level > 0 && i == config.resBlocksPerLevel {
-                    layers.append(.up(Upsample2x(prefix: prefix + ".1", channels: ch)))
+                    layers.append(.up(Upsample2x(prefix: prefix + ".\(layers.count)", channels: ch)))
                 }
                 outputs.append(layers)
             }

@@ -16,6 +16,8 @@ public struct RandomPurpose: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let projections = RandomPurpose(rawValue: 8)
     /// Draws made by experiment recipes themselves (random orthogonal W, SGD in Fig. 4).
     public static let experiment = RandomPurpose(rawValue: 9)
+    /// The Gaussian test matrix of a matrix-free geometry sketch.
+    public static let sketch = RandomPurpose(rawValue: 10)
     public static let test = RandomPurpose(rawValue: 0xFFFF_FFFF)
 
     public var description: String {
@@ -29,6 +31,7 @@ public struct RandomPurpose: RawRepresentable, Hashable, Sendable, CustomStringC
         case 7: return "sampling"
         case 8: return "projections"
         case 9: return "experiment"
+        case 10: return "sketch"
         default: return "purpose(\(rawValue))"
         }
     }

@@ -11,7 +11,7 @@ struct GeometryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "geometry",
         abstract: "Estimate the average geometry G_F and its SADs (or merge shards).",
-        subcommands: [Estimate.self, Merge.self, DataMoment.self, Compare.self],
+        subcommands: [Estimate.self, Merge.self, Sketch.self, DataMoment.self, Compare.self],
         defaultSubcommand: Estimate.self)
 
     struct Estimate: ParsableCommand {
@@ -169,6 +169,92 @@ struct GeometryCommand: ParsableCommand {
                     "shard \(run.shard) done in \(String(format: "%.1f", seconds)) s: \(out)/state.safetensors (merge with `sad geometry merge`)"
                 )
             }
+        }
+    }
+
+    struct Sketch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Top-k SADs without forming the matrix (images whose K does not fit in memory).",
+            discussion: """
+                Applies K̂ to k + oversampling vectors through the output layer's features: memory O((F + M)·ℓ) \
+                instead of O(M²). --passes 1 is a single-pass Nyström sketch (expected trace-norm error bound \
+                reported); more passes run subspace iteration with Rayleigh–Ritz and exact residuals. Needs a \
+                factored marginal estimate (the reference U-Net, or an imported network whose output layer \
+                qualifies). Writes vecs.npy, vals.npy, sketch.json, summary.txt.
+                """)
+
+        @OptionGroup var network: NetworkOptions
+        @OptionGroup var onnx: ONNXOptions
+        @OptionGroup var threadOptions: ThreadOptions
+
+        @Option(help: "Number of fresh networks (2…10⁹).")
+        var networks = 2048
+
+        @Option(help: "SADs wanted (1…1024).")
+        var k = 16
+
+        @Option(help: "Extra sketch columns beyond k (2…1024).")
+        var oversampling = 48
+
+        @Option(help: "Passes over the networks (1: Nyström; ≥ 2: subspace iteration, exact residuals; ≤ 16).")
+        var passes = 4
+
+        @Option(help: "Probe: zero, gaussian:SIGMA, data:PATH.npy, fixed:SEED.")
+        var probe: Probe = .zero
+
+        @Option(help: "Seed of every random stream (networks, timesteps, probes, the test matrix).")
+        var seed: UInt64 = 0
+
+        @Option(help: "Networks per chunk (1…4096).")
+        var chunkSize = 16
+
+        @Option(help: "Output directory.")
+        var out: String
+
+        func validate() throws {
+            try Check.range(networks, 2...Check.maxCount, "--networks")
+            try Check.range(k, 1...1024, "--k")
+            try Check.range(oversampling, 2...1024, "--oversampling")
+            try Check.range(passes, 1...16, "--passes")
+            try Check.range(chunkSize, 1...4096, "--chunk-size")
+            guard (network.config != nil) != onnx.isGiven else { throw ValidationError("give --config or --onnx") }
+        }
+
+        func run() throws {
+            try threadOptions.apply()
+            let spec: GeometrySpec
+            let architecture: any ScoreArchitecture
+            if onnx.isGiven {
+                let imported = try onnx.load()
+                architecture = imported
+                spec = try GeometryRun.makeSpec(
+                    architecture: imported, model: "onnx:" + URL(fileURLWithPath: imported.files[0]).lastPathComponent,
+                    source: imported.files.joined(separator: ","), identityFields: imported.identityFields,
+                    estimator: .marginal, probe: probe, seed: seed, networks: networks, chunkSize: chunkSize,
+                    structure: .factored, dense: false)
+            } else {
+                let config = try network.load()
+                architecture = makeArchitecture(config)
+                spec = try GeometryRun.makeSpec(
+                    config: config, configPath: network.configPath, interpolation: network.interpolation?.rawValue,
+                    patchSize: network.patchSize, scheme: network.initScheme, estimator: .marginal, probe: probe,
+                    seed: seed, networks: networks, chunkSize: chunkSize, structure: .factored, dense: false)
+            }
+            var sketch = try GeometrySketch(
+                spec: spec, architecture: architecture, k: k, oversampling: oversampling, passes: passes)
+            let progress = ProgressLine(label: "sketch")
+            var pass = 1
+            sketch.progress = { done, total in
+                progress.update(done + (pass - 1) * total, total * passes)
+                if done == total { pass += 1 }
+            }
+            let start = Date()
+            let result = try sketch.run()
+            progress.finish()
+            try result.write(
+                to: out,
+                extra: ["wall_seconds": String(format: "%.1f", Date().timeIntervalSince(start))])
+            print(result.summary)
         }
     }
 
