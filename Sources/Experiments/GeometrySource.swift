@@ -32,8 +32,9 @@ public enum GeometrySource {
         config: NetworkConfig, label: String, method: Method, directory: String,
         log: (String) -> Void = { _ in }
     ) throws -> Loaded {
-        try load(architecture: ResolvedArchitecture(config: config), label: label, method: method,
-                 directory: directory, log: log)
+        try load(
+            architecture: ResolvedArchitecture(config: config), label: label, method: method,
+            directory: directory, log: log)
     }
 
     /// The same for any architecture; the closed form needs a native DiT config.

@@ -43,7 +43,8 @@ public enum GeometryFiles {
         var seen = [Bool](repeating: false, count: d)
         for v in layout {
             guard v >= 0, v < d, !seen[v] else {
-                throw FormatError(file: layoutPath, field: "layout", expected: "a permutation of 0..<\(d)", found: "\(v)")
+                throw FormatError(
+                    file: layoutPath, field: "layout", expected: "a permutation of 0..<\(d)", found: "\(v)")
             }
             seen[v] = true
         }

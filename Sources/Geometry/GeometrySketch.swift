@@ -35,7 +35,8 @@ public struct GeometrySketch {
     public let passes: Int
     public var progress: ((Int, Int) -> Void)?
 
-    public init(spec: GeometrySpec, architecture: any ScoreArchitecture, k: Int, oversampling: Int, passes: Int) throws {
+    public init(spec: GeometrySpec, architecture: any ScoreArchitecture, k: Int, oversampling: Int, passes: Int) throws
+    {
         guard let f = spec.factorization, spec.estimator == Estimator.marginal.rawValue else {
             throw SettingError(
                 setting: "structure", expected: "a factored marginal estimate (the sketch applies K through h)",
@@ -46,7 +47,9 @@ public struct GeometrySketch {
                 setting: "k", expected: "1…1024 SADs and 2…1024 extra columns, together ≤ M = \(f.positions)",
                 found: "k \(k), oversampling \(oversampling)")
         }
-        guard (1...16).contains(passes) else { throw SettingError(setting: "passes", expected: "1…16", found: "\(passes)") }
+        guard (1...16).contains(passes) else {
+            throw SettingError(setting: "passes", expected: "1…16", found: "\(passes)")
+        }
         let l = k + oversampling
         // Ω, Y, Q (M×ℓ) and the gathered blocks (offsets·F×ℓ) plus a chunk's rows per thread.
         let (offsets, _) = f.taps()
@@ -259,7 +262,8 @@ public struct GeometrySketch {
             residuals[i] = r2.squareRoot()
         }
         let halfVectors = try (0..<2).map { h in
-            ritzVectors(try Self.rayleighRitz(q: basis, y: joined(halfProducts[h]), rows: m, columns: width).coefficients)
+            ritzVectors(
+                try Self.rayleighRitz(q: basis, y: joined(halfProducts[h]), rows: m, columns: width).coefficients)
         }
         return SketchResult(
             spec: spec, k: k, oversampling: oversampling, passes: passes, values: Array(ritz.values.prefix(k)),
@@ -313,7 +317,9 @@ public struct GeometrySketch {
 
     /// Eigenpairs of T = QᵀY (ℓ×ℓ, symmetrised): values descending, coefficients (ℓ, ℓ) with
     /// column i (coefficients[j·ℓ + i]) the i-th Ritz vector in Q's basis.
-    static func rayleighRitz(q: [Double], y: [Double], rows m: Int, columns l: Int) throws
+    static func rayleighRitz(
+        q: [Double], y: [Double], rows m: Int, columns l: Int
+    ) throws
         -> (values: [Double], coefficients: [Double])
     {
         var t = [Double](repeating: 0, count: l * l)
@@ -323,7 +329,9 @@ public struct GeometrySketch {
                 for j in 0..<l { t[i * l + j] += qi * y[p * l + j] }
             }
         }
-        for i in 0..<l { for j in (i + 1)..<l { let s = (t[i * l + j] + t[j * l + i]) / 2; t[i * l + j] = s; t[j * l + i] = s } }
+        for i in 0..<l {
+            for j in (i + 1)..<l { let s = (t[i * l + j] + t[j * l + i]) / 2; t[i * l + j] = s; t[j * l + i] = s }
+        }
         let e = try SymmetricEigen<Double>(symmetric: t, n: l)
         var c = [Double](repeating: 0, count: l * l)
         for i in 0..<l { for j in 0..<l { c[j * l + i] = e.vectors[i * l + j] } }
@@ -332,7 +340,9 @@ public struct GeometrySketch {
 
     /// Single-pass Nyström from Y = K̂Ω: ν = √M·ε·‖Y‖_F, Y_ν = Y + νΩ, B = ΩᵀY_ν = VΛVᵀ,
     /// F = Y_ν B^{−1/2}; the eigenpairs of FFᵀ from FᵀF; λ = max(0, σ² − ν).
-    static func nystrom(y: [Double], omega: [Double], rows m: Int, columns l: Int, k: Int) throws
+    static func nystrom(
+        y: [Double], omega: [Double], rows m: Int, columns l: Int, k: Int
+    ) throws
         -> (values: [Double], vectors: [Double])
     {
         let norm = y.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -344,10 +354,16 @@ public struct GeometrySketch {
         var inverseRoot = [Double](repeating: 0, count: l * l)
         for r in 0..<l where b.values[r] > floor {
             let s = 1 / b.values[r].squareRoot()
-            for i in 0..<l { for j in 0..<l { inverseRoot[i * l + j] += b.coefficients[i * l + r] * s * b.coefficients[j * l + r] } }
+            for i in 0..<l {
+                for j in 0..<l { inverseRoot[i * l + j] += b.coefficients[i * l + r] * s * b.coefficients[j * l + r] }
+            }
         }
         var fm = [Double](repeating: 0, count: m * l)
-        for p in 0..<m { for j in 0..<l { var s = 0.0; for i in 0..<l { s += yn[p * l + i] * inverseRoot[i * l + j] }; fm[p * l + j] = s } }
+        for p in 0..<m {
+            for j in 0..<l {
+                var s = 0.0; for i in 0..<l { s += yn[p * l + i] * inverseRoot[i * l + j] }; fm[p * l + j] = s
+            }
+        }
         var gram = [Double](repeating: 0, count: l * l)
         for p in 0..<m { for i in 0..<l { for j in 0..<l { gram[i * l + j] += fm[p * l + i] * fm[p * l + j] } } }
         let e = try SymmetricEigen<Double>(symmetric: gram, n: l)

@@ -49,7 +49,9 @@ public struct SADs {
         var eigens = [Result<SymmetricEigen<Double>, Error>?](repeating: nil, count: 3)
         eigens.withUnsafeMutableBufferPointer { out in
             let base = SharedPointer(out.baseAddress!)
-            Parallel.forEach(3) { i in base.base[i] = Result { try SymmetricEigen<Double>(symmetric: means[i], n: side) } }
+            Parallel.forEach(3) { i in
+                base.base[i] = Result { try SymmetricEigen<Double>(symmetric: means[i], n: side) }
+            }
         }
         let (e, a, b) = (try eigens[0]!.get(), try eigens[1]!.get(), try eigens[2]!.get())
         kernelEigen = e
@@ -116,14 +118,16 @@ public struct SADs {
             "vecs": "float32 (D, C, H, W), unit rows, sign arbitrary",
             "vals": "float64 (D)",
             "geometry": "float64 (D, D): the estimate of G_F = E[F Fᵀ], F = ε̂/σ_t"
-                + (writesDenseGeometry ? "" : " — not written above D = \(GeometrySpec.denseGeometryFileLimit): "
-                    + "G[layout[g, p], layout[g, q]] = kernel[p, q], zero across features"),
+                + (writesDenseGeometry
+                    ? ""
+                    : " — not written above D = \(GeometrySpec.denseGeometryFileLimit): "
+                        + "G[layout[g, p], layout[g, q]] = kernel[p, q], zero across features"),
             "differences_from_reference": [
                 "G accumulated in Float64 (exact 128-bit fixed-point sum of per-chunk Float64 sums) and "
-                + "diagonalised in Float64; the reference uses float32",
+                    + "diagonalised in Float64; the reference uses float32",
                 "random numbers from Philox streams keyed by (seed, purpose, network index), not torch.manual_seed",
                 "exp in SiLU/GELU/softmax is an 8-lane polynomial (~2 ulp), GELU is computed as x·σ(2u): "
-                + "float32 rounding differs from PyTorch's (every reference fixture passes)",
+                    + "float32 rounding differs from PyTorch's (every reference fixture passes)",
                 spec.estimator == "reference"
                     ? "estimator: as geometry.py (uniform t, weight inside F)"
                     : "estimator \(spec.estimator): same expectation as geometry.py, lower variance (importance-sampled t"

@@ -32,8 +32,10 @@ public struct SketchResult {
     public var summary: String {
         let f = spec.factorization!
         var lines = [
-            "\(spec.model), estimator \(spec.estimator) (factored, \(f.groups)-fold), probe \(spec.probe), seed \(spec.seed)",
-            "matrix-free sketch: top \(k) of M = \(f.positions) (D = \(spec.dimension)), ℓ = \(k + oversampling) columns, "
+            "\(spec.model), estimator \(spec.estimator) (factored, \(f.groups)-fold), probe \(spec.probe), "
+                + "seed \(spec.seed)",
+            "matrix-free sketch: top \(k) of M = \(f.positions) (D = \(spec.dimension)), "
+                + "ℓ = \(k + oversampling) columns, "
                 + "\(passes) pass\(passes == 1 ? "" : "es") over \(networks.reduce(0, +)) networks "
                 + "(halves \(networks[0]) + \(networks[1])); K never formed",
             String(format: "tr K̂ %.6g; top-%d split-half subspace overlap %.4f", kernelTrace, k, halfOverlap),
@@ -58,6 +60,41 @@ public struct SketchResult {
                     + "(P_g u), defined only up to a rotation within the group")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Compares the top-k with a dense result of the same networks (a `sad geometry` output
+    /// directory): the top-k·groups subspace overlap (mean squared cosine of the principal
+    /// angles) and the largest eigenvalue error relative to λ_k.
+    public func compare(denseDirectory dir: String) throws -> (overlap: Double, eigenvalueError: Double) {
+        let f = spec.factorization!
+        let d = spec.dimension, g = f.groups, rows = k * g
+        let vals = try Npy.read(dir + "/vals.npy").doubles
+        let vecs = try Npy.read(dir + "/vecs.npy")
+        guard vals.count == d, vecs.shape == [d] + spec.shape else {
+            throw FormatError(
+                file: dir + "/vecs.npy", field: "shape", expected: "\([d] + spec.shape) (this sketch's D)",
+                found: "\(vecs.shape)")
+        }
+        let dense = vecs.doubles
+        try FormatError.requireFinite(dense + vals, file: dir, field: "vals/vecs")
+        var mine = [Double](repeating: 0, count: rows * d)
+        for i in 0..<k {
+            for group in 0..<g {
+                for p in 0..<f.positions {
+                    mine[(i * g + group) * d + f.index(group: group, position: p)] = vectors[i * f.positions + p]
+                }
+            }
+        }
+        var energy = 0.0
+        for i in 0..<rows {
+            for j in 0..<rows {
+                var dot = 0.0
+                for q in 0..<d { dot += mine[i * d + q] * dense[j * d + q] }
+                energy += dot * dot
+            }
+        }
+        let error = (0..<k).map { abs(values[$0] - vals[$0 * g]) }.max()! / abs(vals[(k - 1) * g])
+        return (energy / Double(rows), error)
     }
 
     /// Writes the result files, then the completion marker.

@@ -191,7 +191,8 @@ public struct StabilityDiagnostics: Codable, Sendable {
             } else {
                 expanded.append(
                     Group(
-                        first: k * r, size: r, kind: "replicated", subspaceOverlap: perRankOverlap[k] * perRankOverlap[k]))
+                        first: k * r, size: r, kind: "replicated",
+                        subspaceOverlap: perRankOverlap[k] * perRankOverlap[k]))
                 exact.append([k * r, r])
                 k += 1
             }

@@ -4,8 +4,9 @@ import Tensors
 
 /// How long a geometry estimate takes until its SADs are stable at the summary's indices
 /// (0, D/8 − 1, …, D − 1: nine evenly spaced ranks): one accumulation whose network count
-/// doubles, diagnosed after each doubling (the eigensolver stays out of the inner loop; its
-/// time is counted, since a user pays for it too).
+/// grows by √2, diagnosed after each step (the eigensolver stays out of the inner loop; its
+/// time is counted, since a user pays for it too). The reported time overshoots the true
+/// first stable count by at most that factor.
 public struct TimeToStable {
     /// One diagnosis: the first `networks` networks, wall seconds since the start (network
     /// passes, updates and every diagnosis so far), and the stable indices.
@@ -20,7 +21,7 @@ public struct TimeToStable {
 
     /// The run, with `spec.networks` the most networks it may use.
     public var run: GeometryRun
-    /// Networks at the first diagnosis (then 2×, 4×, …).
+    /// Networks at the first diagnosis (then √2×, 2×, …, in whole chunks).
     public var startNetworks: Int
     /// Stop doubling once this many seconds have passed.
     public var timeLimit: Double
@@ -55,7 +56,7 @@ public struct TimeToStable {
             steps.append(step)
             log(step)
             if step.allStable || chunks == spec.chunks || step.seconds >= timeLimit { return steps }
-            chunks *= 2
+            chunks = max(chunks + 1, Int((Double(chunks) * 2.0.squareRoot()).rounded()))
         }
     }
 }

@@ -194,13 +194,13 @@ public struct MarginalLayer: Sendable {
             guard h.rank == 4, h.shape[0] == 1, h.shape[2] * h.shape[3] == f else {
                 throw MarginalUnavailable(reason: "conv input \(h.shape), expected F = \(f) positions")
             }
-            return h.reshaped([h.shape[1], f])                                           // (C_in, F)
+            return h.reshaped([h.shape[1], f])  // (C_in, F)
         case .linear:
             let e = h.shape.last ?? 0
             guard e > 0, h.count == e * f else {
                 throw MarginalUnavailable(reason: "linear input \(h.shape), expected \(f) tokens")
             }
-            var rows = Tensor(zeros: [e, f])                                             // (E, F)
+            var rows = Tensor(zeros: [e, f])  // (E, F)
             for i in 0..<f { for k in 0..<e { rows.data[k * f + i] = h.data[i * e + k] } }
             return rows
         }

@@ -273,7 +273,8 @@ public struct UNetConfig: Equatable, Sendable {
         }
         for (level, on) in attentionLevels.enumerated() where on && (baseChannels * levelMults[level]) % numHeads != 0 {
             throw fail(
-                "num_heads", "a divisor of the channels \(baseChannels * levelMults[level]) of attention level \(level)",
+                "num_heads",
+                "a divisor of the channels \(baseChannels * levelMults[level]) of attention level \(level)",
                 numHeads)
         }
         let factor = 1 << (levelMults.count - 1)

@@ -40,7 +40,11 @@ public struct MarginalUnavailable: Error, CustomStringConvertible {
     /// symmetric averages its kernels).
     public static func requireReference(_ scheme: InitScheme) throws {
         guard scheme == .reference else {
-            throw MarginalUnavailable(reason: "the marginal estimator needs the output layer's iid zero-mean reference init; scheme '\(scheme)' is not")
+            throw MarginalUnavailable(
+                reason:
+                    "the marginal estimator needs the output layer's iid zero-mean reference init; "
+                    + "scheme '\(scheme)' is not"
+            )
         }
     }
 }
@@ -61,19 +65,25 @@ extension UNet: OutputLayerMarginalizable {
     ) throws -> Tensor {
         try MarginalUnavailable.requireReference(scheme)
         let f = GradientMode.withoutGradients {
-            features(Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)).value
-        }                                                                               // (1, 32, H, W)
-        return f.reshaped([f.shape[1], f.shape[2] * f.shape[3]])                       // (32, HW)
+            features(
+                Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)
+            ).value
+        }  // (1, 32, H, W)
+        return f.reshaped([f.shape[1], f.shape[2] * f.shape[3]])  // (32, HW)
     }
 
-    public func marginalRows(_ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme) throws -> Tensor {
+    public func marginalRows(
+        _ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme
+    ) throws -> Tensor {
         try MarginalUnavailable.requireReference(scheme)
         let f = GradientMode.withoutGradients {
-            features(Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)).value
-        }                                                                               // (1, 32, H, W)
+            features(
+                Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)
+            ).value
+        }  // (1, 32, H, W)
         let c = inputShape[0], hw = inputShape[1] * inputShape[2], base = config.baseChannels
         let geometry = Conv2d.Geometry(input: f.shape, weight: [c, base, 3, 3], stride: 1, padding: 1)
-        var cols = [Float](repeating: 0, count: geometry.patch * hw)                   // (C·9, HW)
+        var cols = [Float](repeating: 0, count: geometry.patch * hw)  // (C·9, HW)
         f.data.withUnsafeBufferPointer { pf in
             cols.withUnsafeMutableBufferPointer { pc in Conv2d.im2col(pf.baseAddress!, pc.baseAddress!, geometry) }
         }
@@ -110,19 +120,25 @@ extension DiT: OutputLayerMarginalizable {
     ) throws -> Tensor {
         try MarginalUnavailable.requireReference(scheme)
         let u = GradientMode.withoutGradients {
-            tokenFeatures(Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)).value
-        }                                                                               // (1, T, E)
+            tokenFeatures(
+                Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)
+            ).value
+        }  // (1, T, E)
         let t = tokens, e = config.hiddenSize
-        var rows = Tensor(zeros: [e, t])                                               // (E, T)
+        var rows = Tensor(zeros: [e, t])  // (E, T)
         for m in 0..<t { for k in 0..<e { rows.data[k * t + m] = u.data[m * e + k] } }
         return rows
     }
 
-    public func marginalRows(_ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme) throws -> Tensor {
+    public func marginalRows(
+        _ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme
+    ) throws -> Tensor {
         try MarginalUnavailable.requireReference(scheme)
         let u = GradientMode.withoutGradients {
-            tokenFeatures(Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)).value
-        }                                                                               // (1, T, E)
+            tokenFeatures(
+                Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)
+            ).value
+        }  // (1, T, E)
         let e = config.hiddenSize, f = patchFeatures, t = tokens
         let d = inputShape.reduce(1, *)
         // Xavier uniform bound √(6/(E + F)): variance 2/(E + F). The bias is zero, not random.

@@ -35,9 +35,12 @@ public struct UNet: ScoreArchitecture {
             for _ in 0..<config.resBlocksPerLevel {
                 let out = mult * base
                 let prefix = "model.input_blocks.\(inputs.count)"
-                var layers: [Layer] = [.res(ResBlock(prefix: prefix + ".0", inChannels: ch, outChannels: out, embeddingDim: emb))]
+                var layers: [Layer] = [
+                    .res(ResBlock(prefix: prefix + ".0", inChannels: ch, outChannels: out, embeddingDim: emb))
+                ]
                 if config.attends(level: level) {
-                    layers.append(.attention(AttentionBlock(prefix: prefix + ".1", channels: out, heads: config.numHeads)))
+                    layers.append(
+                        .attention(AttentionBlock(prefix: prefix + ".1", channels: out, heads: config.numHeads)))
                 }
                 inputs.append(layers)
                 ch = out
@@ -61,7 +64,8 @@ public struct UNet: ScoreArchitecture {
                 var layers: [Layer] = [.res(ResBlock(prefix: prefix + ".0", inChannels: ch + skip, outChannels: out, embeddingDim: emb))]
                 ch = out
                 if config.attends(level: level) {
-                    layers.append(.attention(AttentionBlock(prefix: prefix + ".1", channels: ch, heads: config.numHeads)))
+                    layers.append(
+                        .attention(AttentionBlock(prefix: prefix + ".1", channels: ch, heads: config.numHeads)))
                 }
                 if level > 0 && i == config.resBlocksPerLevel {
                     layers.append(.up(Upsample2x(prefix: prefix + ".\(layers.count)", channels: ch)))

@@ -208,6 +208,12 @@ struct GeometryCommand: ParsableCommand {
         @Option(help: "Networks per chunk (1…4096).")
         var chunkSize = 16
 
+        @Option(
+            help: ArgumentHelp(
+                "A dense `sad geometry` result of the same networks: print the top-k subspace overlap with it.",
+                valueName: "DIR"))
+        var compare: String?
+
         @Option(help: "Output directory.")
         var out: String
 
@@ -255,6 +261,14 @@ struct GeometryCommand: ParsableCommand {
                 to: out,
                 extra: ["wall_seconds": String(format: "%.1f", Date().timeIntervalSince(start))])
             print(result.summary)
+            if let compare {
+                let c = try result.compare(denseDirectory: compare)
+                print(
+                    String(
+                        format: "against the dense estimate in %@: top-%d subspace overlap %.6f, "
+                            + "eigenvalue error ≤ %.2e·λ_k",
+                        compare, k, c.overlap, c.eigenvalueError))
+            }
         }
     }
 

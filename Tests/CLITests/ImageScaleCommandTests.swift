@@ -33,7 +33,10 @@ final class ImageScaleCommandTests: XCTestCase {
     func testFactoredSummaryAndSketch() throws {
         let box = try SadSandbox("factored")
         let r = try box.run(
-            ["geometry", "--config", "\(configs)/3x32x32-iddpm.json", "--networks", "24", "--chunk-size", "8", "--out", "g"])
+            [
+                "geometry", "--config", "\(configs)/3x32x32-iddpm.json", "--networks", "24", "--chunk-size", "8",
+                "--out", "g",
+            ])
         assertSucceeded(r)
         XCTAssertTrue(r.stderr.contains("peak memory ≈"), r.stderr)
         let summary = String(decoding: try box.bytes("g/summary.txt"), as: UTF8.self)
@@ -43,7 +46,8 @@ final class ImageScaleCommandTests: XCTestCase {
         XCTAssertEqual(try Npy.read(box.path("g/kernel.npy")).shape, [1024, 1024])
         let s = try box.run(
             [
-                "geometry", "sketch", "--config", "\(configs)/3x32x32-iddpm.json", "--networks", "16", "--chunk-size", "4",
+                "geometry", "sketch", "--config", "\(configs)/3x32x32-iddpm.json", "--networks", "16", "--chunk-size",
+                "4",
                 "--k", "4", "--oversampling", "8", "--passes", "2", "--out", "s",
             ])
         assertSucceeded(s)
@@ -59,7 +63,8 @@ final class ImageScaleCommandTests: XCTestCase {
         let box = try SadSandbox("rgb64")
         let r = try box.run(
             [
-                "train", "--config", "\(configs)/3x64x64-iddpm.json", "--data", "rank-one:dct:0:1", "--num-samples", "4",
+                "train", "--config", "\(configs)/3x64x64-iddpm.json", "--data", "rank-one:dct:0:1", "--num-samples",
+                "4",
                 "--batch-size", "2", "--steps", "1", "--out", "run",
             ])
         assertSucceeded(r)

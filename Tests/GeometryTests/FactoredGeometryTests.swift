@@ -11,7 +11,8 @@ final class FactoredGeometryTests: XCTestCase {
     /// A small RGB U-Net: 3×8×8, base 32, two levels.
     func rgbUNet() throws -> NetworkConfig {
         let json = """
-            {"shape": [3, 8, 8], "learning_rate": 1e-3, "grad_clip": 1.0, "diffuser": {"T": 1000, "linear": true, "model": {"base_channels": 32,
+            {"shape": [3, 8, 8], "learning_rate": 1e-3, "grad_clip": 1.0,
+             "diffuser": {"T": 1000, "linear": true, "model": {"base_channels": 32,
              "num_res_attn_blocks": 1, "channel_mults": [1, 2], "is_attn": [false, false, false],
              "num_heads": 4, "dropout": 0.0, "use_scale_shift_norm": false}}}
             """
@@ -22,7 +23,8 @@ final class FactoredGeometryTests: XCTestCase {
         let spec = try GeometryRun.makeSpec(
             config: c, configPath: "test", interpolation: nil, patchSize: nil, scheme: .reference, estimator: e,
             probe: .zero, seed: 5, networks: networks, chunkSize: 8, structure: s)
-        return try SADs(state: try GeometryRun(spec: spec, config: c).run(statePath: "\(try scratch())/state.safetensors"))
+        return try SADs(
+            state: try GeometryRun(spec: spec, config: c).run(statePath: "\(try scratch())/state.safetensors"))
     }
 
     func maxRelative(_ a: [Double], _ b: [Double]) -> Double {
@@ -45,7 +47,9 @@ final class FactoredGeometryTests: XCTestCase {
         let v = factored.values
         for k in 0..<64 { XCTAssertTrue(v[3 * k] == v[3 * k + 1] && v[3 * k] == v[3 * k + 2]) }
         XCTAssertEqual(factored.diagnostics.replication, 3)
-        XCTAssertEqual(factored.diagnostics.degenerateGroups.map { $0[1] }.reduce(0, +), 192, "\(factored.diagnostics.degenerateGroups)")
+        XCTAssertEqual(
+            factored.diagnostics.degenerateGroups.map { $0[1] }.reduce(0, +), 192,
+            "\(factored.diagnostics.degenerateGroups)")
         XCTAssertTrue(factored.diagnostics.degenerateGroups.allSatisfy { $0[1] % 3 == 0 })
         XCTAssertTrue(factored.summary.contains("exactly 3-fold"))
         // The top SAD's subspace agrees with the full estimate's top group.

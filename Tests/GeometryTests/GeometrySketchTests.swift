@@ -22,7 +22,8 @@ final class GeometrySketchTests: XCTestCase {
     func testSketchAgreesWithDense() throws {
         let c = try config("1x16x16-iddpm")
         let s = try spec(c)
-        let dense = try SADs(state: try GeometryRun(spec: s, config: c).run(statePath: "\(try scratch())/s.safetensors"))
+        let dense = try SADs(
+            state: try GeometryRun(spec: s, config: c).run(statePath: "\(try scratch())/s.safetensors"))
         let m = 256, k = 8
         let denseTop = Array(dense.kernelEigen.vectors.prefix(k * m))
         let krylov = try GeometrySketch(spec: s, architecture: makeArchitecture(c), k: k, oversampling: 24, passes: 4)
@@ -68,9 +69,11 @@ final class GeometrySketchTests: XCTestCase {
         let full = try GeometryRun.makeSpec(
             config: c, configPath: "t", interpolation: nil, patchSize: nil, scheme: .reference, estimator: .marginal,
             probe: .zero, seed: 1, networks: 16, chunkSize: 4, structure: .full)
-        XCTAssertThrowsError(try GeometrySketch(spec: full, architecture: makeArchitecture(c), k: 4, oversampling: 4, passes: 2))
         XCTAssertThrowsError(
-            try GeometrySketch(spec: try spec(c), architecture: makeArchitecture(c), k: 200, oversampling: 100, passes: 2)
+            try GeometrySketch(spec: full, architecture: makeArchitecture(c), k: 4, oversampling: 4, passes: 2))
+        XCTAssertThrowsError(
+            try GeometrySketch(
+                spec: try spec(c), architecture: makeArchitecture(c), k: 200, oversampling: 100, passes: 2)
         ) { XCTAssertTrue("\($0)".contains("256"), "\($0)") }
     }
 }

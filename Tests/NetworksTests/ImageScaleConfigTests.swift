@@ -48,14 +48,23 @@ final class ImageScaleConfigTests: XCTestCase {
             .replacingOccurrences(of: "base_channels", with: "num_channels")
         let a = try NetworkConfig.parse(Array(unetJSON(aliased, root: "\"image_size\": 16, \"in_channels\": 3").utf8))
         XCTAssertEqual(a.identityFields.map { "\($0)" }, plain.identityFields.map { "\($0)" })
-        XCTAssertEqual(try NetworkConfig.parse(Array(unetJSON(block, root: "\"shape\": [3, 16, 16], \"image_size\": 16").utf8)).shape, [3, 16, 16])
+        XCTAssertEqual(
+            try NetworkConfig.parse(Array(unetJSON(block, root: "\"shape\": [3, 16, 16], \"image_size\": 16").utf8))
+                .shape, [3, 16, 16])
         let cases: [(String, String)] = [
             (unetJSON(block, root: "\"image_size\": 16"), "image_size"),
             (unetJSON(block, root: "\"shape\": [3, 16, 16], \"image_size\": 32"), "image_size"),
-            (unetJSON(block.replacingOccurrences(of: "\"base_channels\": 32", with: "\"base_channels\": 32, \"num_channels\": 64")), "num_channels"),
+            (
+                unetJSON(
+                    block.replacingOccurrences(
+                        of: "\"base_channels\": 32", with: "\"base_channels\": 32, \"num_channels\": 64")),
+                "num_channels"
+            ),
         ]
         for (json, field) in cases {
-            XCTAssertThrowsError(try NetworkConfig.parse(Array(json.utf8))) { XCTAssertTrue("\($0)".contains(field), "\($0)") }
+            XCTAssertThrowsError(try NetworkConfig.parse(Array(json.utf8))) {
+                XCTAssertTrue("\($0)".contains(field), "\($0)")
+            }
         }
     }
 
@@ -88,7 +97,9 @@ final class ImageScaleConfigTests: XCTestCase {
         let m = 256, d = 768, fp = f.featurePositions
         var gram = [Double](repeating: 0, count: fp * fp)
         for c in 0..<h.shape[0] {
-            for a in 0..<fp { for b in a..<fp { gram[a * fp + b] += Double(h.data[c * fp + a]) * Double(h.data[c * fp + b]) } }
+            for a in 0..<fp {
+                for b in a..<fp { gram[a * fp + b] += Double(h.data[c * fp + a]) * Double(h.data[c * fp + b]) }
+            }
         }
         let k = f.kernel(featureGram: gram, biasScale: 1)
         var worst = 0.0, scale = 0.0
