@@ -46,13 +46,13 @@ public struct GeometryRun {
                 setting: "chunkSize", expected: "1…4096 and below the number of rows (\(samples.count))",
                 found: "\(chunkSize)")
         }
-        let d = samples.shape.reduce(1, *)
-        try MemoryBudget.require([d, d, 40], for: "the geometry of D = \(d) (≈ 40·D² bytes)", setting: "samples")
-        return GeometrySpec(
+        let spec = GeometrySpec(
             config: "samples", model: "samples", shape: samples.shape, interpolation: nil, patchSize: nil,
             initScheme: InitScheme.reference.rawValue, estimator: "samples", probe: "samples",
             seed: 0, networks: samples.count, chunkSize: chunkSize, timesteps: 1000, schedule: "linear",
             configFields: samples.identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
+        try spec.requireMemory(setting: "samples")
+        return spec
     }
 
     /// Builds the spec for an architecture that is not a native config (an imported network):

@@ -121,15 +121,24 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
     }
 
     /// Peak bytes of the run and its finalisation, as one factor (the form
-    /// `MemoryBudget.require` takes). Full: the 128-bit accumulator, the three means and the
-    /// eigendecompositions (≈ 40·D²). Factored: the accumulator of side A (16·A²) and chunk
-    /// sums in flight (8·A² each, at least one), three M×M means with their
-    /// eigendecompositions (48·M²), the float32 SADs written out (4·D²) and, up to
-    /// D = ``denseGeometryFileLimit``, the expanded geometry.npy (8·D²).
+    /// `MemoryBudget.require` takes), for the current thread count. With A the accumulator's
+    /// side, M the diagonalised matrix's (A = M = D for a full estimate):
+    /// * running: the 128-bit accumulator (16·A²) and up to two chunk sums per thread in
+    ///   flight (8·A² each);
+    /// * finalising: the accumulator, the three means (24·A²) and, for a marginal factored
+    ///   estimate, the three kernels (24·M²), three eigendecompositions at once (24·M² each:
+    ///   LAPACK's copy, its output, the reordered vectors), the float32 vecs.npy and its encoding
+    ///   (8·D²) and geometry.npy where it is written (16·D²).
+    /// Measured peak resident memory is 0.8–1.0× this (3×32×32 full: 1.12 GB for 1.28 GB
+    /// estimated; factored 357 MB for 368 MB; 3×64×64 factored 2.9 GB for 3.5 GB).
     public var stateBytes: [Int] {
-        guard factorization != nil else { return [dimension, dimension, 40] }
-        let a = accumulatorDimension, m = factorization!.positions, d = dimension
-        return [24 * a * a + 48 * m * m + 4 * d * d + (d <= Self.denseGeometryFileLimit ? 8 * d * d : 0)]
+        let a = accumulatorDimension, d = dimension
+        let m = factorization?.positions ?? d
+        let kernels = factorization != nil && estimator == Estimator.marginal.rawValue ? 24 * m * m : 0
+        let dense = factorization == nil || d <= Self.denseGeometryFileLimit
+        let running = 16 * a * a + 2 * max(1, Parallel.threadCount) * 8 * a * a
+        let finalising = 40 * a * a + kernels + 72 * m * m + 8 * d * d + (dense ? 16 * d * d : 0)
+        return [max(running, finalising)]
     }
 
     /// The peak memory of the run, estimated before anything is allocated, against the budget:
@@ -137,7 +146,7 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
     public func requireMemory(setting: String) throws {
         let what =
             factorization == nil
-            ? "the geometry of D = \(dimension) (≈ 40·D² bytes; --structure factored needs less where it applies)"
+            ? "the geometry of D = \(dimension) (≈ 136·D² bytes; --structure factored needs less where it applies)"
             : "the factored geometry of D = \(dimension) (K \(factorization!.positions)², accumulator "
                 + "\(accumulatorDimension)²; above the budget use the matrix-free top-k sketch, `sad geometry sketch`)"
         try MemoryBudget.require(stateBytes, for: what, setting: setting)

@@ -42,7 +42,7 @@ public enum Conv2d {
     static let imagesPerChunk = 8
 
     /// How the forward pass computes: ``automatic`` uses Winograd F(2×2, 3×3) for 3×3 stride-1
-    /// padding-1 kernels at batches of ``WinogradConv/minimumBatch`` or more (2.25× fewer
+    /// padding-1 kernels over at least ``WinogradConv/minimumPositions`` output positions (2.25× fewer
     /// FLOPs; see ``WinogradConv``) and im2col + SGEMM otherwise. The choice depends only on
     /// the shapes, so results stay independent of the thread count.
     enum Algorithm { case automatic, im2col }
@@ -54,7 +54,9 @@ public enum Conv2d {
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, algorithm: Algorithm) -> Tensor {
         let g = Geometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape)") }
-        if algorithm == .automatic && WinogradConv.applies(g) && x.shape[0] >= WinogradConv.minimumBatch {
+        if algorithm == .automatic && WinogradConv.applies(g)
+            && x.shape[0] * g.positions >= WinogradConv.minimumPositions
+        {
             return WinogradConv.forward(x, weight: weight, bias: bias, g)
         }
         let n = x.shape[0]

@@ -25,11 +25,13 @@ enum WinogradConv {
         g.kernelH == 3 && g.kernelW == 3 && g.stride == 1 && g.padding == 1
     }
 
-    /// Batches below this use im2col: the kernel transform (O·C kernels) is paid once per call,
-    /// and at batch 1 (one fresh network per probe, the geometry estimators' case) it cost more
-    /// than the FLOPs it saves (measured: 0.09 ms vs 0.06 ms for 32→32 at 16×16, one image).
-    /// The geometry estimators (batch 1 per network) therefore stay on the im2col path.
-    static let minimumBatch = 8
+    /// Convolutions with fewer output positions than this (batch × H × W) use im2col: the
+    /// kernel transform (O·C kernels) is paid once per call, and for one 16×16 image (a fresh
+    /// network per probe, the geometry estimators' case) it cost more than the FLOPs it saves
+    /// (measured: 0.09 ms vs 0.06 ms for 32→32). The fixed cost is ≈ 0.06 ms, the saving
+    /// ≈ 0.033 ms per 256 positions, so the break-even is ≈ 500 positions; 1,024 leaves a
+    /// margin: batch-1 geometry at 32×32 and above (and its 32×32 levels) uses Winograd.
+    static let minimumPositions = 1024
 
     /// Images per chunk (one set of 16 GEMMs). Measured flat from 2 to 16 images for the U-Net
     /// at batch 1000; fixed, so results do not depend on the thread count.

@@ -12,8 +12,8 @@ final class WinogradConvTests: XCTestCase {
         let b = bias ? RandomStream(seed: 11, purpose: .test, index: 2).uniformTensor([o], low: -bound, high: bound) : nil
         let g = Conv2d.Geometry(input: x.shape, weight: k.shape, stride: 1, padding: 1)
         XCTAssertTrue(WinogradConv.applies(g), file: file, line: line)
-        let dispatched = n >= WinogradConv.minimumBatch
-        // Small batches dispatch to im2col; call the Winograd path directly so it is tested.
+        let dispatched = n * h * w >= WinogradConv.minimumPositions
+        // Small convolutions dispatch to im2col; call the Winograd path directly so it is tested.
         let fast = dispatched ? Conv2d.forward(x, weight: k, bias: b, stride: 1, padding: 1) : WinogradConv.forward(x, weight: k, bias: b, g)
         let direct = Conv2d.forward(x, weight: k, bias: b, stride: 1, padding: 1, algorithm: .im2col)
         XCTAssertEqual(fast.shape, [n, o, h, w], file: file, line: line)
