@@ -22,7 +22,7 @@ timed() {  # name, command…
 }
 for step in ${steps[*]}; do
     case "$step" in
-    1) timed time-to-stable "$sad" bench --no-training --repetitions 1 \
+    1) timed time-to-stable "$sad" bench --no-training --repetitions 1 --config-directory "$configs" \
            --stable-configs 1x28x28-iddpm,3x32x32-iddpm,1x56x56-iddpm --stable-time-limit 300 ;;
     2) timed rgb64 "$sad" geometry --config "$configs/3x64x64-iddpm.json" --networks 8192 --chunk-size 64 \
            --out "$out/rgb64" ;;

@@ -49,17 +49,11 @@ extension GeometryRun {
             var tr = 0.0
             if estimator == .marginal, let marginal = arch as? OutputLayerMarginalizable {
                 // h (channels, F), scaled by √c_T: H accumulates c_T·Σ_c h_c h_cᵀ.
-                let h = try marginal.marginalFeatures(x, timestep: Float(t), parameters: net.parameters, scheme: scheme)
-                guard h.rank == 2, h.shape[1] == side else {
-                    throw MarginalUnavailable(reason: "output-layer features \(h.shape), expected (channels, \(side))")
-                }
-                var gram = 0.0
-                for c in 0..<h.shape[0] {
-                    for a in 0..<side {
-                        let v = Double(h.data[c * side + a]) * factor
-                        stacked.append(v)
-                        gram += weights[a] * v * v
-                    }
+                let (rows, gram) = try scaledFeatures(
+                    marginal, x: x, timestep: t, factor: factor, parameters: net.parameters, scheme: scheme,
+                    side: side, weights: weights)
+                for r in stride(from: 0, to: rows.count, by: side) {
+                    stacked.append(contentsOf: rows[r..<(r + side)])
                     if stacked.count >= stackedRows * side { flush() }
                 }
                 // tr(G_n) = groups · tr(K_n) = groups · (σ_w² Σ_a w_a H_aa + σ_b² c_T M).
@@ -86,5 +80,27 @@ extension GeometryRun {
         }
         flush()
         return (sum, last - first, trace, weight, weightSquared)
+    }
+
+    /// One network's output-layer features h (channels, F) as Float64 rows scaled by the
+    /// estimator factor, and Σ_c Σ_a w_a·v² with the trace weights w of the factorization.
+    static func scaledFeatures(
+        _ marginal: OutputLayerMarginalizable, x: Tensor, timestep t: Int, factor: Double, parameters: ParameterSet,
+        scheme: InitScheme, side: Int, weights: [Double]
+    ) throws -> (rows: [Double], gram: Double) {
+        let h = try marginal.marginalFeatures(x, timestep: Float(t), parameters: parameters, scheme: scheme)
+        guard h.rank == 2, h.shape[1] == side else {
+            throw MarginalUnavailable(reason: "output-layer features \(h.shape), expected (channels, \(side))")
+        }
+        var rows = [Double](repeating: 0, count: h.count)
+        var gram = 0.0
+        for c in 0..<h.shape[0] {
+            for a in 0..<side {
+                let v = Double(h.data[c * side + a]) * factor
+                rows[c * side + a] = v
+                gram += weights[a] * v * v
+            }
+        }
+        return (rows, gram)
     }
 }

@@ -173,18 +173,12 @@ public struct GeometrySketch {
             let (t, factor, _) = sampler.draw(network: index, seed: spec.seed)
             let x = probe.input(network: index, timestep: t, seed: spec.seed, schedule: schedule)
             let net = ScoreNetwork(marginal, seed: spec.seed, networkIndex: index, scheme: scheme)
-            let h = try marginal.marginalFeatures(x, timestep: Float(t), parameters: net.parameters, scheme: scheme)
-            guard h.rank == 2, h.shape[1] == side else {
-                throw MarginalUnavailable(reason: "output-layer features \(h.shape), expected (channels, \(side))")
-            }
-            var gram = 0.0
-            for c in 0..<h.shape[0] {
-                for a in 0..<side {
-                    let v = Double(h.data[c * side + a]) * factor
-                    stacked.append(v)
-                    gram += weights[a] * v * v
-                }
-                if stacked.count >= 1024 * side { flush() }
+            let (rows, gram) = try GeometryRun.scaledFeatures(
+                marginal, x: x, timestep: t, factor: factor, parameters: net.parameters, scheme: scheme, side: side,
+                weights: weights)
+            for r in stride(from: 0, to: rows.count, by: side) {
+                stacked.append(contentsOf: rows[r..<(r + side)])
+                if stacked.count >= GeometryRun.stackedRows * side { flush() }
             }
             let bias = f.biasVariance * factor * factor
             for p in 0..<m { for j in 0..<l { sum[p * l + j] += bias * columnSums[j] } }

@@ -121,10 +121,10 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
     }
 
     /// Peak bytes of the run and its finalisation, as one factor (the form
-    /// `MemoryBudget.require` takes), for the current thread count. With A the accumulator's
+    /// `MemoryBudget.require` takes). With A the accumulator's
     /// side, M the diagonalised matrix's (A = M = D for a full estimate):
-    /// * running: the 128-bit accumulator (16·A²) and up to two chunk sums per thread in
-    ///   flight (8·A² each);
+    /// * running: the 128-bit accumulator (16·A²) and at least one chunk sum in flight (8·A²;
+    ///   up to two per thread run at once where the budget leaves room, see `GeometryRun.run`);
     /// * finalising: the accumulator, the three means (24·A²) and, for a marginal factored
     ///   estimate, the three kernels (24·M²), three eigendecompositions at once (24·M² each:
     ///   LAPACK's copy, its output, the reordered vectors), the float32 vecs.npy and its encoding
@@ -136,7 +136,7 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         let m = factorization?.positions ?? d
         let kernels = factorization != nil && estimator == Estimator.marginal.rawValue ? 24 * m * m : 0
         let dense = factorization == nil || d <= Self.denseGeometryFileLimit
-        let running = 16 * a * a + 2 * max(1, Parallel.threadCount) * 8 * a * a
+        let running = 24 * a * a
         let finalising = 40 * a * a + kernels + 72 * m * m + 8 * d * d + (dense ? 16 * d * d : 0)
         return [max(running, finalising)]
     }

@@ -85,16 +85,9 @@ public struct SketchResult {
                 }
             }
         }
-        var energy = 0.0
-        for i in 0..<rows {
-            for j in 0..<rows {
-                var dot = 0.0
-                for q in 0..<d { dot += mine[i * d + q] * dense[j * d + q] }
-                energy += dot * dot
-            }
-        }
+        let overlap = GeometrySketch.subspaceOverlap(mine, Array(dense.prefix(rows * d)), rows: d, k: rows)
         let error = (0..<k).map { abs(values[$0] - vals[$0 * g]) }.max()! / abs(vals[(k - 1) * g])
-        return (energy / Double(rows), error)
+        return (overlap, error)
     }
 
     /// Writes the result files, then the completion marker.

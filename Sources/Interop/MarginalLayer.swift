@@ -178,8 +178,8 @@ public struct MarginalLayer: Sendable {
         }
     }
 
-    /// The output layer's input h as (channels, F) rows (see ``MarginalFactorization``).
-    func features(_ net: ImportedNetwork, x: Tensor, timestep: Float, parameters: ParameterSet) throws -> Tensor {
+    /// The output layer's input h for input x at timestep t (the graph run up to it).
+    func layerInput(_ net: ImportedNetwork, x: Tensor, timestep: Float, parameters: ParameterSet) throws -> Tensor {
         let bind: (String) -> Variable? = { parameters[$0].map { Variable($0) } }
         let hValue = try GradientMode.withoutGradients {
             try net.graph.run(feeds: net.feeds(Variable(x), [timestep]), parameter: bind, stopAt: input)[input]!
@@ -187,7 +187,12 @@ public struct MarginalLayer: Sendable {
         guard case let .float(hv) = hValue else {
             throw MarginalUnavailable(reason: "the output layer's input is not float")
         }
-        let h = hv.value
+        return hv.value
+    }
+
+    /// The output layer's input h as (channels, F) rows (see ``MarginalFactorization``).
+    func features(_ net: ImportedNetwork, x: Tensor, timestep: Float, parameters: ParameterSet) throws -> Tensor {
+        let h = try layerInput(net, x: x, timestep: timestep, parameters: parameters)
         let f = factorization.featurePositions
         switch kind {
         case .conv:
@@ -208,14 +213,7 @@ public struct MarginalLayer: Sendable {
 
     /// R (r, D) with E[ε̂ε̂ᵀ | h] = RᵀR for input x (1, C, H, W) at timestep t.
     func rows(_ net: ImportedNetwork, x: Tensor, timestep: Float, parameters: ParameterSet) throws -> Tensor {
-        let bind: (String) -> Variable? = { parameters[$0].map { Variable($0) } }
-        let hValue = try GradientMode.withoutGradients {
-            try net.graph.run(feeds: net.feeds(Variable(x), [timestep]), parameter: bind, stopAt: input)[input]!
-        }
-        guard case let .float(hv) = hValue else {
-            throw MarginalUnavailable(reason: "the output layer's input is not float")
-        }
-        let h = hv.value
+        let h = try layerInput(net, x: x, timestep: timestep, parameters: parameters)
         let d = permutation.count
         let sw = Float(weightVariance.squareRoot()), sb = Float(biasVariance.squareRoot())
         let hasBias = biasVariance > 0

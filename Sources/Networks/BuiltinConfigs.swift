@@ -2,6 +2,46 @@
 /// directory. Identical to the files in configs/ (a test compares them).
 public enum BuiltinConfigs {
     public static let json: [String: String] = [
+        "1x128x128-iddpm": #"""
+{
+  "shape": [1, 128, 128],
+  "learning_rate": 1e-3,
+  "grad_clip": 1.0,
+  "diffuser": {
+    "T": 1000,
+    "linear": true,
+    "model": {
+      "base_channels": 32,
+      "num_res_attn_blocks": 2,
+      "channel_mults": [1, 1, 1, 1],
+      "is_attn": [false, false, false, false, false],
+      "num_heads": 4,
+      "dropout": 0.0,
+      "use_scale_shift_norm": false
+    }
+  }
+}
+"""#,
+        "3x64x64-iddpm": #"""
+{
+  "shape": [3, 64, 64],
+  "learning_rate": 1e-4,
+  "grad_clip": 1.0,
+  "diffuser": {
+    "T": 1000,
+    "linear": true,
+    "model": {
+      "base_channels": 64,
+      "num_res_attn_blocks": 2,
+      "channel_mults": [2, 2, 2],
+      "is_attn": [false, false, true, false],
+      "num_heads": 4,
+      "dropout": 0.0,
+      "use_scale_shift_norm": false
+    }
+  }
+}
+"""#,
         "1x16x16-dit": #"""
 {
   "shape": [1, 16, 16],

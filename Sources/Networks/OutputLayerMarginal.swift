@@ -75,12 +75,8 @@ extension UNet: OutputLayerMarginalizable {
     public func marginalRows(
         _ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme
     ) throws -> Tensor {
-        try MarginalUnavailable.requireReference(scheme)
-        let f = GradientMode.withoutGradients {
-            features(
-                Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)
-            ).value
-        }  // (1, 32, H, W)
+        let f = try marginalFeatures(x, timestep: timestep, parameters: parameters, scheme: scheme)
+            .reshaped([1, config.baseChannels, inputShape[1], inputShape[2]])  // (1, 32, H, W)
         let c = inputShape[0], hw = inputShape[1] * inputShape[2], base = config.baseChannels
         let geometry = Conv2d.Geometry(input: f.shape, weight: [c, base, 3, 3], stride: 1, padding: 1)
         var cols = [Float](repeating: 0, count: geometry.patch * hw)  // (C·9, HW)
@@ -133,12 +129,7 @@ extension DiT: OutputLayerMarginalizable {
     public func marginalRows(
         _ x: Tensor, timestep: Float, parameters: ParameterSet, scheme: InitScheme
     ) throws -> Tensor {
-        try MarginalUnavailable.requireReference(scheme)
-        let u = GradientMode.withoutGradients {
-            tokenFeatures(
-                Variable(x), timesteps: [timestep], parameters: ParameterBindings(parameters, requiringGradients: false)
-            ).value
-        }  // (1, T, E)
+        let u = try marginalFeatures(x, timestep: timestep, parameters: parameters, scheme: scheme)  // (E, T)
         let e = config.hiddenSize, f = patchFeatures, t = tokens
         let d = inputShape.reduce(1, *)
         // Xavier uniform bound √(6/(E + F)): variance 2/(E + F). The bias is zero, not random.
@@ -147,7 +138,7 @@ extension DiT: OutputLayerMarginalizable {
         for a in 0..<f {
             for k in 0..<e {
                 let row = (a * e + k) * d
-                for m in 0..<t { rows.data[row + pixelIndex(token: m, feature: a)] = sigma * u.data[m * e + k] }
+                for m in 0..<t { rows.data[row + pixelIndex(token: m, feature: a)] = sigma * u.data[k * t + m] }
             }
         }
         return rows
