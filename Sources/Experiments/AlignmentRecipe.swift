@@ -83,7 +83,9 @@ public struct AlignmentRecipe: Recipe {
             guard BuiltinConfigs.json[configName] != nil else {
                 throw FormatError(
                     file: data, field: "image size",
-                    expected: "a size with a reference config (1x16x16, 1x28x28, 1x56x56, 3x32x32)",
+                    expected: "a size with a built-in U-Net config ("
+                        + BuiltinConfigs.json.keys.filter { $0.hasSuffix("-iddpm") }.map { String($0.dropLast(6)) }
+                        .sorted().joined(separator: ", ") + ")",
                     found: shape.map(String.init).joined(separator: "x"))
             }
             network = try Architecture(name: configName, configName: configName).resolve()
