@@ -37,7 +37,15 @@ extension MarginalFactorization {
 
 extension GeometryState {
     /// The mean of the factored accumulator (half 0, 1 or both) as K (M×M); for a full run, G.
+    /// Averaged over the spec's grid symmetry where it has one.
     public func kernelMean(half: Int? = nil) -> [Double] {
+        let k = unsymmetrizedKernelMean(half: half)
+        guard let symmetry = spec.symmetry else { return k }
+        let planes = spec.factorization == nil ? spec.shape[0] : 1
+        return symmetry.average(k, channels: planes, height: spec.shape[1], width: spec.shape[2])
+    }
+
+    private func unsymmetrizedKernelMean(half: Int?) -> [Double] {
         let mean = accumulator.mean(half: half)
         guard let f = spec.factorization, spec.estimator == Estimator.marginal.rawValue else { return mean }
         let schedule = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)

@@ -61,7 +61,7 @@ public struct GeometryRun {
     public static func makeSpec(
         architecture: any ScoreArchitecture, model: String, source: String, identityFields: [(String, String)],
         estimator: Estimator, probe: Probe, seed: UInt64, networks: Int, chunkSize: Int = 32,
-        structure: GeometryStructure = .auto, dense: Bool = true
+        structure: GeometryStructure = .auto, symmetry: GeometrySymmetryOption = .auto, dense: Bool = true
     ) throws -> GeometrySpec {
         let d = architecture.inputShape.reduce(1, *)
         guard networks >= 2 && networks <= 1_000_000_000 else {
@@ -106,6 +106,8 @@ public struct GeometryRun {
             seed: seed, networks: networks, chunkSize: chunkSize, timesteps: 1000, schedule: "linear",
             configFields: identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
         spec.factorization = try structure.resolve(architecture, scheme: .reference)
+        spec.symmetry = symmetry.resolve(
+            architecture, scheme: .reference, probe: probe, factorization: spec.factorization)
         if dense { try spec.requireMemory(setting: "onnx") }
         return spec
     }
@@ -115,7 +117,8 @@ public struct GeometryRun {
     public static func makeSpec(
         config: NetworkConfig, configPath: String, interpolation: String?, patchSize: Int?,
         scheme: InitScheme, estimator: Estimator, probe: Probe, seed: UInt64,
-        networks: Int, chunkSize: Int = 32, structure: GeometryStructure = .auto, dense: Bool = true
+        networks: Int, chunkSize: Int = 32, structure: GeometryStructure = .auto,
+        symmetry: GeometrySymmetryOption = .auto, dense: Bool = true
     ) throws -> GeometrySpec {
         guard scheme != .zeroInit else {
             throw SettingError(
@@ -175,7 +178,9 @@ public struct GeometryRun {
             probe: probe.description, seed: seed, networks: networks, chunkSize: chunkSize,
             timesteps: config.timesteps, schedule: config.linearSchedule ? "linear" : "cosine",
             configFields: config.identityFields.map { "\($0.0)=\($0.1)" }, program: ProgramVersion.current)
-        spec.factorization = try structure.resolve(makeArchitecture(config), scheme: scheme)
+        let architecture = makeArchitecture(config)
+        spec.factorization = try structure.resolve(architecture, scheme: scheme)
+        spec.symmetry = symmetry.resolve(architecture, scheme: scheme, probe: probe, factorization: spec.factorization)
         // `dense: false`: a matrix-free sketch, which checks its own (much smaller) memory.
         if dense { try spec.requireMemory(setting: "config") }
         return spec
@@ -183,11 +188,24 @@ public struct GeometryRun {
 
     /// Computes the shard's missing chunks, checkpointing into `statePath`; resumes from it
     /// when it exists (and belongs to the same run and shard). Returns the state.
+    /// `continuing` is a state of this run held in memory (a growing accumulation,
+    /// ``TimeToStable``): it replaces reading `statePath`, and with `saveWhenDone` false the
+    /// run ends without writing it either.
     @discardableResult
-    public func run(statePath: String) throws -> GeometryState {
+    public func run(
+        statePath: String, continuing: GeometryState? = nil, saveWhenDone: Bool = true
+    ) throws -> GeometryState {
         var state: GeometryState
         AtomicFile.removeStaleTemporaries(in: URL(fileURLWithPath: statePath).deletingLastPathComponent().path)
-        if FileManager.default.fileExists(atPath: statePath) {
+        if let continuing {
+            try spec.identity.require(
+                matches: continuing.spec.identity, file: statePath, action: "continue the geometry run")
+            guard continuing.shard == shard else {
+                throw FormatError(
+                    file: statePath, field: "shard", expected: "shard \(shard)", found: "shard \(continuing.shard)")
+            }
+            state = continuing
+        } else if FileManager.default.fileExists(atPath: statePath) {
             state = try GeometryState.load(statePath)
             try spec.identity.require(matches: state.spec.identity, file: statePath, action: "resume the geometry run")
             guard state.shard == shard else {
@@ -218,6 +236,16 @@ public struct GeometryRun {
                     file: statePath, field: "spec.factorization",
                     expected: "the architecture's own output-layer structure",
                     found: mine == nil ? "a factorization the architecture does not have" : "a different one")
+            }
+        }
+        if let architecture, let group = spec.symmetry {
+            // Averaging over a group the architecture does not have would bias the estimate.
+            let mine = (architecture as? SpatiallySymmetric)?.spatialSymmetry(scheme: scheme)
+            guard mine == group else {
+                throw FormatError(
+                    file: statePath, field: "spec.symmetry",
+                    expected: mine.map { "\($0.rawValue) or none (the architecture's symmetry)" } ?? "none",
+                    found: group.rawValue)
             }
         }
         let d = spec.dimension, side = spec.accumulatorDimension
@@ -283,7 +311,7 @@ public struct GeometryRun {
                 lastCheckpoint = Date()
             }
         }
-        try state.save(to: statePath)
+        if saveWhenDone { try state.save(to: statePath) }
         return state
     }
 

@@ -50,7 +50,8 @@ public struct GeometrySketch {
         guard (1...16).contains(passes) else {
             throw SettingError(setting: "passes", expected: "1…16", found: "\(passes)")
         }
-        let l = k + oversampling
+        // With a grid symmetry each product carries its |G| moved copies side by side.
+        let l = (k + oversampling) * (spec.symmetry?.order ?? 1)
         // Ω, Y, Q (M×ℓ) and the gathered blocks (offsets·F×ℓ) plus a chunk's rows per thread.
         let (offsets, _) = f.taps()
         try MemoryBudget.require(
@@ -63,9 +64,33 @@ public struct GeometrySketch {
         self.passes = passes
     }
 
+    /// The products of one pass with the spec's grid symmetry: (1/|G|) Σ_g P_g K̂ P_gᵀ X, the
+    /// operator whose dense form is the symmetry-averaged estimate (``SpatialSymmetry``): one
+    /// pass over the networks with the |G| moved copies of X side by side, then folded back.
+    func apply(_ x: [Double], columns l: Int) throws -> (halves: [[Double]], networks: [Int], trace: Double) {
+        guard let group = spec.symmetry else { return try applyPlain(x, columns: l) }
+        let m = spec.factorization!.positions, order = group.order, wide = order * l
+        let perms = group.permutations(height: spec.shape[1], width: spec.shape[2])
+        // Column block g of the wide input is P_gᵀ X: row p holds X's row π_g(p).
+        var moved = [Double](repeating: 0, count: m * wide)
+        for g in 0..<order {
+            for p in 0..<m { for j in 0..<l { moved[p * wide + g * l + j] = x[perms[g][p] * l + j] } }
+        }
+        let product = try applyPlain(moved, columns: wide)
+        // P_g (K̂ P_gᵀ X): row p of block g lands on row π_g(p); blocks added in order.
+        let halves = product.halves.map { z in
+            var y = [Double](repeating: 0, count: m * l)
+            for g in 0..<order {
+                for p in 0..<m { for j in 0..<l { y[perms[g][p] * l + j] += z[p * wide + g * l + j] } }
+            }
+            return y.map { $0 / Double(order) }
+        }
+        return (halves, product.networks, product.trace)
+    }
+
     /// The products of one pass: Σ over each half's networks of K_n X (M×ℓ, column-major by
     /// rows: X[p·ℓ + j]), and the networks in each half.
-    func apply(_ x: [Double], columns l: Int) throws -> (halves: [[Double]], networks: [Int], trace: Double) {
+    func applyPlain(_ x: [Double], columns l: Int) throws -> (halves: [[Double]], networks: [Int], trace: Double) {
         let f = spec.factorization!
         let m = f.positions, side = f.featurePositions
         let (offsets, inputOf) = f.taps()

@@ -30,6 +30,10 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
     /// is estimated). With it the accumulator holds the M×M block K (or, for the marginal
     /// estimator, the feature Gram H it follows from) and G = Σ_g P_g K P_gᵀ.
     public var factorization: MarginalFactorization? = nil
+    /// The grid symmetry the estimate is averaged over (nil: none; ``GeometrySymmetryOption``).
+    /// The accumulator is the plain sum either way: the average is taken when the mean is
+    /// formed (``GeometryState/kernelMean(half:)``), for the total and each half alike.
+    public var symmetry: SpatialSymmetry? = nil
 
     /// The side of the accumulated matrix: D (full), F (marginal: the feature Gram) or M.
     public var accumulatorDimension: Int {
@@ -72,6 +76,8 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
             id.add("structure", "factored")
             id.add("factorization", SHA256.hex(Array(json)))
         }
+        // Likewise, a run without a symmetry keeps its earlier identity.
+        if let symmetry { id.add("symmetry", symmetry.rawValue) }
         return id
     }
 
@@ -118,6 +124,15 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
             try factorization.validate(dimension: dimension, file: file, field: "spec.factorization")
             guard fromSamples == false else { throw fail("factorization", "none for --samples", "a factorization") }
         }
+        if let symmetry {
+            guard !fromSamples else { throw fail("symmetry", "none for --samples", symmetry.rawValue) }
+            guard symmetry.acts(height: shape[1], width: shape[2]) else {
+                throw fail("symmetry", "a group acting on a \(shape[1])×\(shape[2]) grid", symmetry.rawValue)
+            }
+            if let f = factorization, f.layout != nil || f.positions != shape[1] * shape[2] {
+                throw fail("symmetry", "none for a factorization whose K is not over the (H, W) grid", symmetry.rawValue)
+            }
+        }
     }
 
     /// Peak bytes of the run and its finalisation, as one factor (the form
@@ -128,7 +143,8 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
     /// * finalising: the accumulator, the three means (24·A²) and, for a marginal factored
     ///   estimate, the three kernels (24·M²), three eigendecompositions at once (24·M² each:
     ///   LAPACK's copy, its output, the reordered vectors), the float32 vecs.npy and its encoding
-    ///   (8·D²) and geometry.npy where it is written (16·D²).
+    ///   (8·D²) and geometry.npy where it is written (16·D²); with a symmetry, its average
+    ///   and orbit flags beside the mean they come from (9·M²).
     /// Measured peak resident memory is 0.8–1.0× this (3×32×32 full: 1.12 GB for 1.28 GB
     /// estimated; factored 357 MB for 368 MB; 3×64×64 factored 2.9 GB for 3.5 GB).
     public var stateBytes: [Int] {
@@ -137,7 +153,8 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         let kernels = factorization != nil && estimator == Estimator.marginal.rawValue ? 24 * m * m : 0
         let dense = factorization == nil || d <= Self.denseGeometryFileLimit
         let running = 24 * a * a
-        let finalising = 40 * a * a + kernels + 72 * m * m + 8 * d * d + (dense ? 16 * d * d : 0)
+        let averaging = symmetry != nil ? 9 * m * m : 0
+        let finalising = 40 * a * a + kernels + averaging + 72 * m * m + 8 * d * d + (dense ? 16 * d * d : 0)
         return [max(running, finalising)]
     }
 

@@ -27,39 +27,69 @@ public struct SADs {
 
     /// Finalises a complete state.
     public init(state: GeometryState) throws {
+        spec = state.spec
+        let (means, eigens) = try Self.decompose(state, totalVectors: true)
+        kernel = means[0]
+        kernelEigen = eigens[0]
+        diagnostics = Self.diagnostics(state, eigens)
+    }
+
+    /// The stability diagnostics and the D eigenvalues of a complete state without the
+    /// total's eigenvectors (its eigenvalues only): what a growing accumulation checks at each
+    /// step (``TimeToStable``), for about two thirds of the eigensolver time of the full result.
+    static func diagnose(state: GeometryState) throws -> (diagnostics: StabilityDiagnostics, values: [Double]) {
+        let (_, eigens) = try decompose(state, totalVectors: false)
+        let groups = state.spec.factorization?.groups ?? 1
+        return (diagnostics(state, eigens), eigens[0].values.flatMap { Array(repeating: $0, count: groups) })
+    }
+
+    /// The means (total, half 0, half 1) and their decompositions (the total's without
+    /// vectors unless `totalVectors`).
+    private static func decompose(
+        _ state: GeometryState, totalVectors: Bool
+    ) throws -> ([[Double]], [SymmetricEigen<Double>]) {
         guard state.isComplete else {
             let missing = state.done.filter { !$0 }.count
             throw FormatError(
                 file: "state", field: "chunks", expected: "all \(state.done.count) chunks computed",
                 found: "\(missing) missing (merge the other shards or resume the run)")
         }
-        let spec = state.spec
-        self.spec = spec
         guard state.accumulator.networks.allSatisfy({ $0 > 0 }) else {
             throw FormatError(
                 file: "state", field: "chunks", expected: "networks in both halves (at least two chunks)",
                 found: "halves of \(state.accumulator.networks)")
         }
+        let spec = state.spec
         let side = spec.factorization?.positions ?? spec.dimension
         let means = [nil, 0, 1].map { state.kernelMean(half: $0) }
-        kernel = means[0]
-        guard kernel.contains(where: { $0 != 0 }) else { throw GeometryRangeError.zero }
+        guard means[0].contains(where: { $0 != 0 }) else { throw GeometryRangeError.zero }
         // The three decompositions are independent: one per thread (each LAPACK call is
-        // single-threaded, so the result does not depend on the thread count).
+        // single-threaded, so the result does not depend on the thread count). The halves
+        // first, so that a values-only total runs beside whichever finishes first.
         var eigens = [Result<SymmetricEigen<Double>, Error>?](repeating: nil, count: 3)
         eigens.withUnsafeMutableBufferPointer { out in
             let base = SharedPointer(out.baseAddress!)
-            Parallel.forEach(3) { i in
-                base.base[i] = Result { try SymmetricEigen<Double>(symmetric: means[i], n: side) }
+            Parallel.forEach(3) { k in
+                let i = (k + 1) % 3
+                base.base[i] = Result {
+                    if i == 0 && !totalVectors {
+                        return SymmetricEigen(
+                            values: try SymmetricEigen<Double>.values(symmetric: means[0], n: side), vectors: [])
+                    }
+                    return try SymmetricEigen<Double>(symmetric: means[i], n: side)
+                }
             }
         }
-        let (e, a, b) = (try eigens[0]!.get(), try eigens[1]!.get(), try eigens[2]!.get())
-        kernelEigen = e
+        return (means, try eigens.map { try $0!.get() })
+    }
+
+    private static func diagnostics(_ state: GeometryState, _ eigens: [SymmetricEigen<Double>]) -> StabilityDiagnostics {
+        let spec = state.spec
         let chunkNetworks = (0..<spec.chunks).map {
             min(spec.networks, ($0 + 1) * spec.chunkSize) - $0 * spec.chunkSize
         }
-        diagnostics = StabilityDiagnostics.compute(
-            total: e, halfA: a, halfB: b, chunkTrace: state.chunkTrace,
+        return StabilityDiagnostics.compute(
+            total: eigens[0], halfA: eigens[1], halfB: eigens[2], chunkTrace: state.chunkTrace,
             chunkWeight: state.chunkWeight, chunkWeightSquared: state.chunkWeightSquared,
             chunkNetworks: chunkNetworks, networksPerHalf: state.accumulator.networks,
             replication: spec.factorization?.groups ?? 1)
@@ -81,16 +111,32 @@ public struct SADs {
     }
 
     /// Default indices shown in summaries: 0, D/8 − 1, 2D/8 − 1, …, D − 1.
-    public var summaryIndices: [Int] {
-        let d = spec.dimension
+    public var summaryIndices: [Int] { Self.summaryIndices(dimension: spec.dimension) }
+
+    static func summaryIndices(dimension d: Int) -> [Int] {
         // Distinct and in range for any D ≥ 1 (D < 8 would otherwise give index −1).
         var seen = Set<Int>()
         return ([0] + (1...8).map { max(0, $0 * d / 8 - 1) }).filter { $0 < d && seen.insert($0).inserted }
     }
 
-    public var summary: String {
+    public var summary: String { Self.summary(spec, diagnostics, values: values) }
+
+    static func summary(_ spec: GeometrySpec, _ diagnostics: StabilityDiagnostics, values: [Double]) -> String {
         "\(spec.model), init \(spec.initScheme), estimator \(spec.estimator), probe \(spec.probe), seed \(spec.seed)\n"
-            + diagnostics.summary(values: values, indices: summaryIndices)
+            + (symmetryNote(spec).map { "symmetry: \($0)\n" } ?? "")
+            + diagnostics.summary(values: values, indices: summaryIndices(dimension: spec.dimension))
+    }
+
+    /// What averaging over the spec's grid symmetry means for the result (nil: none).
+    static func symmetryNote(_ spec: GeometrySpec) -> String? {
+        spec.symmetry.map {
+            "\($0.rawValue) (\($0.order) elements): G = P_g G P_gᵀ holds exactly for this architecture and probe, "
+                + "so the estimate and each split half are averaged over the group (same expectation, less noise); "
+                + ($0 == .transpose
+                    ? "each SAD is symmetric or antisymmetric under the transpose"
+                    : "each SAD transforms by an irreducible representation of the group (D4's two-dimensional "
+                        + "one comes as exactly degenerate pairs)") + " (--symmetry none: the plain estimate)"
+        }
     }
 
     /// Writes the result files, then the completion marker (`complete.json` with every file's
@@ -142,6 +188,7 @@ public struct SADs {
                 + "(groups, M): the D-index of position m of feature g. Every eigenvalue is exactly \(f.groups)-fold; "
                 + "row k·groups + g of vecs.npy is P_g u_k, one choice inside the group"
         }
+        if let note = Self.symmetryNote(spec) { manifest["symmetry"] = note }
         for (k, v) in extra { manifest[k] = v }
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(Array(data), to: "\(directory)/manifest.json")

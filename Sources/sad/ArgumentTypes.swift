@@ -12,6 +12,7 @@ extension Interpolation: ExpressibleByArgument {}
 extension InitScheme: ExpressibleByArgument {}
 extension Estimator: ExpressibleByArgument {}
 extension GeometryStructure: ExpressibleByArgument {}
+extension GeometrySymmetryOption: ExpressibleByArgument {}
 
 extension Shard: ExpressibleByArgument {
     public init?(argument: String) {

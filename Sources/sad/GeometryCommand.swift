@@ -59,6 +59,12 @@ struct GeometryCommand: ParsableCommand {
                     + "full (the D×D matrix), or factored (K, refused where it does not apply)."))
         var structure: GeometryStructure = .auto
 
+        @Option(
+            help: ArgumentHelp(
+                "auto (average the estimate over the grid symmetry the architecture and probe have exactly: "
+                    + "the transpose for square U-Nets, the flips too with area downsampling) or none."))
+        var symmetry: GeometrySymmetryOption = .auto
+
         @Option(help: "Seed of every random stream (networks, timesteps, probes).")
         var seed: UInt64 = 0
 
@@ -109,7 +115,7 @@ struct GeometryCommand: ParsableCommand {
                     architecture: imported, model: "onnx:" + URL(fileURLWithPath: imported.files[0]).lastPathComponent,
                     source: imported.files.joined(separator: ","), identityFields: imported.identityFields,
                     estimator: estimator, probe: probe, seed: seed, networks: networks, chunkSize: chunkSize,
-                    structure: structure)
+                    structure: structure, symmetry: symmetry)
                 try estimate(GeometryRun(spec: spec, architecture: imported))
                 return
             }
@@ -140,7 +146,8 @@ struct GeometryCommand: ParsableCommand {
             let spec = try GeometryRun.makeSpec(
                 config: config, configPath: network.configPath, interpolation: network.interpolation?.rawValue,
                 patchSize: network.patchSize, scheme: scheme, estimator: estimator,
-                probe: probe, seed: seed, networks: networks, chunkSize: chunkSize, structure: structure)
+                probe: probe, seed: seed, networks: networks, chunkSize: chunkSize, structure: structure,
+                symmetry: symmetry)
             try estimate(GeometryRun(spec: spec, config: config))
         }
 

@@ -29,7 +29,7 @@ final class ImportedGeometryTests: XCTestCase {
         let config = try BuiltinConfigs.resolve("builtin:1x16x16-iddpm")
         let nativeSpec = try GeometryRun.makeSpec(
             config: config, configPath: "builtin", interpolation: nil, patchSize: nil, scheme: .reference,
-            estimator: .marginal, probe: .zero, seed: 3, networks: 128, chunkSize: 16)
+            estimator: .marginal, probe: .zero, seed: 3, networks: 128, chunkSize: 16, symmetry: .none)
         let native = try state(GeometryRun(spec: nativeSpec, config: config))
         var diff = 0.0, norm = 0.0
         for (a, b) in zip(imported.geometry, native.geometry) {
