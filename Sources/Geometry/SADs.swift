@@ -66,12 +66,19 @@ public struct SADs {
         // The three decompositions are independent: one per thread (each LAPACK call is
         // single-threaded, so the result does not depend on the thread count). The halves
         // first, so that a values-only total runs beside whichever finishes first.
+        // A symmetry-averaged K is block diagonal in the symmetric/antisymmetric basis of the
+        // group's first involution: two half-size problems each (a quarter of the time).
+        let split = spec.symmetry.map {
+            InvolutionSplit(
+                $0, planes: spec.factorization == nil ? spec.shape[0] : 1, height: spec.shape[1], width: spec.shape[2])
+        }
         var eigens = [Result<SymmetricEigen<Double>, Error>?](repeating: nil, count: 3)
         eigens.withUnsafeMutableBufferPointer { out in
             let base = SharedPointer(out.baseAddress!)
             Parallel.forEach(3) { k in
                 let i = (k + 1) % 3
                 base.base[i] = Result {
+                    if let split { return try split.eigen(means[i], vectors: i != 0 || totalVectors) }
                     if i == 0 && !totalVectors {
                         return SymmetricEigen(
                             values: try SymmetricEigen<Double>.values(symmetric: means[0], n: side), vectors: [])

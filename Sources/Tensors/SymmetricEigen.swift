@@ -133,23 +133,26 @@ enum LAPACK {
         #endif
     }
 
-    /// JOBZ = 'N': LWORK ≥ 2n + 1, LIWORK ≥ 1 (LAPACK documentation).
+    /// JOBZ = 'N': LWORK ≥ 2n + 1, LIWORK ≥ 1 (LAPACK documentation). At the minimum the
+    /// tridiagonal reduction cannot block and runs as rank-2 updates (memory-bound: slower than
+    /// a full decomposition at n = 3136); n·(64 + 2) lets `dsytrd` use blocks of up to 64.
     static func syevdValues(_ a: inout [Double], _ w: inout [Double], n: Int) throws {
         BLAS.configureSingleThreaded()
         if n == 0 { return }
+        let lwork = max(2 * n + 1, n * 66)
         #if canImport(Accelerate)
         var jobz = Int8(UInt8(ascii: "N")), uplo = Int8(UInt8(ascii: "L"))
         var nn = __CLPK_integer(n), lda = __CLPK_integer(n), info: __CLPK_integer = 0
-        var lwork = __CLPK_integer(2 * n + 1), liwork: __CLPK_integer = 1
-        var work = [Double](repeating: 0, count: Int(lwork)), iwork = [__CLPK_integer](repeating: 0, count: 1)
-        dsyevd_(&jobz, &uplo, &nn, &a, &lda, &w, &work, &lwork, &iwork, &liwork, &info)
+        var lw = __CLPK_integer(lwork), liwork: __CLPK_integer = 1
+        var work = [Double](repeating: 0, count: lwork), iwork = [__CLPK_integer](repeating: 0, count: 1)
+        dsyevd_(&jobz, &uplo, &nn, &a, &lda, &w, &work, &lw, &iwork, &liwork, &info)
         if info != 0 { throw LinearAlgebraError.lapackFailure(routine: "dsyevd", info: Int(info)) }
         #else
-        var work = [Double](repeating: 0, count: 2 * n + 1)
+        var work = [Double](repeating: 0, count: lwork)
         var iwork = [Int32](repeating: 0, count: 1)
         let info = LAPACKE_dsyevd_work(
             LAPACK_COL_MAJOR, Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "L")),
-            Int32(n), &a, Int32(n), &w, &work, Int32(2 * n + 1), &iwork, 1)
+            Int32(n), &a, Int32(n), &w, &work, Int32(lwork), &iwork, 1)
         if info != 0 { throw LinearAlgebraError.lapackFailure(routine: "LAPACKE_dsyevd_work", info: Int(info)) }
         #endif
     }
