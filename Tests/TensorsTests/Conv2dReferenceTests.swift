@@ -46,21 +46,22 @@ final class Conv2dReferenceTests: XCTestCase {
         return (num / den).squareRoot()
     }
 
-    func check(stride: Int, pad: Int, tolerance: Double) {
-        let n = 8, c = 32, h = 16, o = 32, k = 3
-        let x = RandomStream(seed: 3, purpose: .test, index: 0).normalTensor([n, c, h, h])
+    func check(stride: Int, pad: Int, tolerance: Double, n: Int = 8, c: Int = 32, o: Int = 32, h: Int = 16,
+               wd: Int = 16) {
+        let k = 3
+        let x = RandomStream(seed: 3, purpose: .test, index: 0).normalTensor([n, c, h, wd])
         let bound = 1 / Float(c * k * k).squareRoot()
         let w = RandomStream(seed: 3, purpose: .test, index: 1).uniformTensor([o, c, k, k], low: -bound, high: bound)
         let b = RandomStream(seed: 3, purpose: .test, index: 2).uniformTensor([o], low: -bound, high: bound)
         let y = Conv2d.forward(x, weight: w, bias: b, stride: stride, padding: pad)
         let yRef = naiveForward(x.data.map(Double.init), w.data.map(Double.init), b.data.map(Double.init),
-                                n: n, c: c, h: h, wd: h, o: o, k: k, stride: stride, pad: pad)
+                                n: n, c: c, h: h, wd: wd, o: o, k: k, stride: stride, pad: pad)
         XCTAssertLessThan(relativeError(y.data, yRef), tolerance, "forward stride \(stride)")
 
         let gy = RandomStream(seed: 3, purpose: .test, index: 3).normalTensor(y.shape)
         let (dx, dw, db) = Conv2d.backward(x, weight: w, hasBias: true, stride: stride, padding: pad, gy)
         let (dxRef, dwRef, dbRef) = naiveBackward(x.data.map(Double.init), w.data.map(Double.init), gy.data.map(Double.init),
-                                                  n: n, c: c, h: h, wd: h, o: o, k: k, stride: stride, pad: pad)
+                                                  n: n, c: c, h: h, wd: wd, o: o, k: k, stride: stride, pad: pad)
         XCTAssertLessThan(relativeError(dx.data, dxRef), tolerance, "∂x stride \(stride)")
         XCTAssertLessThan(relativeError(dw.data, dwRef), tolerance, "∂W stride \(stride)")
         XCTAssertLessThan(relativeError(db!.data, dbRef), tolerance, "∂b stride \(stride)")
@@ -70,6 +71,10 @@ final class Conv2dReferenceTests: XCTestCase {
     func testMatchesFloat64ReferenceTo1e5() {
         check(stride: 1, pad: 1, tolerance: 1e-5)
         check(stride: 2, pad: 1, tolerance: 1e-5)
+        // Both ∂x paths: Winograd on the flipped, channel-swapped kernel (≥ 1,024 positions, odd
+        // sides, C ≠ O) and im2col + col2im (fewer positions).
+        check(stride: 1, pad: 1, tolerance: 1e-5, n: 16, c: 12, o: 20, h: 9, wd: 11)
+        check(stride: 1, pad: 1, tolerance: 1e-5, n: 2, c: 12, o: 20, h: 9, wd: 11)
     }
 
     func testBitwiseIndependentOfThreadCount() {
