@@ -209,6 +209,12 @@ struct GeometryCommand: ParsableCommand {
         @Option(help: "Probe: zero, gaussian:SIGMA, data:PATH.npy, fixed:SEED.")
         var probe: Probe = .zero
 
+        @Option(
+            help: ArgumentHelp(
+                "auto (sketch the estimate averaged over the grid symmetry the architecture and probe have, as "
+                    + "`sad geometry` does) or none."))
+        var symmetry: GeometrySymmetryOption = .auto
+
         @Option(help: "Seed of every random stream (networks, timesteps, probes, the test matrix).")
         var seed: UInt64 = 0
 
@@ -244,14 +250,15 @@ struct GeometryCommand: ParsableCommand {
                     architecture: imported, model: "onnx:" + URL(fileURLWithPath: imported.files[0]).lastPathComponent,
                     source: imported.files.joined(separator: ","), identityFields: imported.identityFields,
                     estimator: .marginal, probe: probe, seed: seed, networks: networks, chunkSize: chunkSize,
-                    structure: .factored, dense: false)
+                    structure: .factored, symmetry: symmetry, dense: false)
             } else {
                 let config = try network.load()
                 architecture = makeArchitecture(config)
                 spec = try GeometryRun.makeSpec(
                     config: config, configPath: network.configPath, interpolation: network.interpolation?.rawValue,
                     patchSize: network.patchSize, scheme: network.initScheme, estimator: .marginal, probe: probe,
-                    seed: seed, networks: networks, chunkSize: chunkSize, structure: .factored, dense: false)
+                    seed: seed, networks: networks, chunkSize: chunkSize, structure: .factored, symmetry: symmetry,
+                    dense: false)
             }
             var sketch = try GeometrySketch(
                 spec: spec, architecture: architecture, k: k, oversampling: oversampling, passes: passes)
