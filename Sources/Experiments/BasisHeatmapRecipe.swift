@@ -7,7 +7,7 @@ import Tensors
 /// Fig. 2: MSW₂ of the iDDPM U-Net on rank-one data along every element of the canonical,
 /// DCT, DST, sequency-Hadamard and Haar bases, one heatmap pixel per dataset. For DCT, DST and
 /// Hadamard the zero frequency is drawn at the centre and the image mirrored left and up (the
-/// paper's drawing); canonical and Haar are drawn at their (x, y) / basis-row positions.
+/// paper's drawing); canonical at its pixel; Haar in the standard wavelet (Mallat) layout.
 public struct BasisHeatmapRecipe: Recipe {
     public let name = "fig2"
     public let title = "rank-one heatmaps over classic bases (iDDPM)"
@@ -56,7 +56,12 @@ public struct BasisHeatmapRecipe: Recipe {
     }
 
     /// The heatmap grid of a family: 16×16 by (y, x) of the basis index, or 31×31 mirrored
-    /// around the centred zero frequency for the frequency bases.
+    /// around the centred zero frequency for the frequency bases. Haar uses the standard
+    /// wavelet layout: the DC term at the top left, then for each detail level from the
+    /// coarsest (blocks n = 1) to the finest (n = 8) its three n×n subbands as contiguous
+    /// blocks beside the coarser ones — left − right differences (vertical edges) at the top
+    /// right [0, n) × [n, 2n), top − bottom (horizontal edges) at the bottom left, the diagonal
+    /// at the bottom right — each element at its block's (row y, column x).
     static func grid(family: String, values: [Int: Double]) throws -> [[Double?]] {
         let (_, indices) = try Basis.all(family, shape: [1, 16, 16])
         var g = [[Double?]](repeating: [Double?](repeating: nil, count: 16), count: 16)
@@ -66,7 +71,9 @@ public struct BasisHeatmapRecipe: Recipe {
             case let .canonical(x, y): g[y][x] = v
             case let .dct(fx, fy), let .dst(fx, fy): g[fy][fx] = v
             case let .hadamard(sx, sy): g[sy][sx] = v
-            case .haar: g[k / 16][k % 16] = v
+            case let .haar(scale, type, x, y):
+                let (row, column) = haarCell(scale: scale, type: type, x: x, y: y, side: 16)
+                g[row][column] = v
             }
         }
         guard ["dct", "dst", "hadamard"].contains(family) else { return g }
@@ -75,6 +82,19 @@ public struct BasisHeatmapRecipe: Recipe {
             for (yy, xx) in [(15 + y, 15 + x), (15 - y, 15 + x), (15 + y, 15 - x), (15 - y, 15 - x)] { m[yy][xx] = g[y][x] }
         } }
         return m
+    }
+
+    /// The (row, column) of a one-channel Haar element in the wavelet layout of a side×side
+    /// image (see ``grid(family:values:)``); type 0 is top − bottom, 1 left − right, 2 diagonal.
+    static func haarCell(scale: Int, type: Int, x: Int, y: Int, side: Int) -> (Int, Int) {
+        let levels = side.trailingZeroBitCount
+        guard scale < levels else { return (0, 0) }  // the DC term
+        let n = side >> (scale + 1)
+        switch type {
+        case 1: return (y, n + x)
+        case 0: return (n + y, x)
+        default: return (n + y, n + x)
+        }
     }
 
     public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
