@@ -40,8 +40,9 @@ public struct EngineBenchmark {
                 let base = SharedPointer(pc.baseAddress!)
                 Parallel.forEach(threads) { t in
                     for _ in 0..<perThread {
-                        BLAS.sgemm(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n,
-                                   c: base.base + t * m * n, ldc: n)
+                        BLAS.sgemm(
+                            .none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n,
+                            c: base.base + t * m * n, ldc: n)
                     }
                 }
             }
@@ -54,7 +55,11 @@ public struct EngineBenchmark {
         log("threads: \(threads) (SAD_THREADS or --threads to change); BLAS single-threaded inside")
         let one = Self.sgemmGFLOPs(threads: 1, repetitions: repetitions)
         let all = threads > 1 ? Self.sgemmGFLOPs(threads: threads, repetitions: repetitions) : one
-        log(String(format: "sgemm 32×288·288×256 (conv-shaped): %.1f GFLOP/s on 1 core, %.1f GFLOP/s on %d threads (peak reference)", one, all, threads))
+        log(
+            String(
+                format:
+                    "sgemm 32×288·288×256 (conv-shaped): %.1f GFLOP/s on 1 core, %.1f GFLOP/s on %d threads (peak reference)",
+                one, all, threads))
 
         // conv2d 32→32 3×3 pad 1 at 16×16, batch convBatch.
         let x = RandomStream(seed: 2, purpose: .test, index: 0).normalTensor([convBatch, 32, 16, 16])
@@ -65,16 +70,23 @@ public struct EngineBenchmark {
         var y = Tensor(zeros: [1])
         let fwd = Stopwatch.best(repetitions: repetitions) { y = Conv2d.forward(x, weight: w, bias: bias, padding: 1) }
         let dy = RandomStream(seed: 2, purpose: .test, index: 2).normalTensor(y.shape)
-        let bwd = Stopwatch.best(repetitions: repetitions) { _ = Conv2d.backward(x, weight: w, hasBias: true, padding: 1, dy) }
+        let bwd = Stopwatch.best(repetitions: repetitions) {
+            _ = Conv2d.backward(x, weight: w, hasBias: true, padding: 1, dy)
+        }
         let fwdG = flops / fwd / 1e9, bwdG = 2 * flops / bwd / 1e9
-        log(String(format: "conv2d 32→32 3×3 16×16 batch %d: forward %.1f GFLOP/s (%.0f ms, %.0f%% of sgemm peak), backward %.1f GFLOP/s (%.0f ms, %.0f%% of peak)",
-                   convBatch, fwdG, fwd * 1e3, 100 * fwdG / all, bwdG, bwd * 1e3, 100 * bwdG / all))
+        log(
+            String(
+                format:
+                    "conv2d 32→32 3×3 16×16 batch %d: forward %.1f GFLOP/s (%.0f ms, %.0f%% of sgemm peak), backward %.1f GFLOP/s (%.0f ms, %.0f%% of peak)",
+                convBatch, fwdG, fwd * 1e3, 100 * fwdG / all, bwdG, bwd * 1e3, 100 * bwdG / all))
 
         // RNG: standard normals on one core.
         let count = 1 << 24
         var buffer = [Float](repeating: 0, count: count)
         let stream = RandomStream(seed: 3, purpose: .test)
-        let rng = Stopwatch.best(repetitions: repetitions) { buffer.withUnsafeMutableBufferPointer { stream.fillNormal($0) } }
+        let rng = Stopwatch.best(repetitions: repetitions) {
+            buffer.withUnsafeMutableBufferPointer { stream.fillNormal($0) }
+        }
         let normalsPerSecond = Double(count) / rng
         log(String(format: "RNG Philox4x32-10 + Box–Muller: %.0f M normals/s on 1 core", normalsPerSecond / 1e6))
 
@@ -95,11 +107,16 @@ public struct EngineBenchmark {
             }
             if let fail { throw fail }
             eig.append((n, t32, t64))
-            log(String(format: "symmetric eigendecomposition n = %d: %.3f s (Float32 ssyevd_work), %.3f s (Float64 dsyevd_work), 1 core", n, t32, t64))
+            log(
+                String(
+                    format:
+                        "symmetric eigendecomposition n = %d: %.3f s (Float32 ssyevd_work), %.3f s (Float64 dsyevd_work), 1 core",
+                    n, t32, t64))
         }
-        return Result(threads: threads, sgemmGFLOPsOneCore: one, sgemmGFLOPsAllThreads: all,
-                      conv2dForwardGFLOPs: fwdG, conv2dBackwardGFLOPs: bwdG,
-                      conv2dForwardSeconds: fwd, conv2dBackwardSeconds: bwd,
-                      normalsPerSecondOneCore: normalsPerSecond, eigenSeconds: eig)
+        return Result(
+            threads: threads, sgemmGFLOPsOneCore: one, sgemmGFLOPsAllThreads: all,
+            conv2dForwardGFLOPs: fwdG, conv2dBackwardGFLOPs: bwdG,
+            conv2dForwardSeconds: fwd, conv2dBackwardSeconds: bwd,
+            normalsPerSecondOneCore: normalsPerSecond, eigenSeconds: eig)
     }
 }

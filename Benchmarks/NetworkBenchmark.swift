@@ -11,7 +11,9 @@ public enum NetworkBenchmark {
         public let networksPerSecond: Double
     }
 
-    public static func run(configs: [(String, NetworkConfig)], networks: Int, log: (String) -> Void = { print($0) }) throws -> [Row] {
+    public static func run(
+        configs: [(String, NetworkConfig)], networks: Int, log: (String) -> Void = { print($0) }
+    ) throws -> [Row] {
         var rows: [Row] = []
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
@@ -23,8 +25,10 @@ public enum NetworkBenchmark {
                 let stats = try InitStatistics.measure(config: config, networks: networks, seed: 1, timestep: 0)
                 let rate = Double(networks) / stats.seconds
                 rows.append(Row(name: name, threads: threads, networksPerSecond: rate))
-                log(String(format: "fresh network + ε̂(0, t) probe, %@: %.0f networks/s on %d thread%@",
-                           name, rate, threads, threads == 1 ? "" : "s"))
+                log(
+                    String(
+                        format: "fresh network + ε̂(0, t) probe, %@: %.0f networks/s on %d thread%@",
+                        name, rate, threads, threads == 1 ? "" : "s"))
             }
         }
         return rows

@@ -9,13 +9,16 @@ import Tensors
 /// time for 10k × 256 with 16,384 projections, as absolute times (no ratio against numbers
 /// measured elsewhere: those were from another, contended machine).
 public enum TrainingBenchmark {
-    public static func run(unet: NetworkConfig, dit: NetworkConfig, batch: Int = 1000, log: (String) -> Void = { print($0) }) throws {
+    public static func run(
+        unet: NetworkConfig, dit: NetworkConfig, batch: Int = 1000, log: (String) -> Void = { print($0) }
+    ) throws {
         let v = try Basis.dct(fx: 3, fy: 5).vector(shape: unet.shape)
         let data = try SyntheticData.rankOne(direction: v, count: batch * 2, seed: 1)
         for (name, config) in [("U-Net 1x16x16", unet), ("DiT/2 1x16x16", dit)] {
-            var trainer = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: 1), data: data, config: config,
-                                      batchSize: batch, seed: 1)
-            try trainer.trainStep()                                   // warm-up
+            var trainer = try Trainer(
+                network: ScoreNetwork(makeArchitecture(config), seed: 1), data: data, config: config,
+                batchSize: batch, seed: 1)
+            try trainer.trainStep()  // warm-up
             let start = Date()
             try trainer.trainStep()
             try trainer.trainStep()
@@ -37,6 +40,9 @@ public enum TrainingBenchmark {
         let p = SlicedWasserstein.randomProjections(count: 16_384, dimension: 256, seed: 5)
         let t0 = Date()
         _ = try SlicedWasserstein.compute(a, b, projections: p)
-        log(String(format: "SW2 + MSW2, 10,000 × 256, 16,384 projections: %.2f s (goal ≤ 3 s)", Date().timeIntervalSince(t0)))
+        log(
+            String(
+                format: "SW2 + MSW2, 10,000 × 256, 16,384 projections: %.2f s (goal ≤ 3 s)",
+                Date().timeIntervalSince(t0)))
     }
 }

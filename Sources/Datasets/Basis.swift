@@ -29,7 +29,9 @@ public enum Basis: Equatable, Sendable {
         }
         let c = shape[0], h = shape[1], w = shape[2]
         func check(_ name: String, _ v: Int, _ n: Int) throws {
-            guard v >= 0 && v < n else { throw FormatError(file: "basis", field: name, expected: "0…\(n - 1)", found: "\(v)") }
+            guard v >= 0 && v < n else {
+                throw FormatError(file: "basis", field: name, expected: "0…\(n - 1)", found: "\(v)")
+            }
         }
         var plane = [Double](repeating: 0, count: h * w)
         switch self {
@@ -38,19 +40,26 @@ public enum Basis: Equatable, Sendable {
             plane[y * w + x] = 1
         case let .dct(fx, fy):
             try check("fx", fx, w); try check("fy", fy, h)
-            for m in 0..<h { for n in 0..<w {
-                plane[m * w + n] = cos(Double.pi * Double(fy) * Double(2 * m + 1) / Double(2 * h))
-                    * cos(Double.pi * Double(fx) * Double(2 * n + 1) / Double(2 * w))
-            }}
+            for m in 0..<h {
+                for n in 0..<w {
+                    plane[m * w + n] =
+                        cos(Double.pi * Double(fy) * Double(2 * m + 1) / Double(2 * h))
+                        * cos(Double.pi * Double(fx) * Double(2 * n + 1) / Double(2 * w))
+                }
+            }
         case let .dst(fx, fy):
             try check("fx", fx, w); try check("fy", fy, h)
-            for m in 0..<h { for n in 0..<w {
-                plane[m * w + n] = sin(Double.pi * Double(fy + 1) * Double(2 * m + 1) / Double(2 * h))
-                    * sin(Double.pi * Double(fx + 1) * Double(2 * n + 1) / Double(2 * w))
-            }}
+            for m in 0..<h {
+                for n in 0..<w {
+                    plane[m * w + n] =
+                        sin(Double.pi * Double(fy + 1) * Double(2 * m + 1) / Double(2 * h))
+                        * sin(Double.pi * Double(fx + 1) * Double(2 * n + 1) / Double(2 * w))
+                }
+            }
         case let .hadamard(sx, sy):
             guard h.nonzeroBitCount == 1, w.nonzeroBitCount == 1 else {
-                throw FormatError(file: "basis", field: "shape", expected: "power-of-two H and W for Hadamard", found: "\(shape)")
+                throw FormatError(
+                    file: "basis", field: "shape", expected: "power-of-two H and W for Hadamard", found: "\(shape)")
             }
             try check("sx", sx, w); try check("sy", sy, h)
             let rowY = Self.walsh(sy, size: h), rowX = Self.walsh(sx, size: w)
@@ -76,14 +85,16 @@ public enum Basis: Equatable, Sendable {
     func haarVector(shape: [Int], scale: Int, channel: Int, x: Int, y: Int) throws -> Tensor {
         let c = shape[0], h = shape[1], w = shape[2]
         guard h == w, h.nonzeroBitCount == 1 else {
-            throw FormatError(file: "basis", field: "shape", expected: "square power-of-two images for Haar", found: "\(shape)")
+            throw FormatError(
+                file: "basis", field: "shape", expected: "square power-of-two images for Haar", found: "\(shape)")
         }
         let levels = h.trailingZeroBitCount
         var out = Tensor(zeros: shape)
         if scale == levels {
             guard channel >= 0 && channel < c, x == 0, y == 0 else {
-                throw FormatError(file: "basis", field: "haar", expected: "DC term (scale \(levels)) with channel < \(c), x = y = 0",
-                                  found: "channel \(channel), x \(x), y \(y)")
+                throw FormatError(
+                    file: "basis", field: "haar", expected: "DC term (scale \(levels)) with channel < \(c), x = y = 0",
+                    found: "channel \(channel), x \(x), y \(y)")
             }
             let v = Float(1 / Double(h * w).squareRoot())
             for i in 0..<(h * w) { out.data[channel * h * w + i] = v }
@@ -94,8 +105,9 @@ public enum Basis: Equatable, Sendable {
         }
         let b = 1 << (scale + 1), blocks = h / b
         guard channel >= 0 && channel < 3 * c, x >= 0 && x < blocks, y >= 0 && y < blocks else {
-            throw FormatError(file: "basis", field: "haar", expected: "channel < \(3 * c), x and y < \(blocks)",
-                              found: "channel \(channel), x \(x), y \(y)")
+            throw FormatError(
+                file: "basis", field: "haar", expected: "channel < \(3 * c), x and y < \(blocks)",
+                found: "channel \(channel), x \(x), y \(y)")
         }
         let type = channel / c, image = channel % c, half = b / 2
         let magnitude = Float(1) / Float(b)
@@ -104,9 +116,9 @@ public enum Basis: Equatable, Sendable {
                 let top = r < half, left = col < half
                 let sign: Float
                 switch type {
-                case 0: sign = top ? 1 : -1                    // top minus bottom
-                case 1: sign = left ? 1 : -1                   // left minus right
-                default: sign = (top == left) ? 1 : -1         // diagonal
+                case 0: sign = top ? 1 : -1  // top minus bottom
+                case 1: sign = left ? 1 : -1  // left minus right
+                default: sign = (top == left) ? 1 : -1  // diagonal
                 }
                 out.data[(image * h + y * b + r) * w + x * b + col] = sign * magnitude
             }
@@ -127,16 +139,22 @@ public enum Basis: Equatable, Sendable {
         case "hadamard": for a in 0..<w { for b in 0..<h { list.append(.hadamard(sx: a, sy: b)) } }
         case "haar":
             guard h == w, h.nonzeroBitCount == 1 else {
-                throw FormatError(file: "basis", field: "shape", expected: "square power-of-two images for Haar", found: "\(shape)")
+                throw FormatError(
+                    file: "basis", field: "shape", expected: "square power-of-two images for Haar", found: "\(shape)")
             }
             let levels = h.trailingZeroBitCount
             for s in 0..<levels {
                 let blocks = h >> (s + 1)
-                for ch in 0..<(3 * c) { for x in 0..<blocks { for y in 0..<blocks { list.append(.haar(scale: s, channel: ch, x: x, y: y)) } } }
+                for ch in 0..<(3 * c) {
+                    for x in 0..<blocks {
+                        for y in 0..<blocks { list.append(.haar(scale: s, channel: ch, x: x, y: y)) }
+                    }
+                }
             }
             for ch in 0..<c { list.append(.haar(scale: levels, channel: ch, x: 0, y: 0)) }
         default:
-            throw FormatError(file: "basis", field: "family", expected: "canonical, dct, dst, hadamard or haar", found: family)
+            throw FormatError(
+                file: "basis", field: "family", expected: "canonical, dct, dst, hadamard or haar", found: family)
         }
         if family != "haar" && c > 1 {
             // The reference's channel quirk makes these families span only D/C dimensions.

@@ -5,7 +5,8 @@ import Tensors
 public enum SyntheticData {
     /// N(0, D·v vᵀ): x_j = √D·z_j·v, z_j ~ N(0, 1) (element j of the data stream of `seed`).
     /// Per-pixel variance averages to 1 and E‖x‖² = D. `v` (C, H, W) must have unit norm.
-    public static func rankOne(direction v: Tensor, count: Int, seed: UInt64, stream index: UInt64 = 0) throws -> Tensor {
+    public static func rankOne(direction v: Tensor, count: Int, seed: UInt64, stream index: UInt64 = 0) throws -> Tensor
+    {
         try checkUnit(v, "direction")
         let z = RandomStream(seed: seed, purpose: .data, index: index).normals(count)
         return rankOne(direction: v, z: z)
@@ -21,7 +22,8 @@ public enum SyntheticData {
 
     /// Uniform on the sphere of radius √D in span(v₁, v₂, v₃): x = √D(a₁v₁ + a₂v₂ + a₃v₃),
     /// a = g/‖g‖, g ~ N(0, I₃).
-    public static func sphere(directions: [Tensor], count: Int, seed: UInt64, stream index: UInt64 = 0) throws -> Tensor {
+    public static func sphere(directions: [Tensor], count: Int, seed: UInt64, stream index: UInt64 = 0) throws -> Tensor
+    {
         guard directions.count == 3 else {
             throw FormatError(file: "sphere", field: "directions", expected: "3 vectors", found: "\(directions.count)")
         }
@@ -33,7 +35,9 @@ public enum SyntheticData {
             let a = (0..<3).map { g[3 * j + $0] }
             let norm = a.reduce(0) { $0 + $1 * $1 }.squareRoot()
             for i in 0..<d {
-                x.data[j * d + i] = scale * (a[0] * directions[0].data[i] + a[1] * directions[1].data[i] + a[2] * directions[2].data[i]) / norm
+                x.data[j * d + i] =
+                    scale * (a[0] * directions[0].data[i] + a[1] * directions[1].data[i] + a[2] * directions[2].data[i])
+                    / norm
             }
         }
         return x

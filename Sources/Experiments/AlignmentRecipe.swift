@@ -26,7 +26,9 @@ public struct AlignmentRecipe: Recipe {
         self.name = name
         self.profile = profile
         guard name != "fig10" || options.data != nil else {
-            throw RecipeError("fig10 needs --data: CIFAR-10 (cifar:data_batch_1.bin,…) or a PNG folder such as CelebA-HQ 56×56 grey (png:DIR)")
+            throw RecipeError(
+                "fig10 needs --data: CIFAR-10 (cifar:data_batch_1.bin,…) or a PNG folder such as CelebA-HQ 56×56 grey (png:DIR)"
+            )
         }
         data = options.data ?? "fashion-mnist"
         title = "alignment W_min / I / W_max on \(data)"
@@ -39,15 +41,17 @@ public struct AlignmentRecipe: Recipe {
         case .cpu:
             images = 1000
             geometryNetworks = 4096
-            training = TrainingSettings(trainSamples: images, steps: 400, batchSize: 64, evalSamples: images, samplingSteps: 50,
-                                        projectionsPerDimension: 64, fixedProjections: nil, seeds: options.seeds ?? 2)
+            training = TrainingSettings(
+                trainSamples: images, steps: 400, batchSize: 64, evalSamples: images, samplingSteps: 50,
+                projectionsPerDimension: 64, fixedProjections: nil, seeds: options.seeds ?? 2)
         case .paper:
             images = 10_000
             geometryNetworks = 1_000_000
             // Paper: batch 500, 100k iterations (200k for CIFAR-10), 1000 sampling steps, SW₂ with 64·D projections.
             let steps = data.hasPrefix("cifar") ? 200_000 : 100_000
-            training = TrainingSettings(trainSamples: images, steps: steps, batchSize: 500, evalSamples: images, samplingSteps: 1000,
-                                        projectionsPerDimension: 64, fixedProjections: nil, seeds: options.seeds ?? 5)
+            training = TrainingSettings(
+                trainSamples: images, steps: steps, batchSize: 500, evalSamples: images, samplingSteps: 1000,
+                projectionsPerDimension: 64, fixedProjections: nil, seeds: options.seeds ?? 5)
         }
         training.trainSamples = images
     }
@@ -59,10 +63,13 @@ public struct AlignmentRecipe: Recipe {
     }
 
     var baseSettings: JSONObject {
-        ["data": data, "images": images, "training": training.json,
-         "geometry": profile == .paper ? "reference estimator, \(geometryNetworks) networks, zero probe"
-             : "marginal estimator, \(geometryNetworks) networks, zero probe",
-         "data_geometry": "uncentred second moment M = E[x xᵀ] of the images used"]
+        [
+            "data": data, "images": images, "training": training.json,
+            "geometry": profile == .paper
+                ? "reference estimator, \(geometryNetworks) networks, zero probe"
+                : "marginal estimator, \(geometryNetworks) networks, zero probe",
+            "data_geometry": "uncentred second moment M = E[x xᵀ] of the images used",
+        ]
     }
 
     /// The first `images` images of the dataset and the network: the built-in config of their
@@ -129,10 +136,14 @@ public struct AlignmentRecipe: Recipe {
             try Npy.write(NDArray(shape: [d, d], float32: w.map(Float.init)), to: transformPath(variant, in: run))
         }
         let (lo, hi) = alignment.alphaBounds
-        let alpha: JSONObject = ["w-min": alignment.alpha(wMin), "identity": alignment.alpha(nil), "w-max": alignment.alpha(wMax),
-                                 "theorem2_min": lo, "theorem2_max": hi]
-        run.log(String(format: "prediction before training: α(W_min) = %.4g ≤ α(I) = %.4g ≤ α(W_max) = %.4g (lower = easier)",
-                       alignment.alpha(wMin), alignment.alpha(nil), alignment.alpha(wMax)))
+        let alpha: JSONObject = [
+            "w-min": alignment.alpha(wMin), "identity": alignment.alpha(nil), "w-max": alignment.alpha(wMax),
+            "theorem2_min": lo, "theorem2_max": hi,
+        ]
+        run.log(
+            String(
+                format: "prediction before training: α(W_min) = %.4g ≤ α(I) = %.4g ≤ α(W_max) = %.4g (lower = easier)",
+                alignment.alpha(wMin), alignment.alpha(nil), alignment.alpha(wMax)))
         try JSONFile.write(["alpha": alpha, "config": label(network), "dimension": d], to: marker)
     }
 
@@ -148,8 +159,9 @@ public struct AlignmentRecipe: Recipe {
             architecture: network, train: z, reference: x, settings: training, seed: UInt64(unit.seed),
             transform: w, checkpointDirectory: run.unitDirectory(unit))
         let keep = min(36, outcome.samples.shape[0]), per = network.dimension
-        try Npy.write(Tensor(shape: [keep] + network.shape, data: Array(outcome.samples.data[0..<(keep * per)])),
-                      to: "\(run.unitDirectory(unit))/samples.npy")
+        try Npy.write(
+            Tensor(shape: [keep] + network.shape, data: Array(outcome.samples.data[0..<(keep * per)])),
+            to: "\(run.unitDirectory(unit))/samples.npy")
         return outcome.json
     }
 
@@ -165,30 +177,46 @@ public struct AlignmentRecipe: Recipe {
             let s = rs.map { $0.double("sw2") }, m = rs.map { $0.double("msw2") }
             sw.append(Statistics.mean(s)); swSE.append(Statistics.standardError(s))
             msw.append(Statistics.mean(m)); mswSE.append(Statistics.standardError(m))
-            rows.append([v, Statistics.format(alpha.double(v)), Statistics.format(sw.last!, se: swSE.last!),
-                         Statistics.format(msw.last!, se: mswSE.last!), "\(rs.count)"])
-            per[v] = ["alpha": JSONFile.number(alpha.double(v)), "sw2_mean": JSONFile.number(sw.last!), "sw2_se": JSONFile.number(swSE.last!),
-                      "msw2_mean": JSONFile.number(msw.last!), "msw2_se": JSONFile.number(mswSE.last!),
-                      "sw2_per_seed": s.map(JSONFile.number), "msw2_per_seed": m.map(JSONFile.number)]
+            rows.append([
+                v, Statistics.format(alpha.double(v)), Statistics.format(sw.last!, se: swSE.last!),
+                Statistics.format(msw.last!, se: mswSE.last!), "\(rs.count)",
+            ])
+            per[v] = [
+                "alpha": JSONFile.number(alpha.double(v)), "sw2_mean": JSONFile.number(sw.last!),
+                "sw2_se": JSONFile.number(swSE.last!),
+                "msw2_mean": JSONFile.number(msw.last!), "msw2_se": JSONFile.number(mswSE.last!),
+                "sw2_per_seed": s.map(JSONFile.number), "msw2_per_seed": m.map(JSONFile.number),
+            ]
             let samplesPath = "\(run.unitDirectory(ExperimentUnit(v, 0, seed: 0)))/samples.npy"
             if let samples = try? Npy.read(samplesPath).tensor(file: samplesPath, field: "samples", converting: true),
-               samples.rank == 4, samples.shape[0] >= 1, samples.shape[1] == 1 || samples.shape[1] == 3,
-               samples.data.allSatisfy({ $0.isFinite }) {
-                figures.append(.png(name: "samples-\(v)", bytes: ImageGrid.png(samples, columns: 6, zoom: 2, scaling: .data),
-                                    caption: "\(v): uncurated samples (seed 0), α = \(Statistics.format(alpha.double(v)))"))
+                samples.rank == 4, samples.shape[0] >= 1, samples.shape[1] == 1 || samples.shape[1] == 3,
+                samples.data.allSatisfy({ $0.isFinite })
+            {
+                figures.append(
+                    .png(
+                        name: "samples-\(v)", bytes: ImageGrid.png(samples, columns: 6, zoom: 2, scaling: .data),
+                        caption: "\(v): uncurated samples (seed 0), α = \(Statistics.format(alpha.double(v)))"))
             }
         }
         let held = sw[0] < sw[1]
-        let verdict = "SW₂: W_min \(Statistics.format(sw[0])), I \(Statistics.format(sw[1])), W_max \(Statistics.format(sw[2])) — W_min better than I: \(held ? "yes (the paper's ordering held)" : "no (the paper's ordering did NOT hold)")."
-        let chart = SVGChart.bars(title: "SW₂ and MSW₂ by transform (\(data))", yLabel: "distance", categories: ["W_min", "I", "W_max"],
-                                  series: [ChartSeries(name: "SW₂", x: [0, 1, 2], y: sw, error: swSE),
-                                           ChartSeries(name: "MSW₂", x: [0, 1, 2], y: msw, error: mswSE)])
+        let verdict =
+            "SW₂: W_min \(Statistics.format(sw[0])), I \(Statistics.format(sw[1])), W_max \(Statistics.format(sw[2])) — W_min better than I: \(held ? "yes (the paper's ordering held)" : "no (the paper's ordering did NOT hold)")."
+        let chart = SVGChart.bars(
+            title: "SW₂ and MSW₂ by transform (\(data))", yLabel: "distance", categories: ["W_min", "I", "W_max"],
+            series: [
+                ChartSeries(name: "SW₂", x: [0, 1, 2], y: sw, error: swSE),
+                ChartSeries(name: "MSW₂", x: [0, 1, 2], y: msw, error: mswSE),
+            ])
         figures.insert(.svg(name: "alignment-bars", content: chart, caption: "Mean ± SE over seeds (Fig. 8)."), at: 0)
-        let section = ReportSection(title: "Alignment on \(data)",
-                                    paragraphs: ["α(W) = tr(G W M Wᵀ) was computed before training (Theorem 2 bounds: \(Statistics.format(alpha.double("theorem2_min"))) … \(Statistics.format(alpha.double("theorem2_max"))))."
-                                                 + " Lower α predicts easier generation.", verdict],
-                                    table: rows, figures: figures)
-        return RecipeSummary(result: ["variants": per, "alpha": alpha, "ordering_held_wmin_better_than_identity": held],
-                             sections: [section], headline: [verdict])
+        let section = ReportSection(
+            title: "Alignment on \(data)",
+            paragraphs: [
+                "α(W) = tr(G W M Wᵀ) was computed before training (Theorem 2 bounds: \(Statistics.format(alpha.double("theorem2_min"))) … \(Statistics.format(alpha.double("theorem2_max"))))."
+                    + " Lower α predicts easier generation.", verdict,
+            ],
+            table: rows, figures: figures)
+        return RecipeSummary(
+            result: ["variants": per, "alpha": alpha, "ordering_held_wmin_better_than_identity": held],
+            sections: [section], headline: [verdict])
     }
 }

@@ -3,8 +3,8 @@ import Networks
 
 /// The architectures of the paper's figures, from the built-in reference configs.
 public struct Architecture: Hashable, Sendable, CustomStringConvertible {
-    public var name: String          // "iddpm-nearest"
-    public var configName: String    // "1x16x16-iddpm"
+    public var name: String  // "iddpm-nearest"
+    public var configName: String  // "1x16x16-iddpm"
     public var interpolation: Interpolation?
     public var patchSize: Int?
     /// An imported network instead of a config: its ONNX files and init overrides, and the
@@ -13,7 +13,8 @@ public struct Architecture: Hashable, Sendable, CustomStringConvertible {
     public var initOverrides: String?
     public var importedIdentity: String?
 
-    public static let iddpmNearest = Architecture(name: "iddpm-nearest", configName: "1x16x16-iddpm", interpolation: .nearest)
+    public static let iddpmNearest = Architecture(
+        name: "iddpm-nearest", configName: "1x16x16-iddpm", interpolation: .nearest)
     public static let iddpmArea = Architecture(name: "iddpm-area", configName: "1x16x16-iddpm", interpolation: .area)
     public static let dit2 = Architecture(name: "dit-p2", configName: "1x16x16-dit", patchSize: 2)
     public static let dit4 = Architecture(name: "dit-p4", configName: "1x16x16-dit", patchSize: 4)

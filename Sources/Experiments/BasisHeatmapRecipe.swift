@@ -24,17 +24,21 @@ public struct BasisHeatmapRecipe: Recipe {
             rows = [0, 255]
         case .cpu:
             families = ["canonical", "dct", "dst", "hadamard", "haar"]
-            rows = (0..<16).map { $0 * 17 }      // the diagonal (a, a) of each family's 16×16 index grid
+            rows = (0..<16).map { $0 * 17 }  // the diagonal (a, a) of each family's 16×16 index grid
         case .paper:
             families = ["canonical", "dct", "dst", "hadamard", "haar"]
             rows = Array(0..<256)
         }
-        training = TrainingSettings.profile(profile, paperSteps: 2000, seeds: profile == .cpu ? (options.seeds ?? 1) : options.seeds)
+        training = TrainingSettings.profile(
+            profile, paperSteps: 2000, seeds: profile == .cpu ? (options.seeds ?? 1) : options.seeds)
     }
 
     public var settings: JSONObject {
-        ["config": "1x16x16-iddpm (nearest)", "families": families,
-         "basis_rows": rows.count == 256 ? "all 256" : rows.map(String.init).joined(separator: ","), "training": training.json]
+        [
+            "config": "1x16x16-iddpm (nearest)", "families": families,
+            "basis_rows": rows.count == 256 ? "all 256" : rows.map(String.init).joined(separator: ","),
+            "training": training.json,
+        ]
     }
 
     public func prepare(in run: RunDirectory) throws {}
@@ -51,8 +55,10 @@ public struct BasisHeatmapRecipe: Recipe {
         let seed = UInt64(unit.seed)
         let train = try SyntheticData.rankOne(direction: v, count: training.trainSamples, seed: seed, stream: 0)
         let reference = try SyntheticData.rankOne(direction: v, count: training.evalSamples, seed: seed, stream: 1)
-        return try DiffusionRun.trainAndEvaluate(config: config, train: train, reference: reference, settings: training, seed: seed,
-                                                 checkpointDirectory: run.unitDirectory(unit)).json
+        return try DiffusionRun.trainAndEvaluate(
+            config: config, train: train, reference: reference, settings: training, seed: seed,
+            checkpointDirectory: run.unitDirectory(unit)
+        ).json
     }
 
     /// The heatmap grid of a family: 16×16 by (y, x) of the basis index, or 31×31 mirrored
@@ -78,9 +84,13 @@ public struct BasisHeatmapRecipe: Recipe {
         }
         guard ["dct", "dst", "hadamard"].contains(family) else { return g }
         var m = [[Double?]](repeating: [Double?](repeating: nil, count: 31), count: 31)
-        for y in 0..<16 { for x in 0..<16 {
-            for (yy, xx) in [(15 + y, 15 + x), (15 - y, 15 + x), (15 + y, 15 - x), (15 - y, 15 - x)] { m[yy][xx] = g[y][x] }
-        } }
+        for y in 0..<16 {
+            for x in 0..<16 {
+                for (yy, xx) in [(15 + y, 15 + x), (15 - y, 15 + x), (15 + y, 15 - x), (15 - y, 15 - x)] {
+                    m[yy][xx] = g[y][x]
+                }
+            }
+        }
         return m
     }
 
@@ -98,7 +108,8 @@ public struct BasisHeatmapRecipe: Recipe {
     }
 
     public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
-        var out: JSONObject = [:], figures: [ReportFigure] = [], table: [[String]] = [["basis", "datasets", "mean MSW₂", "min", "max"]]
+        var out: JSONObject = [:], figures: [ReportFigure] = [],
+            table: [[String]] = [["basis", "datasets", "mean MSW₂", "min", "max"]]
         for f in families {
             var values: [Int: Double] = [:]
             for r in rows {
@@ -106,14 +117,26 @@ public struct BasisHeatmapRecipe: Recipe {
                 values[r] = Statistics.mean(rs.map { $0.double("msw2") })
             }
             let all = rows.compactMap { values[$0] }.filter(\.isFinite)
-            table.append([f, "\(rows.count)", Statistics.format(Statistics.mean(all)), Statistics.format(all.min() ?? .nan), Statistics.format(all.max() ?? .nan)])
+            table.append([
+                f, "\(rows.count)", Statistics.format(Statistics.mean(all)), Statistics.format(all.min() ?? .nan),
+                Statistics.format(all.max() ?? .nan),
+            ])
             out[f] = Dictionary(uniqueKeysWithValues: rows.map { ("\($0)", JSONFile.number(values[$0] ?? .nan)) })
-            figures.append(.svg(name: "fig2-\(f)", content: SVGChart.heatmap(title: "\(f): MSW₂ per basis element", grid: try Self.grid(family: f, values: values),
-                                                                              colourLabel: "MSW₂"),
-                                caption: "\(f) (grey: not run in this profile)."))
+            figures.append(
+                .svg(
+                    name: "fig2-\(f)",
+                    content: SVGChart.heatmap(
+                        title: "\(f): MSW₂ per basis element", grid: try Self.grid(family: f, values: values),
+                        colourLabel: "MSW₂"),
+                    caption: "\(f) (grey: not run in this profile)."))
         }
-        return RecipeSummary(result: ["msw2_by_family_and_row": out],
-                             sections: [ReportSection(title: "Rank-one heatmaps (Fig. 2)", paragraphs: [], table: table, figures: figures)],
-                             headline: ["Fig. 2 heatmaps for \(families.joined(separator: ", ")) over \(rows.count) basis elements each."])
+        return RecipeSummary(
+            result: ["msw2_by_family_and_row": out],
+            sections: [
+                ReportSection(title: "Rank-one heatmaps (Fig. 2)", paragraphs: [], table: table, figures: figures)
+            ],
+            headline: [
+                "Fig. 2 heatmaps for \(families.joined(separator: ", ")) over \(rows.count) basis elements each."
+            ])
     }
 }

@@ -23,25 +23,31 @@ public struct DataProbedGeometryRecipe: Recipe {
     }
 
     public var settings: JSONObject {
-        ["image": data.map { "first image of \($0)" } ?? "a synthetic 16×16 image (two Gaussian blobs)",
-         "estimator": profile == .paper ? "reference" : "marginal", "networks": networks]
+        [
+            "image": data.map { "first image of \($0)" } ?? "a synthetic 16×16 image (two Gaussian blobs)",
+            "estimator": profile == .paper ? "reference" : "marginal", "networks": networks,
+        ]
     }
 
     /// The probe image (1, C, H, W) and its config.
     func image() throws -> (Tensor, NetworkConfig) {
         guard let data else {
             var x = Tensor(zeros: [1, 1, 16, 16])
-            for y in 0..<16 { for c in 0..<16 {
-                let a = exp(-(pow(Double(y) - 5, 2) + pow(Double(c) - 6, 2)) / 6), b = exp(-(pow(Double(y) - 11, 2) + pow(Double(c) - 10, 2)) / 3)
-                x.data[y * 16 + c] = Float(2 * max(a, b) - 1)
-            } }
+            for y in 0..<16 {
+                for c in 0..<16 {
+                    let a = exp(-(pow(Double(y) - 5, 2) + pow(Double(c) - 6, 2)) / 6),
+                        b = exp(-(pow(Double(y) - 11, 2) + pow(Double(c) - 10, 2)) / 3)
+                    x.data[y * 16 + c] = Float(2 * max(a, b) - 1)
+                }
+            }
             return (x, try BuiltinConfigs.load("1x16x16-iddpm"))
         }
         let all = try DataSource.parse(data).loadImages()
         let shape = Array(all.shape.dropFirst())
         let name = shape.map(String.init).joined(separator: "x") + "-iddpm"
         guard BuiltinConfigs.json[name] != nil else {
-            throw FormatError(file: data, field: "image size", expected: "1x16x16, 1x28x28, 1x56x56 or 3x32x32", found: name)
+            throw FormatError(
+                file: data, field: "image size", expected: "1x16x16, 1x28x28, 1x56x56 or 3x32x32", found: name)
         }
         let d = shape.reduce(1, *)
         return (Tensor(shape: [1] + shape, data: Array(all.data[0..<d])), try BuiltinConfigs.load(name))
@@ -54,14 +60,18 @@ public struct DataProbedGeometryRecipe: Recipe {
         try Npy.write(try image().0, to: path)
     }
 
-    public func units() throws -> [ExperimentUnit] { [ExperimentUnit("data-probe", 0, seed: 0), ExperimentUnit("zero-probe", 0, seed: 0)] }
+    public func units() throws -> [ExperimentUnit] {
+        [ExperimentUnit("data-probe", 0, seed: 0), ExperimentUnit("zero-probe", 0, seed: 0)]
+    }
 
     func geometry(_ experiment: String, in run: RunDirectory) throws -> GeometrySource.Loaded {
         let (_, config) = try image()
         let probe: Probe = experiment == "data-probe" ? .data(path: run.file("prepared/probe-image.npy")) : .zero
-        return try GeometrySource.load(config: config, label: config.source,
-                                       method: .monteCarlo(estimator: profile == .paper ? .reference : .marginal, networks: networks, probe: probe, seed: 0),
-                                       directory: run.unitDirectory(ExperimentUnit(experiment, 0, seed: 0)), log: run.log)
+        return try GeometrySource.load(
+            config: config, label: config.source,
+            method: .monteCarlo(
+                estimator: profile == .paper ? .reference : .marginal, networks: networks, probe: probe, seed: 0),
+            directory: run.unitDirectory(ExperimentUnit(experiment, 0, seed: 0)), log: run.log)
     }
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
@@ -72,28 +82,49 @@ public struct DataProbedGeometryRecipe: Recipe {
     public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
         let probed = try geometry("data-probe", in: run), zero = try geometry("zero-probe", in: run)
         let d = probed.values.count
-        let a = try SymmetricEigen<Double>(symmetric: probed.geometry, n: d), b = try SymmetricEigen<Double>(symmetric: zero.geometry, n: d)
+        let a = try SymmetricEigen<Double>(symmetric: probed.geometry, n: d),
+            b = try SymmetricEigen<Double>(symmetric: zero.geometry, n: d)
         let similarity = windowedProjectionEnergy(a, b, halfWidth: 1)
         let shape = Array(probed.vectors.shape.dropFirst()), plane = shape.reduce(1, *)
         let k = min(8, d)
         let (x, _) = try image()
         var tiles = x.data
         tiles += Array(probed.vectors.data[0..<(k * plane)])
-        let grid = ImageGrid.png(Tensor(shape: [k + 1] + shape, data: tiles), columns: k + 1, zoom: 4, scaling: .symmetric)
+        let grid = ImageGrid.png(
+            Tensor(shape: [k + 1] + shape, data: tiles), columns: k + 1, zoom: 4, scaling: .symmetric)
         let mean8 = Statistics.mean(Array(similarity.prefix(8)))
-        let verdict = "Data-probed vs zero-probe geometry: mean Eq. 30 similarity of the first 8 eigenvectors \(Statistics.format(mean8, 3)) (random baseline \(Statistics.format(3 / Double(d), 2)))."
-        let chart = SVGChart.lines(title: "spectra", xLabel: "index", yLabel: "eigenvalue",
-                                   series: [ChartSeries(name: "data probe", x: (0..<d).map(Double.init), y: probed.values.map { max($0, 1e-12) }),
-                                            ChartSeries(name: "zero probe", x: (0..<d).map(Double.init), y: zero.values.map { max($0, 1e-12) })],
-                                   logY: true)
-        return RecipeSummary(result: ["top_eigenvalues_data_probe": Array(probed.values.prefix(k)),
-                                      "top_eigenvalues_zero_probe": Array(zero.values.prefix(k)),
-                                      "similarity_first8_mean": JSONFile.number(mean8), "similarity": similarity],
-                             sections: [ReportSection(title: "Data-probed geometry (Fig. 9)", paragraphs: [verdict],
-                                                      table: [["index", "λ (data probe)", "λ (zero probe)", "Eq. 30 similarity"]]
-                                                        + (0..<k).map { ["\($0)", Statistics.format(probed.values[$0]), Statistics.format(zero.values[$0]), Statistics.format(similarity[$0], 3)] },
-                                                      figures: [.png(name: "fig9-eigenvectors", bytes: grid, caption: "The probe image, then the first \(k) eigenvectors of the data-probed geometry."),
-                                                                .svg(name: "fig9-spectra", content: chart, caption: "Eigenvalues (log scale).")])],
-                             headline: [verdict])
+        let verdict =
+            "Data-probed vs zero-probe geometry: mean Eq. 30 similarity of the first 8 eigenvectors \(Statistics.format(mean8, 3)) (random baseline \(Statistics.format(3 / Double(d), 2)))."
+        let chart = SVGChart.lines(
+            title: "spectra", xLabel: "index", yLabel: "eigenvalue",
+            series: [
+                ChartSeries(name: "data probe", x: (0..<d).map(Double.init), y: probed.values.map { max($0, 1e-12) }),
+                ChartSeries(name: "zero probe", x: (0..<d).map(Double.init), y: zero.values.map { max($0, 1e-12) }),
+            ],
+            logY: true)
+        return RecipeSummary(
+            result: [
+                "top_eigenvalues_data_probe": Array(probed.values.prefix(k)),
+                "top_eigenvalues_zero_probe": Array(zero.values.prefix(k)),
+                "similarity_first8_mean": JSONFile.number(mean8), "similarity": similarity,
+            ],
+            sections: [
+                ReportSection(
+                    title: "Data-probed geometry (Fig. 9)", paragraphs: [verdict],
+                    table: [["index", "λ (data probe)", "λ (zero probe)", "Eq. 30 similarity"]]
+                        + (0..<k).map {
+                            [
+                                "\($0)", Statistics.format(probed.values[$0]), Statistics.format(zero.values[$0]),
+                                Statistics.format(similarity[$0], 3),
+                            ]
+                        },
+                    figures: [
+                        .png(
+                            name: "fig9-eigenvectors", bytes: grid,
+                            caption: "The probe image, then the first \(k) eigenvectors of the data-probed geometry."),
+                        .svg(name: "fig9-spectra", content: chart, caption: "Eigenvalues (log scale)."),
+                    ])
+            ],
+            headline: [verdict])
     }
 }

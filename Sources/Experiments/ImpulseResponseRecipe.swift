@@ -26,8 +26,11 @@ public struct ImpulseResponseRecipe: Recipe {
     }
 
     public var settings: JSONObject {
-        ["config": "1x16x16-iddpm", "init": "symmetric (kernels averaged over the 8 square symmetries, zero biases)",
-         "impulse": "centred 2×2 block of ones", "response": "ε̂(impulse), t = 0 (the U-Net ignores t)", "seeds": seeds]
+        [
+            "config": "1x16x16-iddpm", "init": "symmetric (kernels averaged over the 8 square symmetries, zero biases)",
+            "impulse": "centred 2×2 block of ones", "response": "ε̂(impulse), t = 0 (the U-Net ignores t)",
+            "seeds": seeds,
+        ]
     }
 
     public func prepare(in run: RunDirectory) throws {}
@@ -38,18 +41,22 @@ public struct ImpulseResponseRecipe: Recipe {
 
     static func asymmetry(_ r: [Float], _ h: Int, _ w: Int) -> (flipH: Double, flipV: Double, transpose: Double) {
         var nh = 0.0, nv = 0.0, nt = 0.0, norm = 0.0
-        for y in 0..<h { for x in 0..<w {
-            let v = Double(r[y * w + x])
-            norm += v * v
-            let a = v - Double(r[y * w + (w - 1 - x)]), b = v - Double(r[(h - 1 - y) * w + x]), c = v - Double(r[x * w + y])
-            nh += a * a; nv += b * b; nt += c * c
-        } }
+        for y in 0..<h {
+            for x in 0..<w {
+                let v = Double(r[y * w + x])
+                norm += v * v
+                let a = v - Double(r[y * w + (w - 1 - x)]), b = v - Double(r[(h - 1 - y) * w + x]),
+                    c = v - Double(r[x * w + y])
+                nh += a * a; nv += b * b; nt += c * c
+            }
+        }
         let s = max(norm, .leastNormalMagnitude)
         return ((nh / s).squareRoot(), (nv / s).squareRoot(), (nt / s).squareRoot())
     }
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
-        let config = try BuiltinConfigs.load("1x16x16-iddpm").with(interpolation: Interpolation(rawValue: unit.experiment)!)
+        let config = try BuiltinConfigs.load("1x16x16-iddpm").with(
+            interpolation: Interpolation(rawValue: unit.experiment)!)
         let net = ScoreNetwork(makeArchitecture(config), seed: UInt64(unit.seed), scheme: .symmetric)
         var impulse = Tensor(zeros: [1] + config.shape)
         for y in 7...8 { for x in 7...8 { impulse.data[y * 16 + x] = 1 } }
@@ -59,7 +66,10 @@ public struct ImpulseResponseRecipe: Recipe {
         try FileManager.default.createDirectory(atPath: run.unitDirectory(unit), withIntermediateDirectories: true)
         try Npy.write(Tensor(shape: config.shape, data: r), to: "\(run.unitDirectory(unit))/response.npy")
         let a = Self.asymmetry(r, 16, 16)
-        return ["asymmetry_flip_horizontal": a.flipH, "asymmetry_flip_vertical": a.flipV, "asymmetry_transpose": a.transpose]
+        return [
+            "asymmetry_flip_horizontal": a.flipH, "asymmetry_flip_vertical": a.flipV,
+            "asymmetry_transpose": a.transpose,
+        ]
     }
 
     public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
@@ -76,21 +86,34 @@ public struct ImpulseResponseRecipe: Recipe {
             let r = try Npy.read(path).tensor(file: path, field: "response", converting: true)
             // A unit file read back is untrusted: the grid below indexes 16 × 16 values.
             guard r.count == 256, r.data.allSatisfy({ $0.isFinite }) else {
-                throw FormatError(file: path, field: "response", expected: "256 finite values (1 × 16 × 16)",
-                                  found: "\(r.shape)")
+                throw FormatError(
+                    file: path, field: "response", expected: "256 finite values (1 × 16 × 16)",
+                    found: "\(r.shape)")
             }
             images += r.data
             images += (0..<256).map { k in r.data[k] - r.data[(k / 16) * 16 + 15 - k % 16] }
         }
         let near = (out["nearest"] as? JSONObject)?.double("asymmetry_flip_horizontal") ?? .nan
         let area = (out["area"] as? JSONObject)?.double("asymmetry_flip_horizontal") ?? .nan
-        let verdict = "Flip asymmetry of the impulse response: nearest \(Statistics.format(near, 3)), area \(Statistics.format(area, 3)) — "
-            + (near > 10 * max(area, 1e-7) ? "nearest resampling breaks the symmetry, area keeps it (as the paper's Fig. 3)." : "no clear difference.")
+        let verdict =
+            "Flip asymmetry of the impulse response: nearest \(Statistics.format(near, 3)), area \(Statistics.format(area, 3)) — "
+            + (near > 10 * max(area, 1e-7)
+                ? "nearest resampling breaks the symmetry, area keeps it (as the paper's Fig. 3)."
+                : "no clear difference.")
         let grid = ImageGrid.png(Tensor(shape: [4, 1, 16, 16], data: images), columns: 4, zoom: 8, scaling: .symmetric)
-        return RecipeSummary(result: out,
-                             sections: [ReportSection(title: "Impulse response (Fig. 3)", paragraphs: [verdict], table: rows,
-                                                      figures: [.png(name: "fig3-responses", bytes: grid,
-                                                                     caption: "Left to right: nearest response, nearest R − flipₕR, area response, area R − flipₕR (seed 0; each image scaled to its own max |value|).")])],
-                             headline: [verdict])
+        return RecipeSummary(
+            result: out,
+            sections: [
+                ReportSection(
+                    title: "Impulse response (Fig. 3)", paragraphs: [verdict], table: rows,
+                    figures: [
+                        .png(
+                            name: "fig3-responses", bytes: grid,
+                            caption:
+                                "Left to right: nearest response, nearest R − flipₕR, area response, area R − flipₕR (seed 0; each image scaled to its own max |value|)."
+                        )
+                    ])
+            ],
+            headline: [verdict])
     }
 }

@@ -22,8 +22,11 @@ public struct ProbeSensitivityRecipe: Recipe {
     }
 
     public var settings: JSONObject {
-        ["architectures": architectures.map(\.name), "probes": "fixed:1000 … fixed:1004 (z ~ N(0, I))", "networks": networks,
-         "estimator": profile == .paper ? "reference" : "marginal", "window_half_width": 1]
+        [
+            "architectures": architectures.map(\.name), "probes": "fixed:1000 … fixed:1004 (z ~ N(0, I))",
+            "networks": networks,
+            "estimator": profile == .paper ? "reference" : "marginal", "window_half_width": 1,
+        ]
     }
 
     public func prepare(in run: RunDirectory) throws {}
@@ -34,10 +37,12 @@ public struct ProbeSensitivityRecipe: Recipe {
 
     func geometry(_ unit: ExperimentUnit, in run: RunDirectory) throws -> GeometrySource.Loaded {
         let arch = try Architecture.named(unit.experiment)
-        return try GeometrySource.load(config: try arch.config(), label: arch.name,
-                                       method: .monteCarlo(estimator: profile == .paper ? .reference : .marginal, networks: networks,
-                                                           probe: .fixed(seed: UInt64(1000 + unit.index)), seed: 0),
-                                       directory: run.unitDirectory(unit), log: run.log)
+        return try GeometrySource.load(
+            config: try arch.config(), label: arch.name,
+            method: .monteCarlo(
+                estimator: profile == .paper ? .reference : .marginal, networks: networks,
+                probe: .fixed(seed: UInt64(1000 + unit.index)), seed: 0),
+            directory: run.unitDirectory(unit), log: run.log)
     }
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
@@ -46,7 +51,8 @@ public struct ProbeSensitivityRecipe: Recipe {
     }
 
     public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
-        var out: JSONObject = [:], series: [ChartSeries] = [], rows: [[String]] = [["architecture", "first 10 (mean)", "all (mean)", "random baseline"]]
+        var out: JSONObject = [:], series: [ChartSeries] = [],
+            rows: [[String]] = [["architecture", "first 10 (mean)", "all (mean)", "random baseline"]]
         var headline: [String] = []
         for arch in architectures {
             let eig = try (0..<probes).map { i -> SymmetricEigen<Double> in
@@ -55,21 +61,41 @@ public struct ProbeSensitivityRecipe: Recipe {
             }
             let d = eig[0].n
             var sum = [Double](repeating: 0, count: d), pairs = 0
-            for i in 0..<probes { for j in 0..<probes where i != j {
-                let e = windowedProjectionEnergy(eig[i], eig[j], halfWidth: 1)
-                for k in 0..<d { sum[k] += e[k] }
-                pairs += 1
-            } }
+            for i in 0..<probes {
+                for j in 0..<probes where i != j {
+                    let e = windowedProjectionEnergy(eig[i], eig[j], halfWidth: 1)
+                    for k in 0..<d { sum[k] += e[k] }
+                    pairs += 1
+                }
+            }
             let mean = sum.map { $0 / Double(pairs) }
             let first10 = Statistics.mean(Array(mean.prefix(10))), all = Statistics.mean(mean)
-            rows.append([arch.name, Statistics.format(first10, 3), Statistics.format(all, 3), Statistics.format(3 / Double(d), 2)])
-            out[arch.name] = ["similarity_per_index": mean, "first10_mean": first10, "all_mean": all, "baseline": 3 / Double(d)]
+            rows.append([
+                arch.name, Statistics.format(first10, 3), Statistics.format(all, 3),
+                Statistics.format(3 / Double(d), 2),
+            ])
+            out[arch.name] = [
+                "similarity_per_index": mean, "first10_mean": first10, "all_mean": all, "baseline": 3 / Double(d),
+            ]
             series.append(ChartSeries(name: arch.name, x: (0..<d).map(Double.init), y: mean))
-            headline.append("\(arch.name): Eq. 30 similarity across \(probes) probes, first 10 SADs \(Statistics.format(first10 * 100, 3)) % (random \(Statistics.format(300 / Double(d), 2)) %).")
+            headline.append(
+                "\(arch.name): Eq. 30 similarity across \(probes) probes, first 10 SADs \(Statistics.format(first10 * 100, 3)) % (random \(Statistics.format(300 / Double(d), 2)) %)."
+            )
         }
-        let chart = SVGChart.lines(title: "SAD similarity across probes (Eq. 30, h = 1)", xLabel: "SAD index", yLabel: "windowed projection energy", series: series)
-        return RecipeSummary(result: out, sections: [ReportSection(title: "Probe sensitivity (Fig. 11)", paragraphs: headline, table: rows,
-                                                                   figures: [.svg(name: "fig11-similarity", content: chart, caption: "Mean over ordered pairs of the five probes.")])],
-                             headline: headline)
+        let chart = SVGChart.lines(
+            title: "SAD similarity across probes (Eq. 30, h = 1)", xLabel: "SAD index",
+            yLabel: "windowed projection energy", series: series)
+        return RecipeSummary(
+            result: out,
+            sections: [
+                ReportSection(
+                    title: "Probe sensitivity (Fig. 11)", paragraphs: headline, table: rows,
+                    figures: [
+                        .svg(
+                            name: "fig11-similarity", content: chart,
+                            caption: "Mean over ordered pairs of the five probes.")
+                    ])
+            ],
+            headline: headline)
     }
 }

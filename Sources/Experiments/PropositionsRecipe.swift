@@ -29,19 +29,27 @@ public struct PropositionsRecipe: Recipe {
     }
 
     public var settings: JSONObject {
-        ["networks": networks, "random_orthogonal_W": randomTransforms, "estimator": "importance (prop1, prop2), marginal (thm2 G)",
-         "thm2_M": "Σ_f ν_f b_f b_fᵀ over the 16×16 DCT basis with ν_f = 1/(1 + fx² + fy²)"]
+        [
+            "networks": networks, "random_orthogonal_W": randomTransforms,
+            "estimator": "importance (prop1, prop2), marginal (thm2 G)",
+            "thm2_M": "Σ_f ν_f b_f b_fᵀ over the 16×16 DCT basis with ν_f = 1/(1 + fx² + fy²)",
+        ]
     }
 
     public func prepare(in run: RunDirectory) throws {}
 
-    public func units() throws -> [ExperimentUnit] { ["prop1", "prop2", "prop3", "thm2"].map { ExperimentUnit($0, 0, seed: 0) } }
+    public func units() throws -> [ExperimentUnit] {
+        ["prop1", "prop2", "prop3", "thm2"].map { ExperimentUnit($0, 0, seed: 0) }
+    }
 
     /// G and its two independent halves by Monte Carlo.
-    func monteCarlo(_ config: NetworkConfig, label: String, estimator: Estimator, in dir: String) throws -> (g: [Double], a: [Double], b: [Double]) {
+    func monteCarlo(
+        _ config: NetworkConfig, label: String, estimator: Estimator, in dir: String
+    ) throws -> (g: [Double], a: [Double], b: [Double]) {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let spec = try GeometryRun.makeSpec(config: config, configPath: label, interpolation: nil, patchSize: nil, scheme: .reference,
-                                            estimator: estimator, probe: .zero, seed: 0, networks: networks, chunkSize: min(32, networks / 4))
+        let spec = try GeometryRun.makeSpec(
+            config: config, configPath: label, interpolation: nil, patchSize: nil, scheme: .reference,
+            estimator: estimator, probe: .zero, seed: 0, networks: networks, chunkSize: min(32, networks / 4))
         let state = try GeometryRun(spec: spec, config: config).run(statePath: "\(dir)/state.safetensors")
         try? FileManager.default.removeItem(atPath: "\(dir)/state.safetensors")
         return (state.geometryMean(), state.geometryMean(half: 0), state.geometryMean(half: 1))
@@ -67,7 +75,9 @@ public struct PropositionsRecipe: Recipe {
             let (a, b, rel) = residual(g)
             // Noise level: the same fit residual of the half difference, scaled to the total.
             let noise = Self.frobenius(zip(ga, gb).map { ($0 - $1) / 2 }) / Self.frobenius(g)
-            return ["a": a, "b": b, "relative_residual": rel, "split_half_noise": noise, "holds": rel <= 3 * noise + 1e-9]
+            return [
+                "a": a, "b": b, "relative_residual": rel, "split_half_noise": noise, "holds": rel <= 3 * noise + 1e-9,
+            ]
         case "prop2":
             var config = try BuiltinConfigs.load("1x16x16-iddpm")
             config.shape = [3, 16, 16]
@@ -81,7 +91,9 @@ public struct PropositionsRecipe: Recipe {
             func spread(_ m: [Double]) -> (diag: Double, off: Double) {
                 let diags = (0..<c).map { block(m, $0, $0) }
                 let offs = (0..<c).flatMap { r in (0..<c).filter { $0 != r }.map { block(m, r, $0) } }
-                func mean(_ bs: [[Double]]) -> [Double] { (0..<(p * p)).map { k in bs.reduce(0) { $0 + $1[k] } / Double(bs.count) } }
+                func mean(_ bs: [[Double]]) -> [Double] {
+                    (0..<(p * p)).map { k in bs.reduce(0) { $0 + $1[k] } / Double(bs.count) }
+                }
                 let scale = Self.frobenius(mean(diags))
                 func rel(_ bs: [[Double]]) -> Double {
                     let mu = mean(bs)
@@ -94,74 +106,122 @@ public struct PropositionsRecipe: Recipe {
             let half = zip(ga, gb).map { ($0 - $1) / 2 }
             let diagonal = (0..<c).map { block(g, $0, $0) }
             let diagonalMean = (0..<(p * p)).map { k in diagonal.reduce(0.0) { $0 + $1[k] } / Double(c) }
-            let noise = Statistics.mean((0..<c).map { Self.frobenius(block(half, $0, $0)) }) / Self.frobenius(diagonalMean)
-            return ["diagonal_block_spread": s.diag, "off_diagonal_block_spread": s.off, "split_half_noise": noise,
-                    "holds": s.diag <= 3 * noise && s.off <= 3 * noise]
+            let noise =
+                Statistics.mean((0..<c).map { Self.frobenius(block(half, $0, $0)) }) / Self.frobenius(diagonalMean)
+            return [
+                "diagonal_block_spread": s.diag, "off_diagonal_block_spread": s.off, "split_half_noise": noise,
+                "holds": s.diag <= 3 * noise && s.off <= 3 * noise,
+            ]
         case "prop3":
             var out: JSONObject = [:]
             for patch in [2, 4] {
                 let config = try BuiltinConfigs.load("1x16x16-dit").with(patchSize: patch)
                 guard case let .dit(dc) = config.model else { throw RecipeError("1x16x16-dit is not a DiT") }
-                let g = AnalyticGeometry.dit(DiT(config: dc, shape: config.shape),
-                                             schedule: NoiseSchedule(kind: .linear, timesteps: config.timesteps))
+                let g = AnalyticGeometry.dit(
+                    DiT(config: dc, shape: config.shape),
+                    schedule: NoiseSchedule(kind: .linear, timesteps: config.timesteps))
                 let e = try SymmetricEigen<Double>(symmetric: g, n: config.dimension)
                 var distinct: [Double] = []
-                for v in e.values where !distinct.contains(where: { abs($0 - v) <= 1e-9 * max(abs(e.values[0]), 1) }) { distinct.append(v) }
+                for v in e.values where !distinct.contains(where: { abs($0 - v) <= 1e-9 * max(abs(e.values[0]), 1) }) {
+                    distinct.append(v)
+                }
                 let tokens = (16 / patch) * (16 / patch)
-                out["p\(patch)"] = ["distinct_eigenvalues": distinct.count, "tokens": tokens, "holds": distinct.count <= tokens]
+                out["p\(patch)"] = [
+                    "distinct_eigenvalues": distinct.count, "tokens": tokens, "holds": distinct.count <= tokens,
+                ]
             }
             return out
-        default:   // thm2
+        default:  // thm2
             let config = try BuiltinConfigs.load("1x16x16-iddpm")
-            let g = try GeometrySource.load(config: config, label: "1x16x16-iddpm",
-                                            method: .monteCarlo(estimator: .marginal, networks: networks, probe: .zero, seed: 0),
-                                            directory: "\(dir)/geometry")
+            let g = try GeometrySource.load(
+                config: config, label: "1x16x16-iddpm",
+                method: .monteCarlo(estimator: .marginal, networks: networks, probe: .zero, seed: 0),
+                directory: "\(dir)/geometry")
             let d = 256
             let (basis, indices) = try Basis.all("dct", shape: [1, 16, 16])
             var m = [Double](repeating: 0, count: d * d)
             for (k, index) in indices.enumerated() {
                 guard case let .dct(fx, fy) = index else { continue }
                 let nu = 1 / (1 + Double(fx * fx + fy * fy))
-                for i in 0..<d { for j in 0..<d { m[i * d + j] += nu * Double(basis.data[k * d + i]) * Double(basis.data[k * d + j]) } }
+                for i in 0..<d {
+                    for j in 0..<d {
+                        m[i * d + j] += nu * Double(basis.data[k * d + i]) * Double(basis.data[k * d + j])
+                    }
+                }
             }
             let alignment = try Alignment(networkGeometry: g.geometry, dataSecondMoment: m, dimension: d)
             let (lo, hi) = alignment.alphaBounds
             let aMin = alignment.alpha(alignment.wMin), aMax = alignment.alpha(alignment.wMax)
             var below = 0, above = 0, smallest = Double.infinity, largest = -Double.infinity
             for k in 0..<randomTransforms {
-                let w = try RandomOrthogonal.matrix(n: d, stream: RandomStream(seed: 0, purpose: .experiment, index: UInt64(100 + k)))
+                let w = try RandomOrthogonal.matrix(
+                    n: d, stream: RandomStream(seed: 0, purpose: .experiment, index: UInt64(100 + k)))
                 let a = alignment.alpha(w)
                 smallest = min(smallest, a); largest = max(largest, a)
                 if a < lo * (1 - 1e-9) { below += 1 }
                 if a > hi * (1 + 1e-9) { above += 1 }
             }
-            return ["alpha_wmin": aMin, "alpha_wmax": aMax, "closed_form_min": lo, "closed_form_max": hi, "alpha_identity": alignment.alpha(nil),
-                    "random_min": smallest, "random_max": largest, "violations": below + above, "random_transforms": randomTransforms,
-                    "closed_forms_match": abs(aMin - lo) <= 1e-9 * abs(hi) && abs(aMax - hi) <= 1e-9 * abs(hi),
-                    "holds": below + above == 0]
+            return [
+                "alpha_wmin": aMin, "alpha_wmax": aMax, "closed_form_min": lo, "closed_form_max": hi,
+                "alpha_identity": alignment.alpha(nil),
+                "random_min": smallest, "random_max": largest, "violations": below + above,
+                "random_transforms": randomTransforms,
+                "closed_forms_match": abs(aMin - lo) <= 1e-9 * abs(hi) && abs(aMax - hi) <= 1e-9 * abs(hi),
+                "holds": below + above == 0,
+            ]
         }
     }
 
     static func yesNo(_ v: Any?) -> String { (v as? Bool).map { $0 ? "yes" : "NO" } ?? "?" }
 
     public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
-        let p1 = results[ExperimentUnit("prop1", 0, seed: 0)] ?? [:], p2 = results[ExperimentUnit("prop2", 0, seed: 0)] ?? [:]
-        let p3 = results[ExperimentUnit("prop3", 0, seed: 0)] ?? [:], t2 = results[ExperimentUnit("thm2", 0, seed: 0)] ?? [:]
+        let p1 = results[ExperimentUnit("prop1", 0, seed: 0)] ?? [:],
+            p2 = results[ExperimentUnit("prop2", 0, seed: 0)] ?? [:]
+        let p3 = results[ExperimentUnit("prop3", 0, seed: 0)] ?? [:],
+            t2 = results[ExperimentUnit("thm2", 0, seed: 0)] ?? [:]
         let rows: [[String]] = [
             ["claim", "measured", "noise / bound", "holds"],
-            ["Prop. 1 (MLP): G = aI + b11ᵀ", "relative residual \(Statistics.format(p1.double("relative_residual"), 3)) (a = \(Statistics.format(p1.double("a"))), b = \(Statistics.format(p1.double("b"))))",
-             "split-half noise \(Statistics.format(p1.double("split_half_noise"), 3))", Self.yesNo(p1["holds"])],
-            ["Prop. 2 (CNN): G = I⊗A + 11ᵀ⊗B", "block spread: diagonal \(Statistics.format(p2.double("diagonal_block_spread"), 3)), off-diagonal \(Statistics.format(p2.double("off_diagonal_block_spread"), 3))",
-             "split-half noise \(Statistics.format(p2.double("split_half_noise"), 3))", Self.yesNo(p2["holds"])],
-            ["Prop. 3 (DiT/2): ≤ T distinct eigenvalues", "\(((p3["p2"] as? JSONObject)?["distinct_eigenvalues"]) ?? "?")", "T = \(((p3["p2"] as? JSONObject)?["tokens"]) ?? "?")", Self.yesNo((p3["p2"] as? JSONObject)?["holds"])],
-            ["Prop. 3 (DiT/4)", "\(((p3["p4"] as? JSONObject)?["distinct_eigenvalues"]) ?? "?")", "T = \(((p3["p4"] as? JSONObject)?["tokens"]) ?? "?")", Self.yesNo((p3["p4"] as? JSONObject)?["holds"])],
-            ["Thm. 2: α(W_min) ≤ α(W) ≤ α(W_max)", "\(t2["random_transforms"] ?? "?") random W: α in [\(Statistics.format(t2.double("random_min"))), \(Statistics.format(t2.double("random_max")))], \(t2["violations"] ?? "?") violations",
-             "[\(Statistics.format(t2.double("closed_form_min"))), \(Statistics.format(t2.double("closed_form_max")))]", Self.yesNo(t2["holds"])],
+            [
+                "Prop. 1 (MLP): G = aI + b11ᵀ",
+                "relative residual \(Statistics.format(p1.double("relative_residual"), 3)) (a = \(Statistics.format(p1.double("a"))), b = \(Statistics.format(p1.double("b"))))",
+                "split-half noise \(Statistics.format(p1.double("split_half_noise"), 3))", Self.yesNo(p1["holds"]),
+            ],
+            [
+                "Prop. 2 (CNN): G = I⊗A + 11ᵀ⊗B",
+                "block spread: diagonal \(Statistics.format(p2.double("diagonal_block_spread"), 3)), off-diagonal \(Statistics.format(p2.double("off_diagonal_block_spread"), 3))",
+                "split-half noise \(Statistics.format(p2.double("split_half_noise"), 3))", Self.yesNo(p2["holds"]),
+            ],
+            [
+                "Prop. 3 (DiT/2): ≤ T distinct eigenvalues",
+                "\(((p3["p2"] as? JSONObject)?["distinct_eigenvalues"]) ?? "?")",
+                "T = \(((p3["p2"] as? JSONObject)?["tokens"]) ?? "?")", Self.yesNo((p3["p2"] as? JSONObject)?["holds"]),
+            ],
+            [
+                "Prop. 3 (DiT/4)", "\(((p3["p4"] as? JSONObject)?["distinct_eigenvalues"]) ?? "?")",
+                "T = \(((p3["p4"] as? JSONObject)?["tokens"]) ?? "?")", Self.yesNo((p3["p4"] as? JSONObject)?["holds"]),
+            ],
+            [
+                "Thm. 2: α(W_min) ≤ α(W) ≤ α(W_max)",
+                "\(t2["random_transforms"] ?? "?") random W: α in [\(Statistics.format(t2.double("random_min"))), \(Statistics.format(t2.double("random_max")))], \(t2["violations"] ?? "?") violations",
+                "[\(Statistics.format(t2.double("closed_form_min"))), \(Statistics.format(t2.double("closed_form_max")))]",
+                Self.yesNo(t2["holds"]),
+            ],
         ]
         let headline = rows.dropFirst().map { "\($0[0]): \($0[3])." }
-        return RecipeSummary(result: ["prop1": p1.filter { $0.key != "timing" && $0.key != "unit" }, "prop2": p2.filter { $0.key != "timing" && $0.key != "unit" },
-                                      "prop3": p3.filter { $0.key != "timing" && $0.key != "unit" }, "thm2": t2.filter { $0.key != "timing" && $0.key != "unit" }],
-                             sections: [ReportSection(title: "Propositions 1–3 and Theorem 2", paragraphs: ["Monte Carlo checks compare the structure's residual with the estimate's own split-half noise."], table: rows)],
-                             headline: headline)
+        return RecipeSummary(
+            result: [
+                "prop1": p1.filter { $0.key != "timing" && $0.key != "unit" },
+                "prop2": p2.filter { $0.key != "timing" && $0.key != "unit" },
+                "prop3": p3.filter { $0.key != "timing" && $0.key != "unit" },
+                "thm2": t2.filter { $0.key != "timing" && $0.key != "unit" },
+            ],
+            sections: [
+                ReportSection(
+                    title: "Propositions 1–3 and Theorem 2",
+                    paragraphs: [
+                        "Monte Carlo checks compare the structure's residual with the estimate's own split-half noise."
+                    ], table: rows)
+            ],
+            headline: headline)
     }
 }

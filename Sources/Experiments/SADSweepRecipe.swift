@@ -50,8 +50,9 @@ public struct SADSweepRecipe: Recipe {
         r.title = "SADs of the default U-Net; rank-one training along the top and bottom SAD"
         r.indices = [0, 255]
         r.geometryNetworks = 4096
-        r.training = TrainingSettings(trainSamples: 1024, steps: 150, batchSize: 128, evalSamples: 500, samplingSteps: 25,
-                                      projectionsPerDimension: 64, fixedProjections: nil, seeds: seeds)
+        r.training = TrainingSettings(
+            trainSamples: 1024, steps: 150, batchSize: 128, evalSamples: 500, samplingSteps: 25,
+            projectionsPerDimension: 64, fixedProjections: nil, seeds: seeds)
         return r
     }
 
@@ -62,10 +63,14 @@ public struct SADSweepRecipe: Recipe {
     }
 
     var baseSettings: JSONObject {
-        ["architectures": architectures.map(\.name), "sad_indices": indices, "training": training.json,
-         "training_note": profile == .paper ? "DiT/4 trains 4000 steps (the paper), the others 2000" : "same steps for every architecture",
-         "geometry": profile == .paper ? "reference estimator (geometry.py), \(geometryNetworks) networks, zero probe; DiT likewise"
-             : "marginal estimator, \(geometryNetworks) networks, zero probe (U-Net); closed form (DiT)"]
+        [
+            "architectures": architectures.map(\.name), "sad_indices": indices, "training": training.json,
+            "training_note": profile == .paper
+                ? "DiT/4 trains 4000 steps (the paper), the others 2000" : "same steps for every architecture",
+            "geometry": profile == .paper
+                ? "reference estimator (geometry.py), \(geometryNetworks) networks, zero probe; DiT likewise"
+                : "marginal estimator, \(geometryNetworks) networks, zero probe (U-Net); closed form (DiT)",
+        ]
     }
 
     func method(_ arch: Architecture) -> GeometrySource.Method {
@@ -73,16 +78,19 @@ public struct SADSweepRecipe: Recipe {
             // The marginal where the graph allows it (the imported network's output layer is iid),
             // else importance sampling of t (unbiased for networks that depend on t).
             let marginal = (try? arch.importedNetwork().marginalLayer.get()) != nil
-            return .monteCarlo(estimator: marginal ? .marginal : .importance, networks: geometryNetworks, probe: .zero,
-                               seed: 0)
+            return .monteCarlo(
+                estimator: marginal ? .marginal : .importance, networks: geometryNetworks, probe: .zero,
+                seed: 0)
         }
         if arch.isDiT && profile != .paper { return .analytic }
-        return .monteCarlo(estimator: profile == .paper ? .reference : .marginal, networks: geometryNetworks, probe: .zero, seed: 0)
+        return .monteCarlo(
+            estimator: profile == .paper ? .reference : .marginal, networks: geometryNetworks, probe: .zero, seed: 0)
     }
 
     func geometry(_ arch: Architecture, in run: RunDirectory) throws -> GeometrySource.Loaded {
-        try GeometrySource.load(architecture: try arch.resolve(), label: arch.name, method: method(arch),
-                                directory: run.file("prepared/geometry-\(arch.name)"), log: run.log)
+        try GeometrySource.load(
+            architecture: try arch.resolve(), label: arch.name, method: method(arch),
+            directory: run.file("prepared/geometry-\(arch.name)"), log: run.log)
     }
 
     func architecture(named name: String) throws -> Architecture {
@@ -94,7 +102,9 @@ public struct SADSweepRecipe: Recipe {
     }
 
     public func units() throws -> [ExperimentUnit] {
-        architectures.flatMap { a in indices.flatMap { i in (0..<training.seeds).map { ExperimentUnit(a.name, i, seed: $0) } } }
+        architectures.flatMap { a in
+            indices.flatMap { i in (0..<training.seeds).map { ExperimentUnit(a.name, i, seed: $0) } }
+        }
     }
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
@@ -110,7 +120,8 @@ public struct SADSweepRecipe: Recipe {
         let train = try SyntheticData.rankOne(direction: v, count: training.trainSamples, seed: seed, stream: 0)
         let reference = try SyntheticData.rankOne(direction: v, count: training.evalSamples, seed: seed, stream: 1)
         var settings = training
-        if profile == .paper && arch == .dit4 { settings.steps = 4000 }   // the paper: DiT/4 4k iterations, the others 2k
+        // The paper: DiT/4 4k iterations, the others 2k.
+        if profile == .paper && arch == .dit4 { settings.steps = 4000 }
         let outcome = try DiffusionRun.trainAndEvaluate(
             architecture: resolved, train: train, reference: reference, settings: settings, seed: seed,
             checkpointDirectory: run.unitDirectory(unit))
@@ -134,43 +145,78 @@ public struct SADSweepRecipe: Recipe {
                 let m = rs.map { $0.double("msw2") }, s = rs.map { $0.double("sw2") }
                 msw.append(Statistics.mean(m)); mswSE.append(Statistics.standardError(m))
                 sw.append(Statistics.mean(s)); lam.append(g.values[i] / lmax)
-                rows.append(["\(i)", Statistics.format(g.values[i] / lmax), Statistics.format(msw.last!, se: mswSE.last!),
-                             Statistics.format(sw.last!, se: Statistics.standardError(s)), "\(rs.count)"])
-                perIndex.append(["index": i, "eigenvalue": g.values[i], "normalised_eigenvalue": g.values[i] / lmax,
-                                 "msw2_mean": JSONFile.number(msw.last!), "msw2_se": JSONFile.number(mswSE.last!),
-                                 "sw2_mean": JSONFile.number(sw.last!), "sw2_se": JSONFile.number(Statistics.standardError(s)),
-                                 "msw2_per_seed": m.map(JSONFile.number), "sw2_per_seed": s.map(JSONFile.number)])
+                rows.append([
+                    "\(i)", Statistics.format(g.values[i] / lmax), Statistics.format(msw.last!, se: mswSE.last!),
+                    Statistics.format(sw.last!, se: Statistics.standardError(s)), "\(rs.count)",
+                ])
+                perIndex.append([
+                    "index": i, "eigenvalue": g.values[i], "normalised_eigenvalue": g.values[i] / lmax,
+                    "msw2_mean": JSONFile.number(msw.last!), "msw2_se": JSONFile.number(mswSE.last!),
+                    "sw2_mean": JSONFile.number(sw.last!), "sw2_se": JSONFile.number(Statistics.standardError(s)),
+                    "msw2_per_seed": m.map(JSONFile.number), "sw2_per_seed": s.map(JSONFile.number),
+                ])
             }
             let rho = Statistics.spearman(lam, msw)
             let held = msw.first! > msw.last!
-            let verdict = "\(arch.name): MSW₂ at SAD \(indices.first!) (largest λ) = \(Statistics.format(msw.first!, se: mswSE.first!)) vs SAD \(indices.last!) (smallest λ) = \(Statistics.format(msw.last!, se: mswSE.last!)) (mean ± SE over \(training.seeds) seed\(training.seeds == 1 ? "" : "s")) — the paper's ordering (largest-eigenvalue SAD harder) \(held ? "held" : "did NOT hold")"
-                + (indices.count > 2 ? "; Spearman ρ(λ, MSW₂) = \(Statistics.format(rho, 3)) over \(indices.count) indices." : ".")
+            let verdict =
+                "\(arch.name): MSW₂ at SAD \(indices.first!) (largest λ) = \(Statistics.format(msw.first!, se: mswSE.first!)) vs SAD \(indices.last!) (smallest λ) = \(Statistics.format(msw.last!, se: mswSE.last!)) (mean ± SE over \(training.seeds) seed\(training.seeds == 1 ? "" : "s")) — the paper's ordering (largest-eigenvalue SAD harder) \(held ? "held" : "did NOT hold")"
+                + (indices.count > 2
+                    ? "; Spearman ρ(λ, MSW₂) = \(Statistics.format(rho, 3)) over \(indices.count) indices." : ".")
             headline.append(verdict)
-            out[arch.name] = ["per_index": perIndex, "spearman_eigenvalue_msw2": JSONFile.number(rho),
-                              "ordering_held": held, "geometry": g.summary]
-            let chart = SVGChart.lines(title: "\(arch.name): MSW₂ vs SAD index", xLabel: "SAD index (descending eigenvalue)", yLabel: "test MSW₂",
-                                       series: [ChartSeries(name: "MSW₂ (mean ± SE)", x: indices.map(Double.init), y: msw, error: mswSE)],
-                                       secondary: ChartSeries(name: "λ / λ_max", x: indices.map(Double.init), y: lam),
-                                       secondaryLabel: "normalised eigenvalue", secondaryLog: true)
+            out[arch.name] = [
+                "per_index": perIndex, "spearman_eigenvalue_msw2": JSONFile.number(rho),
+                "ordering_held": held, "geometry": g.summary,
+            ]
+            let chart = SVGChart.lines(
+                title: "\(arch.name): MSW₂ vs SAD index", xLabel: "SAD index (descending eigenvalue)",
+                yLabel: "test MSW₂",
+                series: [ChartSeries(name: "MSW₂ (mean ± SE)", x: indices.map(Double.init), y: msw, error: mswSE)],
+                secondary: ChartSeries(name: "λ / λ_max", x: indices.map(Double.init), y: lam),
+                secondaryLabel: "normalised eigenvalue", secondaryLog: true)
             let d = g.vectors.shape[0], shape = Array(g.vectors.shape.dropFirst())
             let plane = shape.reduce(1, *)
             var chosen = Tensor(zeros: [indices.count] + shape)
-            for (k, i) in indices.enumerated() { for j in 0..<plane { chosen.data[k * plane + j] = g.vectors.data[i * plane + j] } }
+            for (k, i) in indices.enumerated() {
+                for j in 0..<plane { chosen.data[k * plane + j] = g.vectors.data[i * plane + j] }
+            }
             _ = d
-            sections.append(ReportSection(
-                title: "\(arch.name)",
-                paragraphs: [verdict, "Geometry: \(method(arch).description). Eigenvalues are normalised by λ_max = \(Statistics.format(lmax))."],
-                table: rows,
-                figures: [.svg(name: "\(arch.name)-spectrum", content: SVGChart.lines(
-                              title: "\(arch.name): spectrum of G_F", xLabel: "SAD index", yLabel: "eigenvalue",
-                              series: [ChartSeries(name: "eigenvalues", x: (0..<g.values.count).map(Double.init), y: g.values.map { max($0, 1e-12) })],
-                              logY: true),
-                               caption: "All eigenvalues (descending, log scale); the paper's prediction: small eigenvalue = easy direction."),
-                          .svg(name: "\(arch.name)-msw2", content: chart, caption: "Test MSW₂ (mean ± SE over seeds) against the SAD index; dashed: normalised eigenvalue (right axis, log)."),
-                          .png(name: "\(arch.name)-sads", bytes: ImageGrid.png(chosen, columns: indices.count, zoom: 5, scaling: .symmetric),
-                               caption: "SADs at indices \(indices.map(String.init).joined(separator: ", ")) (grey = 0)."),
-                          .png(name: "\(arch.name)-sads-dft", bytes: ImageGrid.png(ImageGrid.centredSpectrum(chosen), columns: indices.count, zoom: 5, scaling: .minMax),
-                               caption: "Their DFT energy, zero frequency centred.")]))
+            sections.append(
+                ReportSection(
+                    title: "\(arch.name)",
+                    paragraphs: [
+                        verdict,
+                        "Geometry: \(method(arch).description). Eigenvalues are normalised by λ_max = \(Statistics.format(lmax)).",
+                    ],
+                    table: rows,
+                    figures: [
+                        .svg(
+                            name: "\(arch.name)-spectrum",
+                            content: SVGChart.lines(
+                                title: "\(arch.name): spectrum of G_F", xLabel: "SAD index", yLabel: "eigenvalue",
+                                series: [
+                                    ChartSeries(
+                                        name: "eigenvalues", x: (0..<g.values.count).map(Double.init),
+                                        y: g.values.map { max($0, 1e-12) })
+                                ],
+                                logY: true),
+                            caption:
+                                "All eigenvalues (descending, log scale); the paper's prediction: small eigenvalue = easy direction."
+                        ),
+                        .svg(
+                            name: "\(arch.name)-msw2", content: chart,
+                            caption:
+                                "Test MSW₂ (mean ± SE over seeds) against the SAD index; dashed: normalised eigenvalue (right axis, log)."
+                        ),
+                        .png(
+                            name: "\(arch.name)-sads",
+                            bytes: ImageGrid.png(chosen, columns: indices.count, zoom: 5, scaling: .symmetric),
+                            caption: "SADs at indices \(indices.map(String.init).joined(separator: ", ")) (grey = 0)."),
+                        .png(
+                            name: "\(arch.name)-sads-dft",
+                            bytes: ImageGrid.png(
+                                ImageGrid.centredSpectrum(chosen), columns: indices.count, zoom: 5, scaling: .minMax),
+                            caption: "Their DFT energy, zero frequency centred."),
+                    ]))
         }
         return RecipeSummary(result: out, sections: sections, headline: headline)
     }

@@ -19,7 +19,8 @@ public enum Statistics {
     public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
         let pairs = zip(x, y).filter { $0.0.isFinite && $0.1.isFinite }
         guard pairs.count > 2 else { return .nan }
-        let mx = pairs.reduce(0) { $0 + $1.0 } / Double(pairs.count), my = pairs.reduce(0) { $0 + $1.1 } / Double(pairs.count)
+        let mx = pairs.reduce(0) { $0 + $1.0 } / Double(pairs.count),
+            my = pairs.reduce(0) { $0 + $1.1 } / Double(pairs.count)
         var sxy = 0.0, sxx = 0.0, syy = 0.0
         for (a, b) in pairs { sxy += (a - mx) * (b - my); sxx += (a - mx) * (a - mx); syy += (b - my) * (b - my) }
         return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : .nan
@@ -44,6 +45,10 @@ public enum Statistics {
         return pearson(ranks(pairs.map(\.0)), ranks(pairs.map(\.1)))
     }
 
-    public static func format(_ v: Double, _ digits: Int = 4) -> String { v.isFinite ? String(format: "%.\(digits)g", v) : "—" }
-    public static func format(_ v: Double, se: Double) -> String { v.isFinite ? "\(format(v)) ± \(format(se, 2))" : "—" }
+    public static func format(_ v: Double, _ digits: Int = 4) -> String {
+        v.isFinite ? String(format: "%.\(digits)g", v) : "—"
+    }
+    public static func format(_ v: Double, se: Double) -> String {
+        v.isFinite ? "\(format(v)) ± \(format(se, 2))" : "—"
+    }
 }

@@ -16,26 +16,34 @@ public struct TrainingSettings: Sendable, Equatable {
 
     /// Settings for a profile; `paperSteps` is the paper's optimiser step count for the figure
     /// and `cpuSteps` its reduced count.
-    public static func profile(_ p: Profile, paperSteps: Int, cpuSteps: Int = 300, paperBatch: Int = 1000, seeds: Int? = nil) -> TrainingSettings {
+    public static func profile(
+        _ p: Profile, paperSteps: Int, cpuSteps: Int = 300, paperBatch: Int = 1000, seeds: Int? = nil
+    ) -> TrainingSettings {
         var s: TrainingSettings
         switch p {
         case .quick:
-            s = TrainingSettings(trainSamples: 128, steps: 3, batchSize: 32, evalSamples: 64, samplingSteps: 4,
-                                 projectionsPerDimension: 64, fixedProjections: 128, seeds: 1)
+            s = TrainingSettings(
+                trainSamples: 128, steps: 3, batchSize: 32, evalSamples: 64, samplingSteps: 4,
+                projectionsPerDimension: 64, fixedProjections: 128, seeds: 1)
         case .cpu:
-            s = TrainingSettings(trainSamples: 2048, steps: cpuSteps, batchSize: 128, evalSamples: 1000, samplingSteps: 50,
-                                 projectionsPerDimension: 64, fixedProjections: nil, seeds: 3)
+            s = TrainingSettings(
+                trainSamples: 2048, steps: cpuSteps, batchSize: 128, evalSamples: 1000, samplingSteps: 50,
+                projectionsPerDimension: 64, fixedProjections: nil, seeds: 3)
         case .paper:
-            s = TrainingSettings(trainSamples: 10_000, steps: paperSteps, batchSize: paperBatch, evalSamples: 10_000, samplingSteps: 1000,
-                                 projectionsPerDimension: 64, fixedProjections: nil, seeds: 5)
+            s = TrainingSettings(
+                trainSamples: 10_000, steps: paperSteps, batchSize: paperBatch, evalSamples: 10_000,
+                samplingSteps: 1000,
+                projectionsPerDimension: 64, fixedProjections: nil, seeds: 5)
         }
         if let seeds { s.seeds = seeds }
         return s
     }
 
     public var json: JSONObject {
-        var o: JSONObject = ["train_samples": trainSamples, "steps": steps, "batch_size": batchSize, "eval_samples": evalSamples,
-                             "sampling_steps": samplingSteps, "seeds": seeds]
+        var o: JSONObject = [
+            "train_samples": trainSamples, "steps": steps, "batch_size": batchSize, "eval_samples": evalSamples,
+            "sampling_steps": samplingSteps, "seeds": seeds,
+        ]
         o["projections"] = fixedProjections.map { "\($0)" } ?? "\(projectionsPerDimension)·D"
         return o
     }

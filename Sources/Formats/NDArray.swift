@@ -86,7 +86,9 @@ public struct NDArray: Equatable, Sendable {
     /// default rather than a silent cast.
     public func tensor(file: String = "<memory>", field: String = "array", converting: Bool = false) throws -> Tensor {
         if case .float32(let a) = storage { return Tensor(shape: shape, data: a) }
-        guard converting else { throw FormatError(file: file, field: field, expected: "float32", found: dtype.rawValue) }
+        guard converting else {
+            throw FormatError(file: file, field: field, expected: "float32", found: dtype.rawValue)
+        }
         return Tensor(shape: shape, data: doubles.map { Float($0) })
     }
 
@@ -159,10 +161,15 @@ func checkedByteCount(shape: [Int], itemSize: Int, file: String, field: String) 
             throw FormatError(file: file, field: field, expected: "non-negative extents", found: "\(shape)")
         }
         let (product, overflow) = count.multipliedReportingOverflow(by: extent)
-        guard !overflow else { throw FormatError(file: file, field: field, expected: "a shape whose size fits in memory", found: "\(shape)") }
+        guard !overflow else {
+            throw FormatError(
+                file: file, field: field, expected: "a shape whose size fits in memory", found: "\(shape)")
+        }
         count = product
     }
     let (bytes, overflow) = count.multipliedReportingOverflow(by: itemSize)
-    guard !overflow else { throw FormatError(file: file, field: field, expected: "a shape whose size fits in memory", found: "\(shape)") }
+    guard !overflow else {
+        throw FormatError(file: file, field: field, expected: "a shape whose size fits in memory", found: "\(shape)")
+    }
     return bytes
 }

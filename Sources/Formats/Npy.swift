@@ -29,7 +29,9 @@ public enum Npy {
             FormatError(file: file, field: field, expected: expected, found: found)
         }
         guard bytes.count >= 10 else { throw fail("header", "at least 10 bytes", "\(bytes.count) bytes (truncated)") }
-        guard Array(bytes[0..<6]) == magic else { throw fail("magic", "\\x93NUMPY", "\(bytes[0..<6].map { String($0) })") }
+        guard Array(bytes[0..<6]) == magic else {
+            throw fail("magic", "\\x93NUMPY", "\(bytes[0..<6].map { String($0) })")
+        }
         let major = bytes[6], minor = bytes[7]
         let headerLength: Int, headerStart: Int
         switch major {
@@ -37,18 +39,25 @@ public enum Npy {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
             headerStart = 10
         case 2, 3:
-            guard bytes.count >= 12 else { throw fail("header", "at least 12 bytes", "\(bytes.count) bytes (truncated)") }
+            guard bytes.count >= 12 else {
+                throw fail("header", "at least 12 bytes", "\(bytes.count) bytes (truncated)")
+            }
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
             headerStart = 12
         default:
             throw fail("version", "1.0, 2.0 or 3.0", "\(major).\(minor)")
         }
         guard minor == 0 else { throw fail("version", "1.0, 2.0 or 3.0", "\(major).\(minor)") }
-        guard headerLength <= maxHeaderLength else { throw fail("header length", "≤ \(maxHeaderLength) bytes", "\(headerLength)") }
+        guard headerLength <= maxHeaderLength else {
+            throw fail("header length", "≤ \(maxHeaderLength) bytes", "\(headerLength)")
+        }
         guard headerStart + headerLength <= bytes.count else {
             throw fail("header", "\(headerLength) header bytes", "\(bytes.count - headerStart) (truncated)")
         }
-        guard let text = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .ascii) else {
+        guard
+            let text = String(
+                bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .ascii)
+        else {
             throw fail("header", major == 3 ? "UTF-8 text" : "ASCII text", "undecodable bytes")
         }
         var parser = HeaderParser(text: text, file: file)
@@ -59,8 +68,9 @@ public enum Npy {
         let byteCount = try checkedByteCount(shape: header.shape, itemSize: dtype.itemSize, file: file, field: "shape")
         let available = bytes.count - dataStart
         guard byteCount == available else {
-            throw fail("data", "\(byteCount) bytes for shape \(header.shape) of \(dtype.rawValue)",
-                       "\(available) bytes" + (available < byteCount ? " (truncated)" : " (trailing bytes)"))
+            throw fail(
+                "data", "\(byteCount) bytes for shape \(header.shape) of \(dtype.rawValue)",
+                "\(available) bytes" + (available < byteCount ? " (truncated)" : " (trailing bytes)"))
         }
         return NDArray.decode(bytes[dataStart...], dtype: dtype, shape: header.shape, bigEndian: bigEndian)
     }
@@ -77,7 +87,9 @@ public enum Npy {
         case .int64: descr = "<i8"
         case .uint8: descr = "|u1"
         }
-        let shapeText = array.shape.count == 1 ? "(\(array.shape[0]),)" : "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        let shapeText =
+            array.shape.count == 1
+            ? "(\(array.shape[0]),)" : "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
         var dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         var version: UInt8 = 1
         var prefix = 10
@@ -89,7 +101,9 @@ public enum Npy {
         if version == 1 {
             out += [UInt8(length & 0xff), UInt8(length >> 8)]
         } else {
-            out += [UInt8(length & 0xff), UInt8((length >> 8) & 0xff), UInt8((length >> 16) & 0xff), UInt8(length >> 24)]
+            out += [
+                UInt8(length & 0xff), UInt8((length >> 8) & 0xff), UInt8((length >> 16) & 0xff), UInt8(length >> 24),
+            ]
         }
         out += Array(dict.utf8)
         out += array.littleEndianBytes()
@@ -98,7 +112,9 @@ public enum Npy {
 
     static func parseDescr(_ descr: String, file: String) throws -> (DType, Bool) {
         let supported = "<f4, <f8, <i4, <i8, |u1 (or big-endian >f4 …)"
-        guard descr.count == 3 else { throw FormatError(file: file, field: "descr", expected: supported, found: "'\(descr)'") }
+        guard descr.count == 3 else {
+            throw FormatError(file: file, field: "descr", expected: supported, found: "'\(descr)'")
+        }
         let order = descr.first!, code = String(descr.dropFirst())
         let dtype: DType
         switch code {
@@ -132,7 +148,8 @@ public enum Npy {
 
         func fail(_ expected: String) -> FormatError {
             let rest = String(chars[min(position, chars.count)...].prefix(24))
-            return FormatError(file: file, field: "header", expected: expected, found: rest.isEmpty ? "end of header" : "'\(rest)'")
+            return FormatError(
+                file: file, field: "header", expected: expected, found: rest.isEmpty ? "end of header" : "'\(rest)'")
         }
 
         mutating func skipSpace() { while position < chars.count, chars[position].isWhitespace { position += 1 } }
@@ -147,7 +164,9 @@ public enum Npy {
 
         mutating func string() throws -> String {
             skipSpace()
-            guard position < chars.count, chars[position] == "'" || chars[position] == "\"" else { throw fail("a quoted string") }
+            guard position < chars.count, chars[position] == "'" || chars[position] == "\"" else {
+                throw fail("a quoted string")
+            }
             let quote = chars[position]
             position += 1
             var s = ""
@@ -174,7 +193,9 @@ public enum Npy {
         mutating func integer() throws -> Int {
             skipSpace()
             var digits = ""
-            while position < chars.count, chars[position].isASCII, chars[position].isNumber { digits.append(chars[position]); position += 1 }
+            while position < chars.count, chars[position].isASCII, chars[position].isNumber {
+                digits.append(chars[position]); position += 1
+            }
             // Python 2 era headers may write long integers as 3L.
             if position < chars.count, chars[position] == "L" { position += 1 }
             guard !digits.isEmpty else { throw fail("a non-negative integer") }
@@ -208,7 +229,9 @@ public enum Npy {
                 case "fortran_order" where fortran == nil: fortran = try boolean()
                 case "shape" where shape == nil: shape = try tuple()
                 default:
-                    throw FormatError(file: file, field: "header", expected: "keys descr, fortran_order, shape once each", found: "'\(key)'")
+                    throw FormatError(
+                        file: file, field: "header", expected: "keys descr, fortran_order, shape once each",
+                        found: "'\(key)'")
                 }
                 if peek() == "," { position += 1; continue }
                 try expect("}")
@@ -217,8 +240,11 @@ public enum Npy {
             skipSpace()
             guard position == chars.count else { throw fail("only padding after the dictionary") }
             guard let descr, let fortran, let shape else {
-                throw FormatError(file: file, field: "header", expected: "keys descr, fortran_order and shape",
-                                  found: "missing \([descr == nil ? "descr" : nil, fortran == nil ? "fortran_order" : nil, shape == nil ? "shape" : nil].compactMap { $0 }.joined(separator: ", "))")
+                throw FormatError(
+                    file: file, field: "header", expected: "keys descr, fortran_order and shape",
+                    found:
+                        "missing \([descr == nil ? "descr" : nil, fortran == nil ? "fortran_order" : nil, shape == nil ? "shape" : nil].compactMap { $0 }.joined(separator: ", "))"
+                )
             }
             return Header(descr: descr, fortranOrder: fortran, shape: shape)
         }

@@ -12,7 +12,7 @@ public struct PNGImage: Equatable, Sendable {
     /// 2^bitDepth − 1 of the stored samples (255 for 8-bit, 65535 for 16-bit; a palette
     /// image's samples are its 8-bit RGB entries).
     public let maxValue: Int
-    public let samples: [UInt16]          // (H, W, channels)
+    public let samples: [UInt16]  // (H, W, channels)
 
     public init(width: Int, height: Int, channels: Int, maxValue: Int, samples: [UInt16]) {
         precondition(samples.count == width * height * channels)
@@ -26,10 +26,14 @@ public struct PNGImage: Equatable, Sendable {
     /// Planes (C, H, W) scaled to [0, 1] (PIL ToTensor's x/255 for 8-bit images).
     public func planes() -> [Float] {
         var out = [Float](repeating: 0, count: samples.count)
-        let scale = Float(maxValue)   // divided, not multiplied by 1/255: ToTensor's x / 255
-        for y in 0..<height { for x in 0..<width { for c in 0..<channels {
-            out[(c * height + y) * width + x] = Float(samples[(y * width + x) * channels + c]) / scale
-        } } }
+        let scale = Float(maxValue)  // divided, not multiplied by 1/255: ToTensor's x / 255
+        for y in 0..<height {
+            for x in 0..<width {
+                for c in 0..<channels {
+                    out[(c * height + y) * width + x] = Float(samples[(y * width + x) * channels + c]) / scale
+                }
+            }
+        }
         return out
     }
 }
@@ -52,9 +56,13 @@ public enum PNG {
             FormatError(file: file, field: field, expected: expected, found: found)
         }
         guard bytes.count >= 8, Array(bytes[0..<8]) == signature else {
-            throw fail("signature", "the PNG signature 89 50 4E 47 0D 0A 1A 0A", bytes.count < 8 ? "\(bytes.count) bytes" : "other bytes")
+            throw fail(
+                "signature", "the PNG signature 89 50 4E 47 0D 0A 1A 0A",
+                bytes.count < 8 ? "\(bytes.count) bytes" : "other bytes")
         }
-        func u32(_ o: Int) -> Int { Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]) }
+        func u32(_ o: Int) -> Int {
+            Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
+        }
 
         var offset = 8
         var header: (width: Int, height: Int, depth: Int, colour: Int)?
@@ -62,34 +70,47 @@ public enum PNG {
         var compressed: [UInt8] = []
         var ended = false
         while !ended {
-            guard offset + 12 <= bytes.count else { throw fail("chunks", "an IEND chunk", "end of file at byte \(offset) (truncated)") }
+            guard offset + 12 <= bytes.count else {
+                throw fail("chunks", "an IEND chunk", "end of file at byte \(offset) (truncated)")
+            }
             let length = u32(offset)
             let type = String(decoding: bytes[(offset + 4)..<(offset + 8)], as: UTF8.self)
             guard length <= bytes.count - offset - 12 else {
                 throw fail("chunk \(type)", "\(length) data bytes", "\(bytes.count - offset - 12) left (truncated)")
             }
             let body = offset + 8
-            let crc = bytes[(offset + 4)..<(body + length)].withContiguousStorageIfAvailable {
-                UInt32(crc32(0, $0.baseAddress, UInt32($0.count)))
-            } ?? 0
-            guard crc == UInt32(u32(body + length)) else { throw fail("chunk \(type)", "a matching CRC", "a corrupt chunk") }
+            let crc =
+                bytes[(offset + 4)..<(body + length)].withContiguousStorageIfAvailable {
+                    UInt32(crc32(0, $0.baseAddress, UInt32($0.count)))
+                } ?? 0
+            guard crc == UInt32(u32(body + length)) else {
+                throw fail("chunk \(type)", "a matching CRC", "a corrupt chunk")
+            }
             let data = bytes[body..<(body + length)]
             switch type {
             case "IHDR":
                 guard length == 13, header == nil else { throw fail("IHDR", "one 13-byte header", "\(length) bytes") }
                 let w = u32(body), h = u32(body + 4), depth = Int(data[body + 8]), colour = Int(data[body + 9])
-                let allowed: [Int: [Int]] = [0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16]]
+                let allowed: [Int: [Int]] = [
+                    0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16],
+                ]
                 guard let depths = allowed[colour], depths.contains(depth) else {
                     throw fail("IHDR", "a standard colour type / bit depth", "colour type \(colour), depth \(depth)")
                 }
                 guard w >= 1, h >= 1, w <= 1 << 20, h <= 1 << 20, w * h <= maxPixels else {
                     throw fail("IHDR", "1 ≤ width, height and at most \(maxPixels) pixels", "\(w) × \(h)")
                 }
-                guard data[body + 10] == 0, data[body + 11] == 0 else { throw fail("IHDR", "compression 0 and filter method 0", "others") }
-                guard data[body + 12] == 0 else { throw fail("IHDR", "a non-interlaced image", "Adam7 interlacing (re-save it non-interlaced)") }
+                guard data[body + 10] == 0, data[body + 11] == 0 else {
+                    throw fail("IHDR", "compression 0 and filter method 0", "others")
+                }
+                guard data[body + 12] == 0 else {
+                    throw fail("IHDR", "a non-interlaced image", "Adam7 interlacing (re-save it non-interlaced)")
+                }
                 header = (w, h, depth, colour)
             case "PLTE":
-                guard length % 3 == 0, length >= 3, length <= 768 else { throw fail("PLTE", "1…256 RGB entries", "\(length) bytes") }
+                guard length % 3 == 0, length >= 3, length <= 768 else {
+                    throw fail("PLTE", "1…256 RGB entries", "\(length) bytes")
+                }
                 palette = Array(data)
             case "IDAT":
                 guard header != nil else { throw fail("IDAT", "IHDR first", "IDAT before IHDR") }
@@ -98,7 +119,9 @@ public enum PNG {
                 ended = true
             default:
                 // Ancillary chunks (lower-case first letter) may be skipped; critical ones may not.
-                guard let first = type.utf8.first, first >= 0x61 else { throw fail("chunk \(type)", "a known critical chunk", type) }
+                guard let first = type.utf8.first, first >= 0x61 else {
+                    throw fail("chunk \(type)", "a known critical chunk", type)
+                }
             }
             offset = body + length + 4
         }
@@ -109,7 +132,7 @@ public enum PNG {
         let stored = [0: 1, 2: 3, 3: 1, 4: 2, 6: 4][colour]!
         let bitsPerPixel = stored * depth
         let rowBytes = (width * bitsPerPixel + 7) / 8
-        let pixelBytes = max(1, bitsPerPixel / 8)   // the filters' "bpp"
+        let pixelBytes = max(1, bitsPerPixel / 8)  // the filters' "bpp"
         let expected = height * (rowBytes + 1)
         let raw = try Gzip.inflate(compressed, windowBits: MAX_WBITS, file: file, field: "IDAT", maxOutput: expected)
         guard raw.count == expected else { throw fail("IDAT", "\(expected) decompressed bytes", "\(raw.count)") }
@@ -143,24 +166,27 @@ public enum PNG {
         var samples = [UInt16](repeating: 0, count: width * height * channels)
         for y in 0..<height {
             let row = y * rowBytes
-            for x in 0..<width { for s in 0..<stored {
-                let value: Int
-                switch depth {
-                case 16: value = Int(image[row + (x * stored + s) * 2]) << 8 | Int(image[row + (x * stored + s) * 2 + 1])
-                case 8: value = Int(image[row + x * stored + s])
-                default:
-                    let bit = x * depth
-                    value = Int(image[row + bit / 8] >> (8 - depth - bit % 8)) & ((1 << depth) - 1)
-                }
-                if colour == 3 {
-                    guard value * 3 + 2 < palette.count else {
-                        throw fail("pixel (\(x), \(y))", "a palette index < \(palette.count / 3)", "\(value)")
+            for x in 0..<width {
+                for s in 0..<stored {
+                    let value: Int
+                    switch depth {
+                    case 16:
+                        value = Int(image[row + (x * stored + s) * 2]) << 8 | Int(image[row + (x * stored + s) * 2 + 1])
+                    case 8: value = Int(image[row + x * stored + s])
+                    default:
+                        let bit = x * depth
+                        value = Int(image[row + bit / 8] >> (8 - depth - bit % 8)) & ((1 << depth) - 1)
                     }
-                    for k in 0..<3 { samples[(y * width + x) * 3 + k] = UInt16(palette[value * 3 + k]) }
-                } else {
-                    samples[(y * width + x) * channels + s] = UInt16(value)
+                    if colour == 3 {
+                        guard value * 3 + 2 < palette.count else {
+                            throw fail("pixel (\(x), \(y))", "a palette index < \(palette.count / 3)", "\(value)")
+                        }
+                        for k in 0..<3 { samples[(y * width + x) * 3 + k] = UInt16(palette[value * 3 + k]) }
+                    } else {
+                        samples[(y * width + x) * channels + s] = UInt16(value)
+                    }
                 }
-            } }
+            }
         }
         let maxValue = colour == 3 ? 255 : (1 << depth) - 1
         return PNGImage(width: width, height: height, channels: channels, maxValue: maxValue, samples: samples)
@@ -185,7 +211,9 @@ public enum PNG {
             let crc = UInt32(typed.withUnsafeBufferPointer { crc32(0, $0.baseAddress, UInt32($0.count)) })
             out += [UInt8(crc >> 24), UInt8(crc >> 16 & 0xff), UInt8(crc >> 8 & 0xff), UInt8(crc & 0xff)]
         }
-        func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+        func be(_ v: Int) -> [UInt8] {
+            [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]
+        }
         chunk("IHDR", be(width) + be(height) + [8, channels == 1 ? 0 : 2, 0, 0, 0])
         chunk("IDAT", Gzip.deflate(raw, windowBits: MAX_WBITS))
         chunk("IEND", [])

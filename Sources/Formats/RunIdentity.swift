@@ -105,7 +105,7 @@ public struct RunMismatchError: Error, CustomStringConvertible, Equatable, Senda
 
     public var description: String {
         "\(file): cannot \(action): it belongs to a different run: \(field): expected \(expected) (this run), "
-        + "found \(found)"
+            + "found \(found)"
             + " — use another output directory or the same settings"
     }
 }

@@ -83,17 +83,23 @@ public enum SafeTensors {
         func fail(_ field: String, _ expected: String, _ found: String) -> FormatError {
             FormatError(file: file, field: field, expected: expected, found: found)
         }
-        guard bytes.count >= 8 else { throw fail("header size", "an 8-byte header length", "\(bytes.count) bytes (truncated)") }
+        guard bytes.count >= 8 else {
+            throw fail("header size", "an 8-byte header length", "\(bytes.count) bytes (truncated)")
+        }
         var n: UInt64 = 0
         for i in 0..<8 { n |= UInt64(bytes[i]) << (8 * UInt64(i)) }
         guard n <= UInt64(maxHeaderSize) else { throw fail("header size", "≤ \(maxHeaderSize) bytes", "\(n)") }
         let headerSize = Int(n)
         guard 8 + headerSize <= bytes.count else {
-            throw fail("header size", "a header of \(headerSize) bytes inside the file", "a file of \(bytes.count) bytes (truncated)")
+            throw fail(
+                "header size", "a header of \(headerSize) bytes inside the file",
+                "a file of \(bytes.count) bytes (truncated)")
         }
         let headerBytes = bytes[8..<(8 + headerSize)]
         guard headerBytes.first == UInt8(ascii: "{") else {
-            throw fail("header", "a JSON object starting with '{'", headerBytes.first.map { "byte \($0)" } ?? "an empty header")
+            throw fail(
+                "header", "a JSON object starting with '{'", headerBytes.first.map { "byte \($0)" } ?? "an empty header"
+            )
         }
         let json: Any
         do {
@@ -110,17 +116,25 @@ public enum SafeTensors {
         var entries: [Entry] = []
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw fail("__metadata__", "an object of strings", "\(value)") }
+                guard let m = value as? [String: Any] else {
+                    throw fail("__metadata__", "an object of strings", "\(value)")
+                }
                 for (k, v) in m {
                     guard let s = v as? String else { throw fail("__metadata__.\(k)", "a string", "\(v)") }
                     metadata[k] = s
                 }
                 continue
             }
-            guard let info = value as? [String: Any] else { throw fail(name, "an object with dtype, shape, data_offsets", "\(value)") }
+            guard let info = value as? [String: Any] else {
+                throw fail(name, "an object with dtype, shape, data_offsets", "\(value)")
+            }
             let unknown = Set(info.keys).subtracting(["dtype", "shape", "data_offsets"])
-            guard unknown.isEmpty else { throw fail(name, "only dtype, shape, data_offsets", "extra key(s) \(unknown.sorted())") }
-            guard let dtypeText = info["dtype"] as? String else { throw fail("\(name).dtype", "a dtype string", "\(info["dtype"] ?? "nothing")") }
+            guard unknown.isEmpty else {
+                throw fail(name, "only dtype, shape, data_offsets", "extra key(s) \(unknown.sorted())")
+            }
+            guard let dtypeText = info["dtype"] as? String else {
+                throw fail("\(name).dtype", "a dtype string", "\(info["dtype"] ?? "nothing")")
+            }
             guard let dtype = dtype(named: dtypeText) else {
                 throw fail("\(name).dtype", "one of F32, F64, I32, I64, U8", "'\(dtypeText)'")
             }
@@ -129,11 +143,15 @@ public enum SafeTensors {
             guard offsets.count == 2 else { throw fail("\(name).data_offsets", "[begin, end]", "\(offsets)") }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin <= end, end <= bufferSize else {
-                throw fail("\(name).data_offsets", "0 ≤ begin ≤ end ≤ \(bufferSize) (the data size)", "[\(begin), \(end)]")
+                throw fail(
+                    "\(name).data_offsets", "0 ≤ begin ≤ end ≤ \(bufferSize) (the data size)", "[\(begin), \(end)]")
             }
-            let byteCount = try checkedByteCount(shape: shape, itemSize: dtype.itemSize, file: file, field: "\(name).shape")
+            let byteCount = try checkedByteCount(
+                shape: shape, itemSize: dtype.itemSize, file: file, field: "\(name).shape")
             guard byteCount == end - begin else {
-                throw fail("\(name).data_offsets", "\(byteCount) bytes for shape \(shape) of \(dtypeText)", "\(end - begin) bytes")
+                throw fail(
+                    "\(name).data_offsets", "\(byteCount) bytes for shape \(shape) of \(dtypeText)",
+                    "\(end - begin) bytes")
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
         }
@@ -141,7 +159,9 @@ public enum SafeTensors {
         var cursor = 0
         for e in entries {
             guard e.begin == cursor else {
-                throw fail("\(e.name).data_offsets", "to start at byte \(cursor) (tensors contiguous, no overlap)", "begin \(e.begin)")
+                throw fail(
+                    "\(e.name).data_offsets", "to start at byte \(cursor) (tensors contiguous, no overlap)",
+                    "begin \(e.begin)")
             }
             cursor = e.end
         }
@@ -149,19 +169,24 @@ public enum SafeTensors {
             throw fail("data", "\(cursor) data bytes as the header describes", "\(bufferSize) bytes")
         }
         let arrays = entries.map { e in
-            (e.name, NDArray.decode(bytes[(bufferStart + e.begin)..<(bufferStart + e.end)], dtype: e.dtype, shape: e.shape))
+            (
+                e.name,
+                NDArray.decode(bytes[(bufferStart + e.begin)..<(bufferStart + e.end)], dtype: e.dtype, shape: e.shape)
+            )
         }
         return File(arrays: arrays, metadata: metadata, path: file)
     }
 
     static func integers(_ value: Any?, file: String, field: String) throws -> [Int] {
         guard let list = value as? [Any] else {
-            throw FormatError(file: file, field: field, expected: "a list of non-negative integers", found: "\(value ?? "nothing")")
+            throw FormatError(
+                file: file, field: field, expected: "a list of non-negative integers", found: "\(value ?? "nothing")")
         }
         return try list.map { item in
             // JSONSerialization yields NSNumber; reject booleans, fractions and out-of-range values.
             guard let number = item as? NSNumber, !JSONValues.isBoolean(number),
-                  let v = Int(exactly: number.doubleValue), v >= 0, number.stringValue == String(v) else {
+                let v = Int(exactly: number.doubleValue), v >= 0, number.stringValue == String(v)
+            else {
                 throw FormatError(file: file, field: field, expected: "non-negative integers", found: "\(item)")
             }
             return v
@@ -180,7 +205,9 @@ public enum SafeTensors {
         var payload: [UInt8] = []
         for (name, array) in arrays {
             let bytes = array.littleEndianBytes()
-            parts.append("\(jsonString(name)):{\"dtype\":\"\(dtypeName(array.dtype))\",\"shape\":[\(array.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes.count)]}")
+            parts.append(
+                "\(jsonString(name)):{\"dtype\":\"\(dtypeName(array.dtype))\",\"shape\":[\(array.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes.count)]}"
+            )
             offset += bytes.count
             payload += bytes
         }
@@ -202,7 +229,11 @@ public enum SafeTensors {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

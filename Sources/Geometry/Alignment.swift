@@ -9,10 +9,10 @@ import Tensors
 /// with ties these stay optimal but are not unique).
 public struct Alignment {
     public let dimension: Int
-    public let network: SymmetricEigen<Double>   // G: rows = SADs, descending
-    public let data: SymmetricEigen<Double>      // M: rows = data eigenvectors, descending
-    public let g: [Double]                       // (D, D)
-    public let m: [Double]                       // (D, D)
+    public let network: SymmetricEigen<Double>  // G: rows = SADs, descending
+    public let data: SymmetricEigen<Double>  // M: rows = data eigenvectors, descending
+    public let g: [Double]  // (D, D)
+    public let m: [Double]  // (D, D)
 
     public init(networkGeometry g: [Double], dataSecondMoment m: [Double], dimension d: Int) throws {
         precondition(g.count == d * d && m.count == d * d)
@@ -36,10 +36,15 @@ public struct Alignment {
 
     static func product(_ u: [Double], _ v: [Double], n: Int) -> [Double] {
         var w = [Double](repeating: 0, count: n * n)
-        u.withUnsafeBufferPointer { pu in v.withUnsafeBufferPointer { pv in w.withUnsafeMutableBufferPointer { pw in
-            BLAS.dgemm(.transpose, .none, m: n, n: n, k: n, a: pu.baseAddress!, lda: n, b: pv.baseAddress!, ldb: n,
-                       c: pw.baseAddress!, ldc: n)
-        } } }
+        u.withUnsafeBufferPointer { pu in
+            v.withUnsafeBufferPointer { pv in
+                w.withUnsafeMutableBufferPointer { pw in
+                    BLAS.dgemm(
+                        .transpose, .none, m: n, n: n, k: n, a: pu.baseAddress!, lda: n, b: pv.baseAddress!, ldb: n,
+                        c: pw.baseAddress!, ldc: n)
+                }
+            }
+        }
         return w
     }
 
@@ -48,17 +53,29 @@ public struct Alignment {
         let d = dimension
         guard let w else {
             var s = 0.0
-            for i in 0..<(d * d) { s += g[i] * m[i] }   // tr(G M) = Σ G_ij M_ji, both symmetric
+            for i in 0..<(d * d) { s += g[i] * m[i] }  // tr(G M) = Σ G_ij M_ji, both symmetric
             return s
         }
         // P = W M, then α = Σ_ij (G W)_ij · (W M)... computed as tr(G (W M Wᵀ)) = Σ_ij G_ij (W M Wᵀ)_ij.
         var wm = [Double](repeating: 0, count: d * d), wmwt = wm
-        w.withUnsafeBufferPointer { pw in m.withUnsafeBufferPointer { pm in wm.withUnsafeMutableBufferPointer { out in
-            BLAS.dgemm(.none, .none, m: d, n: d, k: d, a: pw.baseAddress!, lda: d, b: pm.baseAddress!, ldb: d, c: out.baseAddress!, ldc: d)
-        } } }
-        wm.withUnsafeBufferPointer { pwm in w.withUnsafeBufferPointer { pw in wmwt.withUnsafeMutableBufferPointer { out in
-            BLAS.dgemm(.none, .transpose, m: d, n: d, k: d, a: pwm.baseAddress!, lda: d, b: pw.baseAddress!, ldb: d, c: out.baseAddress!, ldc: d)
-        } } }
+        w.withUnsafeBufferPointer { pw in
+            m.withUnsafeBufferPointer { pm in
+                wm.withUnsafeMutableBufferPointer { out in
+                    BLAS.dgemm(
+                        .none, .none, m: d, n: d, k: d, a: pw.baseAddress!, lda: d, b: pm.baseAddress!, ldb: d,
+                        c: out.baseAddress!, ldc: d)
+                }
+            }
+        }
+        wm.withUnsafeBufferPointer { pwm in
+            w.withUnsafeBufferPointer { pw in
+                wmwt.withUnsafeMutableBufferPointer { out in
+                    BLAS.dgemm(
+                        .none, .transpose, m: d, n: d, k: d, a: pwm.baseAddress!, lda: d, b: pw.baseAddress!, ldb: d,
+                        c: out.baseAddress!, ldc: d)
+                }
+            }
+        }
         var s = 0.0
         for i in 0..<(d * d) { s += g[i] * wmwt[i] }
         return s
@@ -76,12 +93,20 @@ public struct Alignment {
 /// SAD similarity across two geometries (Eq. 30): for eigenvector k of `a`, the energy of
 /// its projection on eigenvectors k − h … k + h of `b`. A random unit vector scores
 /// (2h + 1)/D on average; 1 means v_k lies in b's window.
-public func windowedProjectionEnergy(_ a: SymmetricEigen<Double>, _ b: SymmetricEigen<Double>, halfWidth h: Int = 1) -> [Double] {
+public func windowedProjectionEnergy(
+    _ a: SymmetricEigen<Double>, _ b: SymmetricEigen<Double>, halfWidth h: Int = 1
+) -> [Double] {
     let d = a.n
-    var c = [Double](repeating: 0, count: d * d)   // c[i][j] = a_i · b_j
-    a.vectors.withUnsafeBufferPointer { pa in b.vectors.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { out in
-        BLAS.dgemm(.none, .transpose, m: d, n: d, k: d, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d, c: out.baseAddress!, ldc: d)
-    } } }
+    var c = [Double](repeating: 0, count: d * d)  // c[i][j] = a_i · b_j
+    a.vectors.withUnsafeBufferPointer { pa in
+        b.vectors.withUnsafeBufferPointer { pb in
+            c.withUnsafeMutableBufferPointer { out in
+                BLAS.dgemm(
+                    .none, .transpose, m: d, n: d, k: d, a: pa.baseAddress!, lda: d, b: pb.baseAddress!, ldb: d,
+                    c: out.baseAddress!, ldc: d)
+            }
+        }
+    }
     return (0..<d).map { k in
         var e = 0.0
         for j in max(0, k - h)...min(d - 1, k + h) { e += c[k * d + j] * c[k * d + j] }

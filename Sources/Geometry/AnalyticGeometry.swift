@@ -14,7 +14,7 @@ public enum AnalyticGeometry {
     public static func dit(_ dit: DiT, schedule: NoiseSchedule) -> [Double] {
         let e = dit.config.hiddenSize, f = dit.patchFeatures, t = dit.tokens
         let d = dit.inputShape.reduce(1, *)
-        let pos = PositionalEmbedding.table(gridSize: dit.gridSize, dim: e)        // (T, E)
+        let pos = PositionalEmbedding.table(gridSize: dit.gridSize, dim: e)  // (T, E)
         var u = [Double](repeating: 0, count: t * e)
         for i in 0..<t {
             // LayerNorm without affine, eps 1e-6 (biased variance).
@@ -32,7 +32,8 @@ public enum AnalyticGeometry {
                 var kij = 0.0
                 for k in 0..<e { kij += u[i * e + k] * u[j * e + k] }
                 for a in 0..<f {
-                    g[dit.pixelIndex(token: i, feature: a) * d + dit.pixelIndex(token: j, feature: a)] = cT * sigma2 * kij
+                    g[dit.pixelIndex(token: i, feature: a) * d + dit.pixelIndex(token: j, feature: a)] =
+                        cT * sigma2 * kij
                 }
             }
         }

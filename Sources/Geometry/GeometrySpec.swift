@@ -130,7 +130,8 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
                 throw fail("symmetry", "a group acting on a \(shape[1])×\(shape[2]) grid", symmetry.rawValue)
             }
             if let f = factorization, f.layout != nil || f.positions != shape[1] * shape[2] {
-                throw fail("symmetry", "none for a factorization whose K is not over the (H, W) grid", symmetry.rawValue)
+                throw fail(
+                    "symmetry", "none for a factorization whose K is not over the (H, W) grid", symmetry.rawValue)
             }
         }
     }

@@ -90,7 +90,8 @@ public struct SADs {
         return (means, try eigens.map { try $0!.get() })
     }
 
-    private static func diagnostics(_ state: GeometryState, _ eigens: [SymmetricEigen<Double>]) -> StabilityDiagnostics {
+    private static func diagnostics(_ state: GeometryState, _ eigens: [SymmetricEigen<Double>]) -> StabilityDiagnostics
+    {
         let spec = state.spec
         let chunkNetworks = (0..<spec.chunks).map {
             min(spec.networks, ($0 + 1) * spec.chunkSize) - $0 * spec.chunkSize

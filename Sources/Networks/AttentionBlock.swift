@@ -22,13 +22,13 @@ struct AttentionBlock {
     func forward(_ x: Variable, _ p: ParameterBindings) -> Variable {
         let n = x.shape[0], h = x.shape[2], w = x.shape[3], s = h * w
         let ch = channels / heads
-        let flat = x.reshaped([n, channels, s])                                         // (N, C, S)
-        let qkv = p.conv1x1(p.groupNorm32(flat, prefix + ".norm"), prefix + ".qkv")    // (N, 3C, S)
-            .reshaped([n * heads, 3 * ch, s])                                           // (N·heads, 3ch, S)
-        let parts = qkv.split([ch, ch, ch], axis: 1)                                    // q, k, v: (N·heads, ch, S)
-        let tokens = parts.map { $0.permuted([0, 2, 1]) }                               // (N·heads, S, ch)
+        let flat = x.reshaped([n, channels, s])  // (N, C, S)
+        let qkv = p.conv1x1(p.groupNorm32(flat, prefix + ".norm"), prefix + ".qkv")  // (N, 3C, S)
+            .reshaped([n * heads, 3 * ch, s])  // (N·heads, 3ch, S)
+        let parts = qkv.split([ch, ch, ch], axis: 1)  // q, k, v: (N·heads, ch, S)
+        let tokens = parts.map { $0.permuted([0, 2, 1]) }  // (N·heads, S, ch)
         let attended = scaledDotProductAttention(q: tokens[0], k: tokens[1], v: tokens[2])
-            .permuted([0, 2, 1])                                                        // (N·heads, ch, S)
+            .permuted([0, 2, 1])  // (N·heads, ch, S)
             .reshaped([n, channels, s])
         let out = p.conv1x1(attended, prefix + ".proj_out")
         return (flat + out).reshaped([n, channels, h, w])

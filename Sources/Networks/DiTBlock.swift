@@ -13,8 +13,12 @@ struct DiTBlock {
 
     func specs() -> [ParameterSpec] {
         func xavier(_ name: String, out: Int, in i: Int, zero: Bool = false) -> [ParameterSpec] {
-            [ParameterSpec(name + ".weight", [out, i], zero ? .zeros : .xavierUniform(fanIn: i, fanOut: out), role: .linearWeight),
-             ParameterSpec(name + ".bias", [out], .zeros, role: .bias)]
+            [
+                ParameterSpec(
+                    name + ".weight", [out, i], zero ? .zeros : .xavierUniform(fanIn: i, fanOut: out),
+                    role: .linearWeight),
+                ParameterSpec(name + ".bias", [out], .zeros, role: .bias),
+            ]
         }
         return xavier(prefix + ".attn.qkv", out: 3 * hidden, in: hidden)
             + xavier(prefix + ".attn.proj", out: hidden, in: hidden)
@@ -26,18 +30,18 @@ struct DiTBlock {
     /// x (N, T, E), c (N, E) → (N, T, E).
     func forward(_ x: Variable, c: Variable, _ p: ParameterBindings) -> Variable {
         let n = x.shape[0], t = x.shape[1]
-        let mod = p.linear(c.silu(), prefix + ".adaLN_modulation.1")                   // (N, 6E)
+        let mod = p.linear(c.silu(), prefix + ".adaLN_modulation.1")  // (N, 6E)
             .split(Array(repeating: hidden, count: 6), axis: 1)
-            .map { $0.reshaped([n, 1, hidden]) }                                         // 6 × (N, 1, E)
+            .map { $0.reshaped([n, 1, hidden]) }  // 6 × (N, 1, E)
         let one = Variable(Tensor(scalar: 1))
         var h = layerNorm(x, eps: 1e-6) * (mod[1] + one) + mod[0]
         let headDim = hidden / heads
-        let qkv = p.linear(h, prefix + ".attn.qkv")                                      // (N, T, 3E)
-            .reshaped([n, t, 3, heads, headDim]).permuted([2, 0, 3, 1, 4])               // (3, N, heads, T, d)
+        let qkv = p.linear(h, prefix + ".attn.qkv")  // (N, T, 3E)
+            .reshaped([n, t, 3, heads, headDim]).permuted([2, 0, 3, 1, 4])  // (3, N, heads, T, d)
         let q = qkv.slice(axis: 0, 0..<1).reshaped([n, heads, t, headDim])
         let k = qkv.slice(axis: 0, 1..<2).reshaped([n, heads, t, headDim])
         let v = qkv.slice(axis: 0, 2..<3).reshaped([n, heads, t, headDim])
-        let attended = scaledDotProductAttention(q: q, k: k, v: v)                      // (N, heads, T, d)
+        let attended = scaledDotProductAttention(q: q, k: k, v: v)  // (N, heads, T, d)
             .permuted([0, 2, 1, 3]).reshaped([n, t, hidden])
         var out = x + mod[2] * p.linear(attended, prefix + ".attn.proj")
         h = layerNorm(out, eps: 1e-6) * (mod[4] + one) + mod[3]

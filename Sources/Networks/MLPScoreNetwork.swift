@@ -23,7 +23,9 @@ public struct MLPScoreNetwork: ScoreArchitecture {
         }
         if scheme == .zeroInit {
             let last = widths.count - 2
-            for j in specs.indices where specs[j].name.hasPrefix("model.layers.\(last).") { specs[j].initializer = .zeros }
+            for j in specs.indices where specs[j].name.hasPrefix("model.layers.\(last).") {
+                specs[j].initializer = .zeros
+            }
         }
         return specs
     }
@@ -62,16 +64,19 @@ public struct LinearScoreModel: ScoreArchitecture {
     public func parameterSpecs(scheme: InitScheme) -> [ParameterSpec] {
         let k = config.features, d = dimension
         return [
-            ParameterSpec("model.phi", [d, k], .normal(std: 1 / Float(k).squareRoot()), role: .buffer, trainable: false),
-            ParameterSpec("model.theta", [k, d], scheme == .zeroInit ? .zeros : .normal(std: config.thetaStd), role: .linearWeight),
+            ParameterSpec(
+                "model.phi", [d, k], .normal(std: 1 / Float(k).squareRoot()), role: .buffer, trainable: false),
+            ParameterSpec(
+                "model.theta", [k, d], scheme == .zeroInit ? .zeros : .normal(std: config.thetaStd), role: .linearWeight
+            ),
         ]
     }
 
     public func forward(_ x: Variable, timesteps: [Float], parameters p: ParameterBindings) -> Variable {
         let n = x.shape[0]
-        let flat = x.reshaped([n, dimension])                                        // (N, D)
-        let hidden = Tensors.linear(flat, weight: p["model.theta"], bias: nil)       // (N, K) = x Θᵀ
-        let out = Tensors.linear(hidden, weight: p["model.phi"], bias: nil)          // (N, D) = Θx then Φ·
+        let flat = x.reshaped([n, dimension])  // (N, D)
+        let hidden = Tensors.linear(flat, weight: p["model.theta"], bias: nil)  // (N, K) = x Θᵀ
+        let out = Tensors.linear(hidden, weight: p["model.phi"], bias: nil)  // (N, D) = Θx then Φ·
         return out.reshaped([n] + inputShape)
     }
 }

@@ -9,7 +9,8 @@ public struct ParameterBindings {
     public init(_ parameters: ParameterSet, requiringGradients: Bool) {
         var v: [String: Variable] = [:]
         for spec in parameters.specs {
-            v[spec.name] = Variable(parameters.values[spec.name]!, requiresGradient: requiringGradients && spec.trainable)
+            v[spec.name] = Variable(
+                parameters.values[spec.name]!, requiresGradient: requiringGradients && spec.trainable)
         }
         variables = v
     }
@@ -57,27 +58,35 @@ enum LayerSpecs {
     /// Conv (O, C, k, k) + bias (O), U(±1/√(C·k·k)).
     static func conv(_ prefix: String, out: Int, in c: Int, kernel k: Int) -> [ParameterSpec] {
         let bound = 1 / Float(c * k * k).squareRoot()
-        return [ParameterSpec(prefix + ".weight", [out, c, k, k], .uniform(bound: bound), role: .convolutionKernel),
-                ParameterSpec(prefix + ".bias", [out], .uniform(bound: bound), role: .bias)]
+        return [
+            ParameterSpec(prefix + ".weight", [out, c, k, k], .uniform(bound: bound), role: .convolutionKernel),
+            ParameterSpec(prefix + ".bias", [out], .uniform(bound: bound), role: .bias),
+        ]
     }
 
     /// Conv1d (O, C, 1) + bias.
     static func conv1x1(_ prefix: String, out: Int, in c: Int) -> [ParameterSpec] {
         let bound = 1 / Float(c).squareRoot()
-        return [ParameterSpec(prefix + ".weight", [out, c, 1], .uniform(bound: bound), role: .convolutionKernel),
-                ParameterSpec(prefix + ".bias", [out], .uniform(bound: bound), role: .bias)]
+        return [
+            ParameterSpec(prefix + ".weight", [out, c, 1], .uniform(bound: bound), role: .convolutionKernel),
+            ParameterSpec(prefix + ".bias", [out], .uniform(bound: bound), role: .bias),
+        ]
     }
 
     /// Linear (O, I) + bias (O), PyTorch default U(±1/√I).
     static func linear(_ prefix: String, out: Int, in i: Int) -> [ParameterSpec] {
         let bound = 1 / Float(i).squareRoot()
-        return [ParameterSpec(prefix + ".weight", [out, i], .uniform(bound: bound), role: .linearWeight),
-                ParameterSpec(prefix + ".bias", [out], .uniform(bound: bound), role: .bias)]
+        return [
+            ParameterSpec(prefix + ".weight", [out, i], .uniform(bound: bound), role: .linearWeight),
+            ParameterSpec(prefix + ".bias", [out], .uniform(bound: bound), role: .bias),
+        ]
     }
 
     /// GroupNorm/LayerNorm affine parameters: γ = 1, β = 0.
     static func norm(_ prefix: String, channels: Int) -> [ParameterSpec] {
-        [ParameterSpec(prefix + ".weight", [channels], .ones, role: .normalization),
-         ParameterSpec(prefix + ".bias", [channels], .zeros, role: .normalization)]
+        [
+            ParameterSpec(prefix + ".weight", [channels], .ones, role: .normalization),
+            ParameterSpec(prefix + ".bias", [channels], .zeros, role: .normalization),
+        ]
     }
 }

@@ -22,7 +22,8 @@ public struct ParameterSet: Sendable {
             if scheme == .symmetric {
                 switch spec.role {
                 case .bias: value = Tensor(zeros: spec.shape)
-                case .convolutionKernel where spec.shape.count == 4 && spec.shape[2] == spec.shape[3] && spec.shape[2] > 1:
+                case .convolutionKernel
+                where spec.shape.count == 4 && spec.shape[2] == spec.shape[3] && spec.shape[2] > 1:
                     value = value.symmetrizedOverSquare()
                 default: break
                 }
@@ -63,15 +64,18 @@ public struct ParameterSet: Sendable {
         var loaded: [String: Tensor] = [:]
         for spec in specs {
             guard let array = file[spec.name] else {
-                throw FormatError(file: file.path, field: spec.name, expected: "parameter '\(spec.name)' of shape \(spec.shape)",
-                                  found: "no such key (\(file.names.filter { $0.hasPrefix("model.") }.count) model.* keys present)")
+                throw FormatError(
+                    file: file.path, field: spec.name, expected: "parameter '\(spec.name)' of shape \(spec.shape)",
+                    found: "no such key (\(file.names.filter { $0.hasPrefix("model.") }.count) model.* keys present)")
             }
             guard array.shape == spec.shape else {
-                throw FormatError(file: file.path, field: spec.name, expected: "shape \(spec.shape)", found: "shape \(array.shape)")
+                throw FormatError(
+                    file: file.path, field: spec.name, expected: "shape \(spec.shape)", found: "shape \(array.shape)")
             }
             let t = try array.tensor(file: file.path, field: spec.name)
             guard t.data.allSatisfy({ $0.isFinite }) else {
-                throw FormatError(file: file.path, field: spec.name, expected: "finite values", found: "NaN or infinity")
+                throw FormatError(
+                    file: file.path, field: spec.name, expected: "finite values", found: "NaN or infinity")
             }
             loaded[spec.name] = t
         }

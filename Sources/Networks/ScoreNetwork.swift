@@ -20,10 +20,13 @@ public struct ScoreNetwork: Sendable {
     public var parameters: ParameterSet
 
     /// A freshly initialised network number `networkIndex` of the family (seed, scheme).
-    public init(_ architecture: any ScoreArchitecture, seed: UInt64, networkIndex: UInt64 = 0, scheme: InitScheme = .reference) {
+    public init(
+        _ architecture: any ScoreArchitecture, seed: UInt64, networkIndex: UInt64 = 0, scheme: InitScheme = .reference
+    ) {
         self.architecture = architecture
-        self.parameters = ParameterSet(specs: architecture.parameterSpecs(scheme: scheme), seed: seed,
-                                       networkIndex: networkIndex, scheme: scheme)
+        self.parameters = ParameterSet(
+            specs: architecture.parameterSpecs(scheme: scheme), seed: seed,
+            networkIndex: networkIndex, scheme: scheme)
     }
 
     /// A network with the given parameter values (their specs must be the architecture's).
@@ -42,17 +45,23 @@ public struct ScoreNetwork: Sendable {
 
     /// ε̂(x, t) without recording any graph. x (N, C, H, W), t (N).
     public func epsilon(_ x: Tensor, timesteps: [Float]) -> Tensor {
-        precondition(x.rank == 4 && Array(x.shape.dropFirst()) == architecture.inputShape && x.shape[0] == timesteps.count,
-                     "epsilon: input \(x.shape) with \(timesteps.count) timesteps for a network on \(architecture.inputShape)")
+        precondition(
+            x.rank == 4 && Array(x.shape.dropFirst()) == architecture.inputShape && x.shape[0] == timesteps.count,
+            "epsilon: input \(x.shape) with \(timesteps.count) timesteps for a network on \(architecture.inputShape)")
         return GradientMode.withoutGradients {
-            architecture.forward(Variable(x), timesteps: timesteps,
-                                 parameters: ParameterBindings(parameters, requiringGradients: false)).value
+            architecture.forward(
+                Variable(x), timesteps: timesteps,
+                parameters: ParameterBindings(parameters, requiringGradients: false)
+            ).value
         }
     }
 
     /// The DSM loss mean((ε̂(x_t, t) − target)²) and the gradient of every trainable parameter.
-    public func lossAndGradients(xt: Tensor, timesteps: [Float], target: Tensor)
-        -> (loss: Float, prediction: Tensor, gradients: [String: Tensor]) {
+    public func lossAndGradients(
+        xt: Tensor, timesteps: [Float], target: Tensor
+    )
+        -> (loss: Float, prediction: Tensor, gradients: [String: Tensor])
+    {
         let bindings = ParameterBindings(parameters, requiringGradients: true)
         let prediction = architecture.forward(Variable(xt), timesteps: timesteps, parameters: bindings)
         let loss = mse(prediction, Variable(target))

@@ -47,21 +47,29 @@ public struct UNet: ScoreArchitecture {
                 skipChannels.append(ch)
             }
             if level != mults.count - 1 {
-                inputs.append([.down(Downsample(prefix: "model.input_blocks.\(inputs.count).0", channels: ch,
-                                                interpolation: config.interpolation))])
+                inputs.append([
+                    .down(
+                        Downsample(
+                            prefix: "model.input_blocks.\(inputs.count).0", channels: ch,
+                            interpolation: config.interpolation))
+                ])
                 skipChannels.append(ch)
             }
         }
-        middle = [.res(ResBlock(prefix: "model.middle_block.0", inChannels: ch, outChannels: ch, embeddingDim: emb)),
-                  .attention(AttentionBlock(prefix: "model.middle_block.1", channels: ch, heads: config.numHeads)),
-                  .res(ResBlock(prefix: "model.middle_block.2", inChannels: ch, outChannels: ch, embeddingDim: emb))]
+        middle = [
+            .res(ResBlock(prefix: "model.middle_block.0", inChannels: ch, outChannels: ch, embeddingDim: emb)),
+            .attention(AttentionBlock(prefix: "model.middle_block.1", channels: ch, heads: config.numHeads)),
+            .res(ResBlock(prefix: "model.middle_block.2", inChannels: ch, outChannels: ch, embeddingDim: emb)),
+        ]
         var outputs: [[Layer]] = []
         for (level, mult) in mults.enumerated().reversed() {
             for i in 0...config.resBlocksPerLevel {
                 let skip = skipChannels.removeLast()
                 let out = mult * base
                 let prefix = "model.output_blocks.\(outputs.count)"
-                var layers: [Layer] = [.res(ResBlock(prefix: prefix + ".0", inChannels: ch + skip, outChannels: out, embeddingDim: emb))]
+                var layers: [Layer] = [
+                    .res(ResBlock(prefix: prefix + ".0", inChannels: ch + skip, outChannels: out, embeddingDim: emb))
+                ]
                 ch = out
                 if config.attends(level: level) {
                     layers.append(
@@ -79,7 +87,8 @@ public struct UNet: ScoreArchitecture {
 
     public func parameterSpecs(scheme: InitScheme) -> [ParameterSpec] {
         let base = config.baseChannels, c = inputShape[0]
-        var specs = LayerSpecs.linear("model.time_embed.0", out: embeddingDim, in: base)
+        var specs =
+            LayerSpecs.linear("model.time_embed.0", out: embeddingDim, in: base)
             + LayerSpecs.linear("model.time_embed.2", out: embeddingDim, in: embeddingDim)
         var zeroNames: [String] = []
         func add(_ layer: Layer) {
@@ -112,8 +121,8 @@ public struct UNet: ScoreArchitecture {
     /// ε̂ = Conv3×3(features) with `model.out.2`; the geometry's output-layer marginalisation
     /// integrates that conv's weights out analytically given these features.
     public func features(_ x: Variable, timesteps: [Float], parameters p: ParameterBindings) -> Variable {
-        let temb = Variable(TimestepEmbedding.embed(timesteps, dim: config.baseChannels))   // (N, 32)
-        let emb = p.linear(p.linear(temb, "model.time_embed.0").silu(), "model.time_embed.2") // (N, 128)
+        let temb = Variable(TimestepEmbedding.embed(timesteps, dim: config.baseChannels))  // (N, 32)
+        let emb = p.linear(p.linear(temb, "model.time_embed.0").silu(), "model.time_embed.2")  // (N, 128)
         func apply(_ layer: Layer, _ h: Variable) -> Variable {
             switch layer {
             case .convIn: return p.conv(h, "model.input_blocks.0.0", padding: 1)
@@ -131,7 +140,7 @@ public struct UNet: ScoreArchitecture {
         }
         for layer in middle { h = apply(layer, h) }
         for block in outputBlocks {
-            h = concat([h, skips.removeLast()], axis: 1)   // [current h, popped skip]
+            h = concat([h, skips.removeLast()], axis: 1)  // [current h, popped skip]
             for layer in block { h = apply(layer, h) }
         }
         return p.groupNorm32(h, "model.out.0").silu()

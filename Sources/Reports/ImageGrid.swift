@@ -33,13 +33,19 @@ public enum ImageGrid {
             case .minMax: lo = values.min() ?? 0; hi = max(values.max() ?? 1, lo + 1e-12)
             }
             let ox = (k % cols) * cellW + 1, oy = (k / cols) * cellH + 1
-            for y in 0..<h { for x in 0..<w { for ch in 0..<c {
-                let v = images.data[base + ch * plane + y * w + x]
-                let byte = UInt8(max(0, min(255, ((v - lo) / (hi - lo) * 255).rounded())))
-                for dy in 0..<zoom { for dx in 0..<zoom {
-                    pixels[((oy + y * zoom + dy) * width + ox + x * zoom + dx) * c + ch] = byte
-                } }
-            } } }
+            for y in 0..<h {
+                for x in 0..<w {
+                    for ch in 0..<c {
+                        let v = images.data[base + ch * plane + y * w + x]
+                        let byte = UInt8(max(0, min(255, ((v - lo) / (hi - lo) * 255).rounded())))
+                        for dy in 0..<zoom {
+                            for dx in 0..<zoom {
+                                pixels[((oy + y * zoom + dy) * width + ox + x * zoom + dx) * c + ch] = byte
+                            }
+                        }
+                    }
+                }
+            }
         }
         return PNG.encode(width: width, height: height, channels: c, samples: pixels)
     }
@@ -62,21 +68,27 @@ public enum ImageGrid {
                 let base = (k * c + ch) * h * w
                 // Rows first: R[y][v] = Σ_x img[y][x] e^{−2πi v x / W}.
                 var re = [Float](repeating: 0, count: h * w), im = re
-                for y in 0..<h { for v in 0..<w {
-                    var a: Float = 0, b: Float = 0
-                    for x in 0..<w { let p = images.data[base + y * w + x]; a += p * cosW[v * w + x]; b -= p * sinW[v * w + x] }
-                    re[y * w + v] = a; im[y * w + v] = b
-                } }
-                for u in 0..<h { for v in 0..<w {
-                    var a: Float = 0, b: Float = 0
-                    for y in 0..<h {
-                        let cr = cosH[u * h + y], sr = -sinH[u * h + y]
-                        a += re[y * w + v] * cr - im[y * w + v] * sr
-                        b += re[y * w + v] * sr + im[y * w + v] * cr
+                for y in 0..<h {
+                    for v in 0..<w {
+                        var a: Float = 0, b: Float = 0
+                        for x in 0..<w {
+                            let p = images.data[base + y * w + x]; a += p * cosW[v * w + x]; b -= p * sinW[v * w + x]
+                        }
+                        re[y * w + v] = a; im[y * w + v] = b
                     }
-                    let cy = (u + h / 2) % h, cx = (v + w / 2) % w
-                    out.data[k * h * w + cy * w + cx] += a * a + b * b
-                } }
+                }
+                for u in 0..<h {
+                    for v in 0..<w {
+                        var a: Float = 0, b: Float = 0
+                        for y in 0..<h {
+                            let cr = cosH[u * h + y], sr = -sinH[u * h + y]
+                            a += re[y * w + v] * cr - im[y * w + v] * sr
+                            b += re[y * w + v] * sr + im[y * w + v] * cr
+                        }
+                        let cy = (u + h / 2) % h, cx = (v + w / 2) % w
+                        out.data[k * h * w + cy * w + cx] += a * a + b * b
+                    }
+                }
             }
         }
         return out

@@ -25,7 +25,8 @@ public enum SVGChart {
     static let left = 70.0, right = 70.0, top = 40.0, bottom = 55.0
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 
     static func format(_ v: Double) -> String {
@@ -33,7 +34,10 @@ public enum SVGChart {
         let a = abs(v)
         if a >= 1e4 || a < 1e-3 { return String(format: "%.1e", v) }
         if a >= 100 { return String(format: "%.0f", v) }
-        if a >= 1 { return String(format: "%.2g", v) == String(format: "%.0f", v) ? String(format: "%.0f", v) : String(format: "%.3g", v) }
+        if a >= 1 {
+            return String(format: "%.2g", v) == String(format: "%.0f", v)
+                ? String(format: "%.0f", v) : String(format: "%.3g", v)
+        }
         return String(format: "%.3g", v)
     }
 
@@ -65,16 +69,21 @@ public enum SVGChart {
             return a + t * (b - a)
         }
         var tickValues: [Double] {
-            log ? (Int(floor(lo))...Int(ceil(hi))).map { pow(10, Double($0)) }.filter { log10($0) >= lo && log10($0) <= hi }
+            log
+                ? (Int(floor(lo))...Int(ceil(hi))).map { pow(10, Double($0)) }.filter {
+                    log10($0) >= lo && log10($0) <= hi
+                }
                 : SVGChart.ticks(lo, hi)
         }
     }
 
     /// A line chart with markers and error bars; `secondary` is drawn against a right axis
     /// (e.g. eigenvalues next to a metric).
-    public static func lines(title: String, xLabel: String, yLabel: String, series: [ChartSeries],
-                             secondary: ChartSeries? = nil, secondaryLabel: String = "",
-                             logX: Bool = false, logY: Bool = false, secondaryLog: Bool = false) -> String {
+    public static func lines(
+        title: String, xLabel: String, yLabel: String, series: [ChartSeries],
+        secondary: ChartSeries? = nil, secondaryLabel: String = "",
+        logX: Bool = false, logY: Bool = false, secondaryLog: Bool = false
+    ) -> String {
         let pw = width - left - right, ph = height - top - bottom
         let xs = series.flatMap(\.x) + (secondary?.x ?? [])
         var ys: [Double] = []
@@ -97,7 +106,8 @@ public enum SVGChart {
                 let y = py2(t)
                 svg += "<text x='\(left + pw + 6)' y='\(y + 4)' font-size='11' fill='#555'>\(format(t))</text>\n"
             }
-            svg += "<text transform='translate(\(width - 14),\(top + ph / 2)) rotate(90)' text-anchor='middle' font-size='12' fill='#555'>\(escape(secondaryLabel))</text>\n"
+            svg +=
+                "<text transform='translate(\(width - 14),\(top + ph / 2)) rotate(90)' text-anchor='middle' font-size='12' fill='#555'>\(escape(secondaryLabel))</text>\n"
             svg += polyline(s, colour: "#777", px: px, py: py2, dashed: true)
             svg += legend(s.name, colour: "#777", row: series.count, dashed: true)
         }
@@ -114,25 +124,32 @@ public enum SVGChart {
         var svg = header(title: title)
         svg += "<rect x='\(left)' y='\(top)' width='\(pw)' height='\(ph)' fill='none' stroke='#333'/>\n"
         for t in ay.tickValues {
-            svg += "<line x1='\(left - 4)' y1='\(py(t))' x2='\(left)' y2='\(py(t))' stroke='#333'/><text x='\(left - 8)' y='\(py(t) + 4)' text-anchor='end' font-size='11'>\(format(t))</text>\n"
+            svg +=
+                "<line x1='\(left - 4)' y1='\(py(t))' x2='\(left)' y2='\(py(t))' stroke='#333'/><text x='\(left - 8)' y='\(py(t) + 4)' text-anchor='end' font-size='11'>\(format(t))</text>\n"
         }
-        svg += "<text transform='translate(16,\(top + ph / 2)) rotate(-90)' text-anchor='middle' font-size='12'>\(escape(yLabel))</text>\n"
+        svg +=
+            "<text transform='translate(16,\(top + ph / 2)) rotate(-90)' text-anchor='middle' font-size='12'>\(escape(yLabel))</text>\n"
         let group = pw / Double(max(categories.count, 1))
         let bar = group * 0.8 / Double(max(series.count, 1))
         for (c, name) in categories.enumerated() {
-            svg += "<text x='\(left + (Double(c) + 0.5) * group)' y='\(top + ph + 18)' text-anchor='middle' font-size='12'>\(escape(name))</text>\n"
+            svg +=
+                "<text x='\(left + (Double(c) + 0.5) * group)' y='\(top + ph + 18)' text-anchor='middle' font-size='12'>\(escape(name))</text>\n"
             for (k, s) in series.enumerated() where c < s.y.count && s.y[c].isFinite {
                 let colour = s.colour.isEmpty ? palette[k % palette.count] : s.colour
                 let x = left + Double(c) * group + group * 0.1 + Double(k) * bar
                 let y0 = py(0), y1 = py(s.y[c])
-                svg += "<rect x='\(x)' y='\(min(y0, y1))' width='\(bar * 0.9)' height='\(abs(y0 - y1))' fill='\(colour)'/>\n"
+                svg +=
+                    "<rect x='\(x)' y='\(min(y0, y1))' width='\(bar * 0.9)' height='\(abs(y0 - y1))' fill='\(colour)'/>\n"
                 if let e = s.error?[c], e > 0 {
                     let cx = x + bar * 0.45
                     svg += "<line x1='\(cx)' y1='\(py(s.y[c] - e))' x2='\(cx)' y2='\(py(s.y[c] + e))' stroke='#000'/>\n"
                 }
             }
         }
-        for (k, s) in series.enumerated() { svg += legend(s.name, colour: s.colour.isEmpty ? palette[k % palette.count] : s.colour, row: k, dashed: false) }
+        for (k, s) in series.enumerated() {
+            svg += legend(
+                s.name, colour: s.colour.isEmpty ? palette[k % palette.count] : s.colour, row: k, dashed: false)
+        }
         return svg + "</svg>\n"
     }
 
@@ -146,7 +163,8 @@ public enum SVGChart {
         for (k, s) in series.enumerated() {
             let colour = s.colour.isEmpty ? palette[k % palette.count] : s.colour
             for (x, y) in zip(s.x, s.y) where x.isFinite && y.isFinite {
-                svg += "<circle cx='\(String(format: "%.1f", px(x)))' cy='\(String(format: "%.1f", py(y)))' r='1.5' fill='\(colour)' fill-opacity='0.5'/>\n"
+                svg +=
+                    "<circle cx='\(String(format: "%.1f", px(x)))' cy='\(String(format: "%.1f", py(y)))' r='1.5' fill='\(colour)' fill-opacity='0.5'/>\n"
             }
             svg += legend(s.name, colour: colour, row: k, dashed: false)
         }
@@ -160,26 +178,34 @@ public enum SVGChart {
         let values = grid.flatMap { $0 }.compactMap { $0 }.filter(\.isFinite)
         let lo = values.min() ?? 0, hi = max(values.max() ?? 1, lo + 1e-12)
         var svg = header(title: title)
-        for r in 0..<rows { for c in 0..<cols {
-            let fill = grid[r][c].map { colour(($0 - lo) / (hi - lo)) } ?? "#bbbbbb"
-            svg += "<rect x='\(20 + Double(c) * size)' y='\(40 + Double(r) * size)' width='\(size)' height='\(size)' fill='\(fill)'/>\n"
-        } }
+        for r in 0..<rows {
+            for c in 0..<cols {
+                let fill = grid[r][c].map { colour(($0 - lo) / (hi - lo)) } ?? "#bbbbbb"
+                svg +=
+                    "<rect x='\(20 + Double(c) * size)' y='\(40 + Double(r) * size)' width='\(size)' height='\(size)' fill='\(fill)'/>\n"
+            }
+        }
         let bx = 40 + Double(cols) * size
         for k in 0..<50 {
-            svg += "<rect x='\(bx)' y='\(40 + Double(49 - k) * 5)' width='14' height='5' fill='\(colour(Double(k) / 49))'/>\n"
+            svg +=
+                "<rect x='\(bx)' y='\(40 + Double(49 - k) * 5)' width='14' height='5' fill='\(colour(Double(k) / 49))'/>\n"
         }
-        svg += "<text x='\(bx + 18)' y='44' font-size='11'>\(format(hi))</text><text x='\(bx + 18)' y='290' font-size='11'>\(format(lo))</text>\n"
+        svg +=
+            "<text x='\(bx + 18)' y='44' font-size='11'>\(format(hi))</text><text x='\(bx + 18)' y='290' font-size='11'>\(format(lo))</text>\n"
         svg += "<text x='\(bx)' y='310' font-size='11'>\(escape(colourLabel))</text>\n"
         return svg + "</svg>\n"
     }
 
     /// An approximation of matplotlib's viridis, t in [0, 1].
     static func colour(_ t: Double) -> String {
-        let stops: [(Double, Double, Double)] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
+        let stops: [(Double, Double, Double)] = [
+            (68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37),
+        ]
         let x = min(max(t.isFinite ? t : 0, 0), 1) * Double(stops.count - 1)
         let i = min(Int(x), stops.count - 2), f = x - Double(i)
         let a = stops[i], b = stops[i + 1]
-        return String(format: "#%02x%02x%02x", Int(a.0 + f * (b.0 - a.0)), Int(a.1 + f * (b.1 - a.1)), Int(a.2 + f * (b.2 - a.2)))
+        return String(
+            format: "#%02x%02x%02x", Int(a.0 + f * (b.0 - a.0)), Int(a.1 + f * (b.1 - a.1)), Int(a.2 + f * (b.2 - a.2)))
     }
 
     static func header(title: String) -> String {
@@ -188,30 +214,43 @@ public enum SVGChart {
             + "<text x='\(width / 2)' y='22' text-anchor='middle' font-size='15'>\(escape(title))</text>\n"
     }
 
-    static func axes(ax: Axis, ay: Axis, xLabel: String, yLabel: String, px: (Double) -> Double, py: (Double) -> Double) -> String {
+    static func axes(
+        ax: Axis, ay: Axis, xLabel: String, yLabel: String, px: (Double) -> Double, py: (Double) -> Double
+    ) -> String {
         let pw = width - left - right, ph = height - top - bottom
         var svg = "<rect x='\(left)' y='\(top)' width='\(pw)' height='\(ph)' fill='none' stroke='#333'/>\n"
         for t in ax.tickValues {
             let x = px(t)
-            svg += "<line x1='\(x)' y1='\(top + ph)' x2='\(x)' y2='\(top + ph + 4)' stroke='#333'/><text x='\(x)' y='\(top + ph + 17)' text-anchor='middle' font-size='11'>\(format(t))</text>\n"
+            svg +=
+                "<line x1='\(x)' y1='\(top + ph)' x2='\(x)' y2='\(top + ph + 4)' stroke='#333'/><text x='\(x)' y='\(top + ph + 17)' text-anchor='middle' font-size='11'>\(format(t))</text>\n"
         }
         for t in ay.tickValues {
             let y = py(t)
-            svg += "<line x1='\(left - 4)' y1='\(y)' x2='\(left)' y2='\(y)' stroke='#333'/><line x1='\(left)' y1='\(y)' x2='\(left + pw)' y2='\(y)' stroke='#eee'/><text x='\(left - 8)' y='\(y + 4)' text-anchor='end' font-size='11'>\(format(t))</text>\n"
+            svg +=
+                "<line x1='\(left - 4)' y1='\(y)' x2='\(left)' y2='\(y)' stroke='#333'/><line x1='\(left)' y1='\(y)' x2='\(left + pw)' y2='\(y)' stroke='#eee'/><text x='\(left - 8)' y='\(y + 4)' text-anchor='end' font-size='11'>\(format(t))</text>\n"
         }
-        svg += "<text x='\(left + pw / 2)' y='\(height - 12)' text-anchor='middle' font-size='12'>\(escape(xLabel))</text>\n"
-        svg += "<text transform='translate(16,\(top + ph / 2)) rotate(-90)' text-anchor='middle' font-size='12'>\(escape(yLabel))</text>\n"
+        svg +=
+            "<text x='\(left + pw / 2)' y='\(height - 12)' text-anchor='middle' font-size='12'>\(escape(xLabel))</text>\n"
+        svg +=
+            "<text transform='translate(16,\(top + ph / 2)) rotate(-90)' text-anchor='middle' font-size='12'>\(escape(yLabel))</text>\n"
         return svg
     }
 
-    static func polyline(_ s: ChartSeries, colour: String, px: (Double) -> Double, py: (Double) -> Double, dashed: Bool) -> String {
+    static func polyline(
+        _ s: ChartSeries, colour: String, px: (Double) -> Double, py: (Double) -> Double, dashed: Bool
+    ) -> String {
         let pts = zip(s.x, s.y).filter { $0.0.isFinite && $0.1.isFinite }
-        var svg = "<polyline fill='none' stroke='\(colour)' stroke-width='1.6'\(dashed ? " stroke-dasharray='5,3'" : "") points='"
+        var svg =
+            "<polyline fill='none' stroke='\(colour)' stroke-width='1.6'\(dashed ? " stroke-dasharray='5,3'" : "") points='"
             + pts.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }.joined(separator: " ") + "'/>\n"
         for (i, (x, y)) in zip(s.x, s.y).enumerated() where x.isFinite && y.isFinite {
-            if pts.count <= 64 { svg += String(format: "<circle cx='%.1f' cy='%.1f' r='2.5' ", px(x), py(y)) + "fill='\(colour)'/>\n" }
+            if pts.count <= 64 {
+                svg += String(format: "<circle cx='%.1f' cy='%.1f' r='2.5' ", px(x), py(y)) + "fill='\(colour)'/>\n"
+            }
             if let e = s.error?[i], e > 0, e.isFinite {
-                svg += String(format: "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' ", px(x), py(y - e), px(x), py(y + e)) + "stroke='\(colour)'/>\n"
+                svg +=
+                    String(format: "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' ", px(x), py(y - e), px(x), py(y + e))
+                    + "stroke='\(colour)'/>\n"
             }
         }
         return svg
@@ -219,7 +258,8 @@ public enum SVGChart {
 
     static func legend(_ name: String, colour: String, row: Int, dashed: Bool) -> String {
         let y = top + 14 + Double(row) * 16, x = left + 10
-        return "<line x1='\(x)' y1='\(y - 4)' x2='\(x + 18)' y2='\(y - 4)' stroke='\(colour)' stroke-width='2'\(dashed ? " stroke-dasharray='5,3'" : "")/>"
+        return
+            "<line x1='\(x)' y1='\(y - 4)' x2='\(x + 18)' y2='\(y - 4)' stroke='\(colour)' stroke-width='2'\(dashed ? " stroke-dasharray='5,3'" : "")/>"
             + "<text x='\(x + 24)' y='\(y)' font-size='11'>\(escape(name))</text>\n"
     }
 }

@@ -11,13 +11,16 @@ public enum Attention {
 
     static func dims(_ q: [Int], _ k: [Int], _ v: [Int]) -> Dims {
         precondition(q.count >= 2 && k.count == q.count && v.count == q.count, "attention: q \(q), k \(k), v \(v)")
-        precondition(Array(q.dropLast(2)) == Array(k.dropLast(2)) && Array(k.dropLast(2)) == Array(v.dropLast(2)),
-                     "attention batch axes differ: q \(q), k \(k), v \(v)")
+        precondition(
+            Array(q.dropLast(2)) == Array(k.dropLast(2)) && Array(k.dropLast(2)) == Array(v.dropLast(2)),
+            "attention batch axes differ: q \(q), k \(k), v \(v)")
         precondition(q.last == k.last && k[k.count - 2] == v[v.count - 2], "attention: q \(q), k \(k), v \(v)")
         return Dims(batch: q.dropLast(2).reduce(1, *), t: q[q.count - 2], s: k[k.count - 2], d: q.last!, e: v.last!)
     }
 
-    public static func forward(q: Tensor, k: Tensor, v: Tensor, scale: Float? = nil) -> (output: Tensor, probabilities: Tensor) {
+    public static func forward(
+        q: Tensor, k: Tensor, v: Tensor, scale: Float? = nil
+    ) -> (output: Tensor, probabilities: Tensor) {
         let m = dims(q.shape, k.shape, v.shape)
         let sc = scale ?? 1 / Float(m.d).squareRoot()
         var p = Tensor(zeros: Array(q.shape.dropLast()) + [m.s])
@@ -30,13 +33,15 @@ public enum Attention {
                             let pBase = SharedPointer(pp.baseAddress!), oBase = SharedPointer(po.baseAddress!)
                             Parallel.forEach(m.batch) { b in
                                 let scores = pBase.base + b * m.t * m.s
-                                BLAS.sgemm(.none, .transpose, m: m.t, n: m.s, k: m.d, alpha: sc,
-                                           a: pq.baseAddress! + b * m.t * m.d, lda: m.d,
-                                           b: pk.baseAddress! + b * m.s * m.d, ldb: m.d, c: scores, ldc: m.s)
+                                BLAS.sgemm(
+                                    .none, .transpose, m: m.t, n: m.s, k: m.d, alpha: sc,
+                                    a: pq.baseAddress! + b * m.t * m.d, lda: m.d,
+                                    b: pk.baseAddress! + b * m.s * m.d, ldb: m.d, c: scores, ldc: m.s)
                                 for r in 0..<m.t { Softmax.row(scores + r * m.s, scores + r * m.s, m.s) }
-                                BLAS.sgemm(.none, .none, m: m.t, n: m.e, k: m.s,
-                                           a: scores, lda: m.s, b: pv.baseAddress! + b * m.s * m.e, ldb: m.e,
-                                           c: oBase.base + b * m.t * m.e, ldc: m.e)
+                                BLAS.sgemm(
+                                    .none, .none, m: m.t, n: m.e, k: m.s,
+                                    a: scores, lda: m.s, b: pv.baseAddress! + b * m.s * m.e, ldb: m.e,
+                                    c: oBase.base + b * m.t * m.e, ldc: m.e)
                             }
                         }
                     }
@@ -47,42 +52,62 @@ public enum Attention {
     }
 
     /// (∂q, ∂k, ∂v).
-    public static func backward(q: Tensor, k: Tensor, v: Tensor, probabilities p: Tensor, scale: Float? = nil,
-                                _ dOut: Tensor) -> (Tensor, Tensor, Tensor) {
+    public static func backward(
+        q: Tensor, k: Tensor, v: Tensor, probabilities p: Tensor, scale: Float? = nil,
+        _ dOut: Tensor
+    ) -> (Tensor, Tensor, Tensor) {
         let m = dims(q.shape, k.shape, v.shape)
         let sc = scale ?? 1 / Float(m.d).squareRoot()
         var dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)
         q.data.withUnsafeBufferPointer { pq in
-        k.data.withUnsafeBufferPointer { pk in
-        v.data.withUnsafeBufferPointer { pv in
-        p.data.withUnsafeBufferPointer { pp in
-        dOut.data.withUnsafeBufferPointer { pg in
-        dq.data.withUnsafeMutableBufferPointer { pdq in
-        dk.data.withUnsafeMutableBufferPointer { pdk in
-        dv.data.withUnsafeMutableBufferPointer { pdv in
-            let dqB = SharedPointer(pdq.baseAddress!), dkB = SharedPointer(pdk.baseAddress!), dvB = SharedPointer(pdv.baseAddress!)
-            Parallel.forEach(m.batch) { b in
-                let probs = pp.baseAddress! + b * m.t * m.s
-                let go = pg.baseAddress! + b * m.t * m.e
-                // ∂v = Pᵀ · ∂o
-                BLAS.sgemm(.transpose, .none, m: m.s, n: m.e, k: m.t, a: probs, lda: m.s, b: go, ldb: m.e,
-                           c: dvB.base + b * m.s * m.e, ldc: m.e)
-                // ∂P = ∂o · vᵀ, then the softmax VJP in place (times scale).
-                var dScores = [Float](repeating: 0, count: m.t * m.s)
-                dScores.withUnsafeMutableBufferPointer { ds in
-                    BLAS.sgemm(.none, .transpose, m: m.t, n: m.s, k: m.e, a: go, lda: m.e,
-                               b: pv.baseAddress! + b * m.s * m.e, ldb: m.e, c: ds.baseAddress!, ldc: m.s)
-                    for r in 0..<m.t {
-                        let row = ds.baseAddress! + r * m.s
-                        Softmax.rowBackward(probs + r * m.s, row, row, m.s)
+            k.data.withUnsafeBufferPointer { pk in
+                v.data.withUnsafeBufferPointer { pv in
+                    p.data.withUnsafeBufferPointer { pp in
+                        dOut.data.withUnsafeBufferPointer { pg in
+                            dq.data.withUnsafeMutableBufferPointer { pdq in
+                                dk.data.withUnsafeMutableBufferPointer { pdk in
+                                    dv.data.withUnsafeMutableBufferPointer { pdv in
+                                        let dqB = SharedPointer(pdq.baseAddress!),
+                                            dkB = SharedPointer(pdk.baseAddress!), dvB = SharedPointer(pdv.baseAddress!)
+                                        Parallel.forEach(m.batch) { b in
+                                            let probs = pp.baseAddress! + b * m.t * m.s
+                                            let go = pg.baseAddress! + b * m.t * m.e
+                                            // ∂v = Pᵀ · ∂o
+                                            BLAS.sgemm(
+                                                .transpose, .none, m: m.s, n: m.e, k: m.t, a: probs, lda: m.s, b: go,
+                                                ldb: m.e,
+                                                c: dvB.base + b * m.s * m.e, ldc: m.e)
+                                            // ∂P = ∂o · vᵀ, then the softmax VJP in place (times scale).
+                                            var dScores = [Float](repeating: 0, count: m.t * m.s)
+                                            dScores.withUnsafeMutableBufferPointer { ds in
+                                                BLAS.sgemm(
+                                                    .none, .transpose, m: m.t, n: m.s, k: m.e, a: go, lda: m.e,
+                                                    b: pv.baseAddress! + b * m.s * m.e, ldb: m.e, c: ds.baseAddress!,
+                                                    ldc: m.s)
+                                                for r in 0..<m.t {
+                                                    let row = ds.baseAddress! + r * m.s
+                                                    Softmax.rowBackward(probs + r * m.s, row, row, m.s)
+                                                }
+                                                BLAS.sgemm(
+                                                    .none, .none, m: m.t, n: m.d, k: m.s, alpha: sc, a: ds.baseAddress!,
+                                                    lda: m.s,
+                                                    b: pk.baseAddress! + b * m.s * m.d, ldb: m.d,
+                                                    c: dqB.base + b * m.t * m.d, ldc: m.d)
+                                                BLAS.sgemm(
+                                                    .transpose, .none, m: m.s, n: m.d, k: m.t, alpha: sc,
+                                                    a: ds.baseAddress!, lda: m.s,
+                                                    b: pq.baseAddress! + b * m.t * m.d, ldb: m.d,
+                                                    c: dkB.base + b * m.s * m.d, ldc: m.d)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
-                    BLAS.sgemm(.none, .none, m: m.t, n: m.d, k: m.s, alpha: sc, a: ds.baseAddress!, lda: m.s,
-                               b: pk.baseAddress! + b * m.s * m.d, ldb: m.d, c: dqB.base + b * m.t * m.d, ldc: m.d)
-                    BLAS.sgemm(.transpose, .none, m: m.s, n: m.d, k: m.t, alpha: sc, a: ds.baseAddress!, lda: m.s,
-                               b: pq.baseAddress! + b * m.t * m.d, ldb: m.d, c: dkB.base + b * m.s * m.d, ldc: m.d)
                 }
             }
-        }}}}}}}}
+        }
         return (dq, dk, dv)
     }
 }

@@ -48,6 +48,8 @@ extension Variable {
     /// 2×2 average pooling.
     public func avgPool2x2() -> Variable {
         let shape = value.shape
-        return Variable.record(AvgPool2d.forward(value), [self]) { { dy in [AvgPool2d.backward(inputShape: shape, dy)] } }
+        return Variable.record(AvgPool2d.forward(value), [self]) {
+            { dy in [AvgPool2d.backward(inputShape: shape, dy)] }
+        }
     }
 }

@@ -25,45 +25,57 @@ public enum BLAS {
     #endif
 
     /// C ← α·op(A)·op(B) + β·C, Float32. op(A) is (m, k), op(B) is (k, n), C is (m, n).
-    public static func sgemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
-                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func sgemm(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         configureSingleThreaded()
         if m == 0 || n == 0 { return }
-        cblas_sgemm(CblasRowMajor, cblas(transA), cblas(transB), Int32(m), Int32(n), Int32(k),
-                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, cblas(transA), cblas(transB), Int32(m), Int32(n), Int32(k),
+            alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// C ← α·op(A)·op(B) + β·C, Float64.
-    public static func dgemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
-                             alpha: Double = 1, a: UnsafePointer<Double>, lda: Int,
-                             b: UnsafePointer<Double>, ldb: Int,
-                             beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int) {
+    public static func dgemm(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+        alpha: Double = 1, a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int,
+        beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
         configureSingleThreaded()
         if m == 0 || n == 0 { return }
-        cblas_dgemm(CblasRowMajor, cblas(transA), cblas(transB), Int32(m), Int32(n), Int32(k),
-                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_dgemm(
+            CblasRowMajor, cblas(transA), cblas(transB), Int32(m), Int32(n), Int32(k),
+            alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// Upper triangle of C (n×n) ← α·A·Aᵀ + β·C with A (n, k) (or α·Aᵀ·A with A (k, n) when
     /// `trans == .transpose`), Float32. The lower triangle is left untouched; see
     /// ``symmetrizeFromUpper(_:n:)``.
-    public static func ssyrk(_ trans: Transpose, n: Int, k: Int, alpha: Float = 1,
-                             a: UnsafePointer<Float>, lda: Int, beta: Float = 1,
-                             c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func ssyrk(
+        _ trans: Transpose, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, beta: Float = 1,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         configureSingleThreaded()
-        cblas_ssyrk(CblasRowMajor, CblasUpper, cblas(trans), Int32(n), Int32(k), alpha, a, Int32(lda),
-                    beta, c, Int32(ldc))
+        cblas_ssyrk(
+            CblasRowMajor, CblasUpper, cblas(trans), Int32(n), Int32(k), alpha, a, Int32(lda),
+            beta, c, Int32(ldc))
     }
 
     /// Float64 version of ``ssyrk(_:n:k:alpha:a:lda:beta:c:ldc:)``: the geometry accumulator.
-    public static func dsyrk(_ trans: Transpose, n: Int, k: Int, alpha: Double = 1,
-                             a: UnsafePointer<Double>, lda: Int, beta: Double = 1,
-                             c: UnsafeMutablePointer<Double>, ldc: Int) {
+    public static func dsyrk(
+        _ trans: Transpose, n: Int, k: Int, alpha: Double = 1,
+        a: UnsafePointer<Double>, lda: Int, beta: Double = 1,
+        c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
         configureSingleThreaded()
-        cblas_dsyrk(CblasRowMajor, CblasUpper, cblas(trans), Int32(n), Int32(k), alpha, a, Int32(lda),
-                    beta, c, Int32(ldc))
+        cblas_dsyrk(
+            CblasRowMajor, CblasUpper, cblas(trans), Int32(n), Int32(k), alpha, a, Int32(lda),
+            beta, c, Int32(ldc))
     }
 
     /// Copies the upper triangle of a row-major n×n matrix onto its lower triangle.

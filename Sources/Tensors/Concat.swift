@@ -7,8 +7,9 @@ public enum Concat {
         let rank = xs[0].rank
         precondition(axis >= 0 && axis < rank)
         for x in xs {
-            precondition(x.rank == rank && (0..<rank).allSatisfy { $0 == axis || x.shape[$0] == xs[0].shape[$0] },
-                         "concat shapes \(xs.map(\.shape)) along axis \(axis)")
+            precondition(
+                x.rank == rank && (0..<rank).allSatisfy { $0 == axis || x.shape[$0] == xs[0].shape[$0] },
+                "concat shapes \(xs.map(\.shape)) along axis \(axis)")
         }
         var shape = xs[0].shape
         shape[axis] = xs.map { $0.shape[axis] }.reduce(0, +)
@@ -35,8 +36,9 @@ public enum Concat {
 
     /// Elements `range` along `axis`.
     public static func slice(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
-        precondition(axis >= 0 && axis < x.rank && range.lowerBound >= 0 && range.upperBound <= x.shape[axis],
-                     "slice \(range) of axis \(axis) in \(x.shape)")
+        precondition(
+            axis >= 0 && axis < x.rank && range.lowerBound >= 0 && range.upperBound <= x.shape[axis],
+            "slice \(range) of axis \(axis) in \(x.shape)")
         var shape = x.shape
         shape[axis] = range.count
         let outer = x.shape[..<axis].reduce(1, *)

@@ -31,8 +31,9 @@ public enum Conv2d {
             channels = input[1]; height = input[2]; width = input[3]
             outChannels = weight[0]; kernelH = weight[2]; kernelW = weight[3]
             self.stride = stride; self.padding = padding
-            precondition(height + 2 * padding >= kernelH && width + 2 * padding >= kernelW,
-                         "conv2d: kernel \(kernelH)×\(kernelW) larger than padded input \(height)×\(width)")
+            precondition(
+                height + 2 * padding >= kernelH && width + 2 * padding >= kernelW,
+                "conv2d: kernel \(kernelH)×\(kernelW) larger than padded input \(height)×\(width)")
         }
 
         /// FLOPs of the forward pass for `batch` images (2 per multiply-add).
@@ -47,11 +48,14 @@ public enum Conv2d {
     /// the shapes, so results stay independent of the thread count.
     enum Algorithm { case automatic, im2col }
 
-    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) -> Tensor {
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) -> Tensor
+    {
         forward(x, weight: weight, bias: bias, stride: stride, padding: padding, algorithm: .automatic)
     }
 
-    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, algorithm: Algorithm) -> Tensor {
+    static func forward(
+        _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, algorithm: Algorithm
+    ) -> Tensor {
         let g = Geometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape)") }
         if algorithm == .automatic && WinogradConv.applies(g)
@@ -70,8 +74,9 @@ public enum Conv2d {
                     Parallel.forEachChunk(total: n, chunkSize: imagesPerChunk) { _, images in
                         if g.isPointwise {
                             for i in images {
-                                forwardImage(b: px.baseAddress! + i * inSize, ldb: g.positions, columns: g.positions,
-                                             weight: pw.baseAddress!, bias: bias, out: o.base + i * outSize, ldo: g.positions, g)
+                                forwardImage(
+                                    b: px.baseAddress! + i * inSize, ldb: g.positions, columns: g.positions,
+                                    weight: pw.baseAddress!, bias: bias, out: o.base + i * outSize, ldo: g.positions, g)
                             }
                             return
                         }
@@ -85,8 +90,9 @@ public enum Conv2d {
                                 for (j, i) in images.enumerated() {
                                     im2col(px.baseAddress! + i * inSize, pc.baseAddress! + j * g.positions, g, ld: ld)
                                 }
-                                forwardImage(b: pc.baseAddress!, ldb: ld, columns: ld, weight: pw.baseAddress!, bias: bias,
-                                             out: pt.baseAddress!, ldo: ld, g)
+                                forwardImage(
+                                    b: pc.baseAddress!, ldb: ld, columns: ld, weight: pw.baseAddress!, bias: bias,
+                                    out: pt.baseAddress!, ldo: ld, g)
                                 for (j, i) in images.enumerated() {
                                     let dst = o.base + i * outSize
                                     for oc in 0..<g.outChannels {
@@ -105,21 +111,26 @@ public enum Conv2d {
 
     /// out (O, columns) with leading dimension ldo ← W (O, C·k·k) · B (C·k·k, columns) + bias.
     @inline(__always)
-    static func forwardImage(b: UnsafePointer<Float>, ldb: Int, columns: Int, weight: UnsafePointer<Float>, bias: Tensor?,
-                             out: UnsafeMutablePointer<Float>, ldo: Int, _ g: Geometry) {
+    static func forwardImage(
+        b: UnsafePointer<Float>, ldb: Int, columns: Int, weight: UnsafePointer<Float>, bias: Tensor?,
+        out: UnsafeMutablePointer<Float>, ldo: Int, _ g: Geometry
+    ) {
         if let bias {
             for oc in 0..<g.outChannels {
                 let v = bias.data[oc]
                 for p in 0..<columns { out[oc * ldo + p] = v }
             }
         }
-        BLAS.sgemm(.none, .none, m: g.outChannels, n: columns, k: g.patch, a: weight, lda: g.patch, b: b, ldb: ldb,
-                   beta: bias == nil ? 0 : 1, c: out, ldc: ldo)
+        BLAS.sgemm(
+            .none, .none, m: g.outChannels, n: columns, k: g.patch, a: weight, lda: g.patch, b: b, ldb: ldb,
+            beta: bias == nil ? 0 : 1, c: out, ldc: ldo)
     }
 
     /// (∂x, ∂W, ∂b).
-    public static func backward(_ x: Tensor, weight: Tensor, hasBias: Bool, stride: Int = 1, padding: Int = 0,
-                                _ dy: Tensor) -> (Tensor, Tensor, Tensor?) {
+    public static func backward(
+        _ x: Tensor, weight: Tensor, hasBias: Bool, stride: Int = 1, padding: Int = 0,
+        _ dy: Tensor
+    ) -> (Tensor, Tensor, Tensor?) {
         let g = Geometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
         let n = x.shape[0]
         let inSize = g.channels * g.height * g.width, outSize = g.outChannels * g.positions
@@ -131,7 +142,8 @@ public enum Conv2d {
         // forward pass; tested against the im2col path and by finite differences).
         let winogradDx = WinogradConv.applies(g) && n * g.positions >= WinogradConv.minimumPositions
         // ∂x is fully written per image (β = 0 GEMM, or col2im which clears it first).
-        var dx = winogradDx
+        var dx =
+            winogradDx
             ? WinogradConv.forward(
                 dy, weight: flippedTransposedKernel(weight), bias: nil,
                 Geometry(input: dy.shape, weight: [g.channels, g.outChannels, 3, 3], stride: 1, padding: 1))
@@ -142,8 +154,10 @@ public enum Conv2d {
                 dy.data.withUnsafeBufferPointer { pg in
                     dx.data.withUnsafeMutableBufferPointer { pdx in
                         let dxBase = SharedPointer(pdx.baseAddress!)
-                        sums = Parallel.sumOverChunks(total: n, chunkSize: imagesPerChunk,
-                                                      resultCount: wCount + (hasBias ? g.outChannels : 0)) { _, images, partial in
+                        sums = Parallel.sumOverChunks(
+                            total: n, chunkSize: imagesPerChunk,
+                            resultCount: wCount + (hasBias ? g.outChannels : 0)
+                        ) { _, images, partial in
                             let colCount = g.isPointwise ? 0 : g.patch * g.positions
                             var cols = [Float](repeating: 0, count: colCount)
                             var dcols = [Float](repeating: 0, count: winogradDx ? 0 : colCount)
@@ -154,14 +168,17 @@ public enum Conv2d {
                                         let gy = pg.baseAddress! + i * outSize
                                         let dxi = dxBase.base + i * inSize
                                         let colPtr: UnsafePointer<Float>
-                                        if g.isPointwise { colPtr = src } else {
+                                        if g.isPointwise {
+                                            colPtr = src
+                                        } else {
                                             im2col(src, pc.baseAddress!, g)
                                             colPtr = UnsafePointer(pc.baseAddress!)
                                         }
                                         // ∂W += ∂y_n · colsᵀ
-                                        BLAS.sgemm(.none, .transpose, m: g.outChannels, n: g.patch, k: g.positions,
-                                                   a: gy, lda: g.positions, b: colPtr, ldb: g.positions,
-                                                   beta: 1, c: partial, ldc: g.patch)
+                                        BLAS.sgemm(
+                                            .none, .transpose, m: g.outChannels, n: g.patch, k: g.positions,
+                                            a: gy, lda: g.positions, b: colPtr, ldb: g.positions,
+                                            beta: 1, c: partial, ldc: g.patch)
                                         if hasBias {
                                             for oc in 0..<g.outChannels {
                                                 var s: Float = 0
@@ -173,13 +190,15 @@ public enum Conv2d {
                                         if winogradDx {
                                             continue
                                         } else if g.isPointwise {
-                                            BLAS.sgemm(.transpose, .none, m: g.patch, n: g.positions, k: g.outChannels,
-                                                       a: pw.baseAddress!, lda: g.patch, b: gy, ldb: g.positions,
-                                                       c: dxi, ldc: g.positions)
+                                            BLAS.sgemm(
+                                                .transpose, .none, m: g.patch, n: g.positions, k: g.outChannels,
+                                                a: pw.baseAddress!, lda: g.patch, b: gy, ldb: g.positions,
+                                                c: dxi, ldc: g.positions)
                                         } else {
-                                            BLAS.sgemm(.transpose, .none, m: g.patch, n: g.positions, k: g.outChannels,
-                                                       a: pw.baseAddress!, lda: g.patch, b: gy, ldb: g.positions,
-                                                       c: pdc.baseAddress!, ldc: g.positions)
+                                            BLAS.sgemm(
+                                                .transpose, .none, m: g.patch, n: g.positions, k: g.outChannels,
+                                                a: pw.baseAddress!, lda: g.patch, b: gy, ldb: g.positions,
+                                                c: pdc.baseAddress!, ldc: g.positions)
                                             col2im(UnsafePointer(pdc.baseAddress!), dxi, g)
                                         }
                                     }
@@ -225,7 +244,9 @@ public enum Conv2d {
     /// Each input plane is first copied into a zero-bordered (H + 2p)×(W + 2p) buffer, so
     /// every column row is a plain strided copy with no bounds logic: rows are short (16
     /// floats at 16×16), and per-row bounds checks cost as much as the GEMM at batch 1.
-    public static func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: Geometry, ld: Int? = nil) {
+    public static func im2col(
+        _ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: Geometry, ld: Int? = nil
+    ) {
         let rowStride = ld ?? g.positions
         let ho = g.outHeight, wo = g.outWidth, s = g.stride, p = g.padding
         let ph = g.height + 2 * p, pw = g.width + 2 * p

@@ -5,7 +5,8 @@ enum ElementwiseKernel {
     /// y = f(x) over n floats, e.g. `sad_silu`.
     typealias Unary = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
     /// out = f(x, dy) over n floats, e.g. `sad_silu_backward` (a VJP).
-    typealias Binary = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+    typealias Binary =
+        @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
 
     /// Elements per task: large enough that scheduling is negligible, small enough to split
     /// a batch-1 activation over both cores.
@@ -31,7 +32,9 @@ enum ElementwiseKernel {
                 dy.data.withUnsafeBufferPointer { g in
                     let out = SharedPointer(o.baseAddress!)
                     Parallel.forEachChunk(total: p.count, chunkSize: chunkSize) { _, r in
-                        kernel(p.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound, out.base + r.lowerBound, r.count)
+                        kernel(
+                            p.baseAddress! + r.lowerBound, g.baseAddress! + r.lowerBound, out.base + r.lowerBound,
+                            r.count)
                     }
                 }
             }

@@ -27,8 +27,10 @@ public enum GradientCheck {
     ///   - step: h of the central difference.
     ///   - maxCoordinates: coordinates sampled per input (all if fewer).
     ///   - function: builds the output from Variables wrapping `inputs`.
-    public static func check(_ inputs: [Tensor], step: Float = 1.0 / 256, maxCoordinates: Int = 48, seed: UInt64 = 1,
-                             _ function: ([Variable]) -> Variable) -> Report {
+    public static func check(
+        _ inputs: [Tensor], step: Float = 1.0 / 256, maxCoordinates: Int = 48, seed: UInt64 = 1,
+        _ function: ([Variable]) -> Variable
+    ) -> Report {
         // Analytic gradient of L = Σ f·r.
         let leaves = inputs.map { Variable($0, requiresGradient: true) }
         let out = function(leaves)
@@ -44,7 +46,9 @@ public enum GradientCheck {
         for (which, x) in inputs.enumerated() {
             let analytic = leaves[which].gradient ?? Tensor(zeros: x.shape)
             let picks: [Int]
-            if x.count <= maxCoordinates { picks = Array(0..<x.count) } else {
+            if x.count <= maxCoordinates {
+                picks = Array(0..<x.count)
+            } else {
                 let stream = RandomStream(seed: seed, purpose: .test, index: UInt64(which + 1))
                 picks = (0..<maxCoordinates).map { stream.integer(below: x.count, at: $0) }
             }

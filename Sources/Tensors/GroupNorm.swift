@@ -18,8 +18,10 @@ public enum GroupNorm {
     public struct Saved { let xHat: Tensor; let invStd: [Float] }
 
     /// - Parameter saving: whether to keep x̂ for a backward pass (skipped for inference).
-    public static func forward(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Double = 1e-5,
-                               saving: Bool = true) -> (Tensor, Saved) {
+    public static func forward(
+        _ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Double = 1e-5,
+        saving: Bool = true
+    ) -> (Tensor, Saved) {
         precondition(x.rank >= 2, "groupNorm expects (N, C, …), got \(x.shape)")
         let n = x.shape[0], c = x.shape[1]
         precondition(groups > 0 && c % groups == 0, "groupNorm: \(c) channels not divisible by \(groups) groups")
@@ -93,7 +95,8 @@ public enum GroupNorm {
     }
 
     /// (∂x, ∂γ, ∂β).
-    public static func backward(_ saved: Saved, groups: Int, weight: Tensor?, _ dy: Tensor) -> (Tensor, Tensor, Tensor) {
+    public static func backward(_ saved: Saved, groups: Int, weight: Tensor?, _ dy: Tensor) -> (Tensor, Tensor, Tensor)
+    {
         let shape = saved.xHat.shape
         let n = shape[0], c = shape[1]
         let spatial = saved.xHat.count / max(n * c, 1)
@@ -136,7 +139,8 @@ public enum GroupNorm {
                                     let gamma = gammas[group * perChannelGroup + k]
                                     let off = base + k * spatial
                                     for i in 0..<spatial {
-                                        out.base[off + i] = Float((Double(pg[off + i]) * gamma - meanG - Double(ph[off + i]) * meanGH) * inv)
+                                        out.base[off + i] = Float(
+                                            (Double(pg[off + i]) * gamma - meanG - Double(ph[off + i]) * meanGH) * inv)
                                     }
                                 }
                             }
@@ -152,7 +156,8 @@ public enum GroupNorm {
 /// `nn.GroupNorm(groups, C, eps)` with optional affine parameters (C).
 public func groupNorm(_ x: Variable, groups: Int, weight: Variable?, bias: Variable?, eps: Double = 1e-5) -> Variable {
     let saving = GradientMode.isRecording && [x, weight, bias].contains { $0?.requiresGradient == true }
-    let (y, saved) = GroupNorm.forward(x.value, groups: groups, weight: weight?.value, bias: bias?.value, eps: eps, saving: saving)
+    let (y, saved) = GroupNorm.forward(
+        x.value, groups: groups, weight: weight?.value, bias: bias?.value, eps: eps, saving: saving)
     let w = weight?.value
     return Variable.recordWithParameters(y, x: x, weight: weight, bias: bias) { dy in
         GroupNorm.backward(saved, groups: groups, weight: w, dy)

@@ -66,7 +66,9 @@ public enum LayerNorm {
                 }
             }
         }
-        return (dx, Tensor(shape: [e], data: dGamma.map { Float($0) }), Tensor(shape: [e], data: dBeta.map { Float($0) }))
+        return (
+            dx, Tensor(shape: [e], data: dGamma.map { Float($0) }), Tensor(shape: [e], data: dBeta.map { Float($0) })
+        )
     }
 }
 

@@ -7,8 +7,9 @@ public enum Linear {
     static let rowsPerChunk = 256
 
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        precondition(weight.rank == 2 && x.shape.last == weight.shape[1],
-                     "linear: input \(x.shape) with weight \(weight.shape)")
+        precondition(
+            weight.rank == 2 && x.shape.last == weight.shape[1],
+            "linear: input \(x.shape) with weight \(weight.shape)")
         let inF = weight.shape[1], outF = weight.shape[0]
         if let bias { precondition(bias.shape == [outF], "linear bias \(bias.shape), expected [\(outF)]") }
         let rows = x.count / max(inF, 1)
@@ -22,10 +23,11 @@ public enum Linear {
                         if let bias {
                             for i in 0..<r.count { for j in 0..<outF { dst[i * outF + j] = bias.data[j] } }
                         }
-                        BLAS.sgemm(.none, .transpose, m: r.count, n: outF, k: inF,
-                                   a: px.baseAddress! + r.lowerBound * inF, lda: inF,
-                                   b: pw.baseAddress!, ldb: inF,
-                                   beta: bias == nil ? 0 : 1, c: dst, ldc: outF)
+                        BLAS.sgemm(
+                            .none, .transpose, m: r.count, n: outF, k: inF,
+                            a: px.baseAddress! + r.lowerBound * inF, lda: inF,
+                            b: pw.baseAddress!, ldb: inF,
+                            beta: bias == nil ? 0 : 1, c: dst, ldc: outF)
                     }
                 }
             }
@@ -45,18 +47,21 @@ public enum Linear {
                     dx.data.withUnsafeMutableBufferPointer { pdx in
                         let o = SharedPointer(pdx.baseAddress!)
                         Parallel.forEachChunk(total: rows, chunkSize: rowsPerChunk) { _, r in
-                            BLAS.sgemm(.none, .none, m: r.count, n: inF, k: outF,
-                                       a: pg.baseAddress! + r.lowerBound * outF, lda: outF,
-                                       b: pw.baseAddress!, ldb: inF,
-                                       c: o.base + r.lowerBound * inF, ldc: inF)
+                            BLAS.sgemm(
+                                .none, .none, m: r.count, n: inF, k: outF,
+                                a: pg.baseAddress! + r.lowerBound * outF, lda: outF,
+                                b: pw.baseAddress!, ldb: inF,
+                                c: o.base + r.lowerBound * inF, ldc: inF)
                         }
                     }
                     // Partial = [dW (O·I) | db (O)] per chunk.
-                    sums = Parallel.sumOverChunks(total: rows, chunkSize: rowsPerChunk, resultCount: outF * inF + outF) { _, r, partial in
-                        BLAS.sgemm(.transpose, .none, m: outF, n: inF, k: r.count,
-                                   a: pg.baseAddress! + r.lowerBound * outF, lda: outF,
-                                   b: px.baseAddress! + r.lowerBound * inF, ldb: inF,
-                                   c: partial, ldc: inF)
+                    sums = Parallel.sumOverChunks(total: rows, chunkSize: rowsPerChunk, resultCount: outF * inF + outF)
+                    { _, r, partial in
+                        BLAS.sgemm(
+                            .transpose, .none, m: outF, n: inF, k: r.count,
+                            a: pg.baseAddress! + r.lowerBound * outF, lda: outF,
+                            b: px.baseAddress! + r.lowerBound * inF, ldb: inF,
+                            c: partial, ldc: inF)
                         if hasBias {
                             let db = partial + outF * inF
                             for i in r { for j in 0..<outF { db[j] += pg[i * outF + j] } }

@@ -24,10 +24,11 @@ public enum Matmul {
                 out.data.withUnsafeMutableBufferPointer { po in
                     let o = SharedPointer(po.baseAddress!)
                     Parallel.forEach(d.batch) { i in
-                        BLAS.sgemm(.none, .none, m: d.m, n: d.n, k: d.k,
-                                   a: pa.baseAddress! + i * d.m * d.k, lda: d.k,
-                                   b: pb.baseAddress! + (d.sharedB ? 0 : i * d.k * d.n), ldb: d.n,
-                                   c: o.base + i * d.m * d.n, ldc: d.n)
+                        BLAS.sgemm(
+                            .none, .none, m: d.m, n: d.n, k: d.k,
+                            a: pa.baseAddress! + i * d.m * d.k, lda: d.k,
+                            b: pb.baseAddress! + (d.sharedB ? 0 : i * d.k * d.n), ldb: d.n,
+                            c: o.base + i * d.m * d.n, ldc: d.n)
                     }
                 }
             }
@@ -45,27 +46,30 @@ public enum Matmul {
                     da.data.withUnsafeMutableBufferPointer { pda in
                         let o = SharedPointer(pda.baseAddress!)
                         Parallel.forEach(d.batch) { i in
-                            BLAS.sgemm(.none, .transpose, m: d.m, n: d.k, k: d.n,
-                                       a: pg.baseAddress! + i * d.m * d.n, lda: d.n,
-                                       b: pb.baseAddress! + (d.sharedB ? 0 : i * d.k * d.n), ldb: d.n,
-                                       c: o.base + i * d.m * d.k, ldc: d.k)
+                            BLAS.sgemm(
+                                .none, .transpose, m: d.m, n: d.k, k: d.n,
+                                a: pg.baseAddress! + i * d.m * d.n, lda: d.n,
+                                b: pb.baseAddress! + (d.sharedB ? 0 : i * d.k * d.n), ldb: d.n,
+                                c: o.base + i * d.m * d.k, ldc: d.k)
                         }
                     }
                     if d.sharedB {
                         // One GEMM over all batch rows: aᵀ (K, B·M) · dy (B·M, N).
                         db.data.withUnsafeMutableBufferPointer { pdb in
-                            BLAS.sgemm(.transpose, .none, m: d.k, n: d.n, k: d.batch * d.m,
-                                       a: pa.baseAddress!, lda: d.k, b: pg.baseAddress!, ldb: d.n,
-                                       c: pdb.baseAddress!, ldc: d.n)
+                            BLAS.sgemm(
+                                .transpose, .none, m: d.k, n: d.n, k: d.batch * d.m,
+                                a: pa.baseAddress!, lda: d.k, b: pg.baseAddress!, ldb: d.n,
+                                c: pdb.baseAddress!, ldc: d.n)
                         }
                     } else {
                         db.data.withUnsafeMutableBufferPointer { pdb in
                             let o = SharedPointer(pdb.baseAddress!)
                             Parallel.forEach(d.batch) { i in
-                                BLAS.sgemm(.transpose, .none, m: d.k, n: d.n, k: d.m,
-                                           a: pa.baseAddress! + i * d.m * d.k, lda: d.k,
-                                           b: pg.baseAddress! + i * d.m * d.n, ldb: d.n,
-                                           c: o.base + i * d.k * d.n, ldc: d.n)
+                                BLAS.sgemm(
+                                    .transpose, .none, m: d.k, n: d.n, k: d.m,
+                                    a: pa.baseAddress! + i * d.m * d.k, lda: d.k,
+                                    b: pg.baseAddress! + i * d.m * d.n, ldb: d.n,
+                                    c: o.base + i * d.k * d.n, ldc: d.n)
                             }
                         }
                     }

@@ -63,8 +63,10 @@ extension Parallel {
     /// the work) into `partial`, a zeroed buffer of `resultCount` floats private to that
     /// chunk. The partials are then summed in chunk order, so the result is bitwise the same
     /// for any thread count. Used for weight gradients summed over a batch.
-    public static func sumOverChunks(total: Int, chunkSize: Int, resultCount: Int,
-                                     _ body: (Int, Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    public static func sumOverChunks(
+        total: Int, chunkSize: Int, resultCount: Int,
+        _ body: (Int, Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    ) -> [Float] {
         let chunks = chunkCount(total: total, chunkSize: chunkSize)
         var result = [Float](repeating: 0, count: resultCount)
         if chunks == 0 || resultCount == 0 { return result }

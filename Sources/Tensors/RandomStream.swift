@@ -65,8 +65,10 @@ public struct RandomStream: Sendable, Hashable {
 
     /// Philox block `block` of this stream.
     public func block(_ block: UInt32) -> SIMD4<UInt32> {
-        Philox.block(counter: SIMD4(block, purpose.rawValue, UInt32(truncatingIfNeeded: index),
-                                    UInt32(truncatingIfNeeded: index >> 32)), key: key)
+        Philox.block(
+            counter: SIMD4(
+                block, purpose.rawValue, UInt32(truncatingIfNeeded: index),
+                UInt32(truncatingIfNeeded: index >> 32)), key: key)
     }
 
     /// Raw 32-bit words `offset ..< offset + out.count` of the stream.
@@ -88,14 +90,18 @@ public struct RandomStream: Sendable, Hashable {
     /// Standard normal Float32 by Box–Muller on pairs of uniforms: words (0, 1) of a block
     /// give the normals at the positions of words 0 and 1, words (2, 3) those of words 2
     /// and 3. `u ∈ (0, 1)` keeps log finite.
-    public func fillNormal(_ out: UnsafeMutableBufferPointer<Float>, offset: Int = 0,
-                           mean: Float = 0, std: Float = 1) {
+    public func fillNormal(
+        _ out: UnsafeMutableBufferPointer<Float>, offset: Int = 0,
+        mean: Float = 0, std: Float = 1
+    ) {
         fill(out, offset: offset, mode: 1, mean: mean, std: std)
     }
 
     /// Convenience: `count` uniforms from the start of the stream.
     public func uniforms(_ count: Int, offset: Int = 0) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { buf, n in fillUniform(buf, offset: offset); n = count }
+        [Float](unsafeUninitializedCapacity: count) { buf, n in
+            fillUniform(buf, offset: offset); n = count
+        }
     }
 
     /// Convenience: `count` standard normals from the start of the stream.
@@ -138,7 +144,7 @@ public struct RandomStream: Sendable, Hashable {
         var scratch = [Float](repeating: 0, count: 32)
         var g = firstGroup
         while g <= lastGroup {
-            let start = g * 32 - offset           // position of the group's element 0 in `out`
+            let start = g * 32 - offset  // position of the group's element 0 in `out`
             if start >= 0 && start + 32 <= n {
                 // As many whole groups as fit, straight into the output.
                 let whole = (n - start) / 32

@@ -22,7 +22,9 @@ public enum Softmax {
 
     /// Pointer form of the VJP for one row.
     @inline(__always)
-    static func rowBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
+    static func rowBackward(
+        _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int
+    ) {
         var dot: Float = 0
         for j in 0..<n { dot += dy[j] * y[j] }
         for j in 0..<n { dx[j] = y[j] * (dy[j] - dot) }
@@ -34,7 +36,9 @@ public enum Softmax {
         return Tensor(shape: y.shape) { o in
             y.data.withUnsafeBufferPointer { py in
                 dy.data.withUnsafeBufferPointer { pg in
-                    for r in 0..<rows { rowBackward(py.baseAddress! + r * n, pg.baseAddress! + r * n, o.baseAddress! + r * n, n) }
+                    for r in 0..<rows {
+                        rowBackward(py.baseAddress! + r * n, pg.baseAddress! + r * n, o.baseAddress! + r * n, n)
+                    }
                 }
             }
         }

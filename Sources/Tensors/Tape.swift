@@ -26,8 +26,9 @@ extension Variable {
             let parentGradients = pullback(g)
             for (parent, pg) in zip(node.parents, parentGradients) {
                 guard parent.requiresGradient, let pg else { continue }
-                precondition(pg.shape == parent.value.shape,
-                             "pullback produced \(pg.shape) for a parent of shape \(parent.value.shape)")
+                precondition(
+                    pg.shape == parent.value.shape,
+                    "pullback produced \(pg.shape) for a parent of shape \(parent.value.shape)")
                 let pid = ObjectIdentifier(parent)
                 if let existing = upstream[pid] { upstream[pid] = existing.adding(pg) } else { upstream[pid] = pg }
             }

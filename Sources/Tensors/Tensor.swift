@@ -16,8 +16,9 @@ public struct Tensor: Sendable, Equatable {
     /// Wraps `data` (row-major) as a tensor of `shape`.
     public init(shape: [Int], data: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in shape \(shape)")
-        precondition(Tensor.elementCount(shape) == data.count,
-                     "shape \(shape) needs \(Tensor.elementCount(shape)) elements, got \(data.count)")
+        precondition(
+            Tensor.elementCount(shape) == data.count,
+            "shape \(shape) needs \(Tensor.elementCount(shape)) elements, got \(data.count)")
         self.shape = shape
         self.data = data
     }

@@ -35,8 +35,10 @@ public final class Variable {
 
     /// Result of an op: records the node when needed, else returns a constant.
     /// `pullback` is only created (and its captures kept) when the node is recorded.
-    static func record(_ value: Tensor, _ inputs: [Variable],
-                       _ pullback: () -> (Tensor) -> [Tensor?]) -> Variable {
+    static func record(
+        _ value: Tensor, _ inputs: [Variable],
+        _ pullback: () -> (Tensor) -> [Tensor?]
+    ) -> Variable {
         if GradientMode.isRecording && inputs.contains(where: \.requiresGradient) {
             return Variable(value: value, parents: inputs, pullback: pullback())
         }
@@ -46,8 +48,10 @@ public final class Variable {
     /// Records an op whose inputs are `x`, a parameter `weight` and optional `bias`
     /// (linear, conv, normalisations with affine parameters). `backward` maps ∂y to
     /// (∂x, ∂weight, ∂bias); gradients of absent parameters are dropped.
-    static func recordWithParameters(_ value: Tensor, x: Variable, weight: Variable?, bias: Variable?,
-                                     _ backward: @escaping (Tensor) -> (Tensor, Tensor?, Tensor?)) -> Variable {
+    static func recordWithParameters(
+        _ value: Tensor, x: Variable, weight: Variable?, bias: Variable?,
+        _ backward: @escaping (Tensor) -> (Tensor, Tensor?, Tensor?)
+    ) -> Variable {
         let inputs = [x] + [weight, bias].compactMap { $0 }
         return record(value, inputs) {
             let hasWeight = weight != nil, hasBias = bias != nil

@@ -41,7 +41,9 @@ enum WinogradConv {
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: Conv2d.Geometry) -> Tensor {
         precondition(applies(g))
         let n = x.shape[0], tiles = ((g.height + 1) / 2) * ((g.width + 1) / 2)
-        let u = weight.data.withUnsafeBufferPointer { transformWeights($0.baseAddress!, outChannels: g.outChannels, channels: g.channels) }
+        let u = weight.data.withUnsafeBufferPointer {
+            transformWeights($0.baseAddress!, outChannels: g.outChannels, channels: g.channels)
+        }
         var out = Tensor(uninitialized: [n, g.outChannels, g.height, g.width])  // every element is written
         x.data.withUnsafeBufferPointer { px in
             u.withUnsafeBufferPointer { pu in
@@ -53,12 +55,17 @@ enum WinogradConv {
                         Parallel.forEachChunk(total: n, chunkSize: imagesPerChunk) { _, images in
                             let ld = images.count * tiles
                             // (16, C, m·T) and (16, O, m·T), both fully written before they are read.
-                            var v = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.channels * ld)) { $1 = $0.count }
-                            var prod = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.outChannels * ld)) { $1 = $0.count }
+                            var v = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.channels * ld)) {
+                                $1 = $0.count
+                            }
+                            var prod = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.outChannels * ld)) {
+                                $1 = $0.count
+                            }
                             v.withUnsafeMutableBufferPointer { pv in
                                 prod.withUnsafeMutableBufferPointer { pp in
-                                    forwardChunk(x: px.baseAddress!, images: images, u: pu.baseAddress!, bias: pb.baseAddress!,
-                                                 out: o.base, g, v: pv.baseAddress!, prod: pp.baseAddress!)
+                                    forwardChunk(
+                                        x: px.baseAddress!, images: images, u: pu.baseAddress!, bias: pb.baseAddress!,
+                                        out: o.base, g, v: pv.baseAddress!, prod: pp.baseAddress!)
                                 }
                             }
                         }
@@ -105,9 +112,11 @@ enum WinogradConv {
     /// `prod` (16, O, m·T) are scratch buffers of the chunk (blocks ``blockStride(_:)`` apart);
     /// tile t = ty·tw + tx of image j is column j·T + t. The tile transforms are C kernels
     /// (CKernels/Winograd.c) that run across a row of tiles in vector registers.
-    static func forwardChunk(x: UnsafePointer<Float>, images: Range<Int>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                             out: UnsafeMutablePointer<Float>, _ g: Conv2d.Geometry,
-                             v: UnsafeMutablePointer<Float>, prod: UnsafeMutablePointer<Float>) {
+    static func forwardChunk(
+        x: UnsafePointer<Float>, images: Range<Int>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, _ g: Conv2d.Geometry,
+        v: UnsafeMutablePointer<Float>, prod: UnsafeMutablePointer<Float>
+    ) {
         let c = g.channels, o = g.outChannels, h = g.height, w = g.width
         let th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw
         let m = images.count, ld = m * tiles
@@ -117,20 +126,23 @@ enum WinogradConv {
             scratch.initialize(repeating: 0)
             for (j, i) in images.enumerated() {
                 for ch in 0..<c {
-                    sad_winograd_input(x + (i * c + ch) * h * w, Int32(h), Int32(w), v + ch * ld + j * tiles, vStride,
-                                       scratch.baseAddress!)
+                    sad_winograd_input(
+                        x + (i * c + ch) * h * w, Int32(h), Int32(w), v + ch * ld + j * tiles, vStride,
+                        scratch.baseAddress!)
                 }
             }
         }
         for xi in 0..<16 {
-            BLAS.sgemm(.none, .none, m: o, n: ld, k: c, a: u + xi * o * c, lda: c,
-                       b: UnsafePointer(v + xi * vStride), ldb: ld, c: prod + xi * pStride, ldc: ld)
+            BLAS.sgemm(
+                .none, .none, m: o, n: ld, k: c, a: u + xi * o * c, lda: c,
+                b: UnsafePointer(v + xi * vStride), ldb: ld, c: prod + xi * pStride, ldc: ld)
         }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * tw) { scratch in
             for (j, i) in images.enumerated() {
                 for oc in 0..<o {
-                    sad_winograd_output(prod + oc * ld + j * tiles, pStride, Int32(h), Int32(w), bias[oc],
-                                        out + (i * o + oc) * h * w, scratch.baseAddress!)
+                    sad_winograd_output(
+                        prod + oc * ld + j * tiles, pStride, Int32(h), Int32(w), bias[oc],
+                        out + (i * o + oc) * h * w, scratch.baseAddress!)
                 }
             }
         }

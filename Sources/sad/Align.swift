@@ -46,8 +46,9 @@ struct Align: ParsableCommand {
         let a = try JSONFile.read(path)
         for key in ["w-min", "identity", "w-max", "theorem2_min", "theorem2_max"] {
             guard let v = ((a["alpha"] as? JSONObject)?[key] as? NSNumber)?.doubleValue, v.isFinite else {
-                throw FormatError(file: path, field: "alpha.\(key)", expected: "a finite number",
-                                  found: "\((a["alpha"] as? JSONObject)?[key] ?? "nothing")")
+                throw FormatError(
+                    file: path, field: "alpha.\(key)", expected: "a finite number",
+                    found: "\((a["alpha"] as? JSONObject)?[key] ?? "nothing")")
             }
         }
         let alpha = a["alpha"] as? JSONObject ?? [:]

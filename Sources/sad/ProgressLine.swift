@@ -12,8 +12,9 @@ final class ProgressLine {
         guard enabled, total > 0 else { return }
         let elapsed = Date().timeIntervalSince(start)
         let eta = done > 0 ? elapsed * Double(total - done) / Double(done) : 0
-        let line = String(format: "\r%@: %d/%d (%.0f%%), %.0f s elapsed, ETA %.0f s   ", label, done, total,
-                          100 * Double(done) / Double(total), elapsed, eta)
+        let line = String(
+            format: "\r%@: %d/%d (%.0f%%), %.0f s elapsed, ETA %.0f s   ", label, done, total,
+            100 * Double(done) / Double(total), elapsed, eta)
         FileHandle.standardError.write(Data(line.utf8))
     }
 

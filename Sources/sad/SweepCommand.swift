@@ -108,7 +108,7 @@ struct SweepCommand: ParsableCommand {
             let all = try sweep.recipe.units(), missing = try sweep.missing()
             print(
                 "\(sweep.recipe.name) profile \(sweep.recipe.profile.rawValue): \(all.count - missing.count) of "
-                + "\(all.count) units done"
+                    + "\(all.count) units done"
             )
             for unit in missing.prefix(20) { print("  missing: \(unit)") }
             if missing.count > 20 { print("  … and \(missing.count - 20) more") }

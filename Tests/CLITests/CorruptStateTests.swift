@@ -110,8 +110,9 @@ final class CorruptStateTests: XCTestCase {
         let box = try SadSandbox("unit-arrays")
         assertSucceeded(try box.run(["reproduce", "fig3", "--seeds", "1", "--out", "run"]))
         try Npy.write(NDArray(shape: [3], float32: [1, 2, 3]), to: box.path("run/units/nearest_0_s0/response.npy"))
-        assertRefused(try box.run(["sweep", "merge", "--out", "run"]),
-                      mentions: ["response.npy", "response", "expected 256 finite values", "found [3]"])
+        assertRefused(
+            try box.run(["sweep", "merge", "--out", "run"]),
+            mentions: ["response.npy", "response", "expected 256 finite values", "found [3]"])
     }
 
     func testEditedSweepFilesAreRefused() throws {

@@ -68,19 +68,26 @@ final class MemoryBoundTests: XCTestCase {
     /// A small network on huge images: its parameters fit, one forward pass does not.
     func testActivationsOfOnePassAreSizedFirst() throws {
         let box = try SadSandbox("activations")
-        try box.write("huge.json", """
+        try box.write(
+            "huge.json",
+            """
             {"shape": [1, 4096, 4096], "learning_rate": 1e-3, "grad_clip": 1.0,
              "diffuser": {"T": 100, "linear": true,
                           "model": {"base_channels": 32, "num_res_attn_blocks": 1, "channel_mults": [1, 1],
                                     "is_attn": [false, false, false], "num_heads": 4, "dropout": 0.0,
                                     "use_scale_shift_norm": false}}}
             """)
-        assertRefused(try box.run(["init-stats", "--config", "huge.json", "--networks", "2"]),
-                      mentions: ["--config", "activations", "memory budget", "needed"])
-        assertRefused(try box.run(["train", "--config", "mlp.json", "--data", "rank-one:dct:0:1",
-                                   "--num-samples", "100000", "--batch-size", "100000", "--steps", "1", "--out", "t"],
-                                  env: ["SAD_MAX_MEMORY_MB": "64"]),
-                      mentions: ["--batch-size", "activations", "memory budget"])
+        assertRefused(
+            try box.run(["init-stats", "--config", "huge.json", "--networks", "2"]),
+            mentions: ["--config", "activations", "memory budget", "needed"])
+        assertRefused(
+            try box.run(
+                [
+                    "train", "--config", "mlp.json", "--data", "rank-one:dct:0:1",
+                    "--num-samples", "100000", "--batch-size", "100000", "--steps", "1", "--out", "t",
+                ],
+                env: ["SAD_MAX_MEMORY_MB": "64"]),
+            mentions: ["--batch-size", "activations", "memory budget"])
     }
 
     /// More threads never need more memory than the budget: the chunks in flight shrink to fit,

@@ -12,7 +12,9 @@ final class ImageDatasetTests: XCTestCase {
     }
 
     func idx(n: Int, h: Int, w: Int, magic: UInt32 = 0x0803, pixels: [UInt8]? = nil) -> [UInt8] {
-        func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+        func be(_ v: Int) -> [UInt8] {
+            [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
+        }
         return be(Int(magic)) + be(n) + be(h) + be(w) + (pixels ?? (0..<(n * h * w)).map { UInt8($0 % 256) })
     }
 
@@ -21,7 +23,8 @@ final class ImageDatasetTests: XCTestCase {
         let raw = idx(n: 3, h: 4, w: 5)
         try AtomicFile.write(raw, to: "\(dir)/a-idx3-ubyte")
         try AtomicFile.write(Gzip.compress(raw), to: "\(dir)/a-idx3-ubyte.gz")
-        let a = try ImageDatasets.idxImages("\(dir)/a-idx3-ubyte"), b = try ImageDatasets.idxImages("\(dir)/a-idx3-ubyte.gz")
+        let a = try ImageDatasets.idxImages("\(dir)/a-idx3-ubyte"),
+            b = try ImageDatasets.idxImages("\(dir)/a-idx3-ubyte.gz")
         XCTAssertEqual(a, b)
         XCTAssertEqual(a.shape, [3, 1, 4, 5])
         XCTAssertEqual(a.data[0], -1)
@@ -42,7 +45,9 @@ final class ImageDatasetTests: XCTestCase {
         try expect(idx(n: 100_000_000, h: 4000, w: 4000, pixels: []), ["data"])
         try expect(Array(Gzip.compress(idx(n: 3, h: 4, w: 5)).dropLast(12)), ["gzip"])
         try AtomicFile.write([UInt8](repeating: 0, count: 3072), to: "\(dir)/cifar.bin")
-        XCTAssertThrowsError(try ImageDatasets.cifar10(["\(dir)/cifar.bin"])) { XCTAssertTrue("\($0)".contains("3073")) }
+        XCTAssertThrowsError(try ImageDatasets.cifar10(["\(dir)/cifar.bin"])) {
+            XCTAssertTrue("\($0)".contains("3073"))
+        }
         var record = [UInt8](repeating: 128, count: 3073)
         record[0] = 3
         try AtomicFile.write(record + record, to: "\(dir)/cifar.bin")
@@ -88,7 +93,8 @@ final class PNGFolderTests: XCTestCase {
         XCTAssertEqual(Array(t.data[0..<4]), [-1, -0.6, -0.2, 1].map { Float($0) }, accuracy: 1e-6)
         XCTAssertEqual(Array(t.data[4..<8]), [1, 1, 1, 1])
         XCTAssertEqual(Array(t.data[8..<12]), [-1, -1, -1, -1])
-        XCTAssertEqual(try DataSource.parse("png:\(dir)").load(shape: [1, 2, 2], count: 0, seed: 0).shape, [3, 1, 2, 2])
+        XCTAssertEqual(
+            try DataSource.parse("png:\(dir)").load(shape: [1, 2, 2], count: 0, seed: 0).shape, [3, 1, 2, 2])
 
         // Mixed sizes, another image format, no class folder, wrong size for the config.
         try PNG.write("\(dir)/b/9.png", width: 3, height: 2, channels: 1, samples: Array(repeating: 1, count: 6))
@@ -102,11 +108,15 @@ final class PNGFolderTests: XCTestCase {
         let flat = dir + "-flat"
         try fm.createDirectory(atPath: flat, withIntermediateDirectories: true)
         try PNG.write("\(flat)/0.png", width: 2, height: 2, channels: 1, samples: [0, 0, 0, 0])
-        XCTAssertThrowsError(try ImageDatasets.pngFolder(flat)) { XCTAssertEqual(($0 as? FormatError)?.field, "folder") }
+        XCTAssertThrowsError(try ImageDatasets.pngFolder(flat)) {
+            XCTAssertEqual(($0 as? FormatError)?.field, "folder")
+        }
     }
 }
 
-private func XCTAssertEqual(_ a: [Float], _ b: [Float], accuracy: Float, file: StaticString = #filePath, line: UInt = #line) {
+private func XCTAssertEqual(
+    _ a: [Float], _ b: [Float], accuracy: Float, file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.count, b.count, file: file, line: line)
     for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
 }

@@ -10,11 +10,15 @@ final class TrainerTests: XCTestCase {
     /// norm, and the first Adam step equals PyTorch's closed form lr·m̂/(√v̂ + eps).
     func testClippedAdamStepOnReferenceBatch() throws {
         let f = try SafeTensors.read("\(fixtures)/iddpm-1x16x16-nearest/tensors.safetensors")
-        let manifest = try JSONSerialization.jsonObject(with: Data(try AtomicFile.read("\(fixtures)/iddpm-1x16x16-nearest/manifest.json"))) as! [String: Any]
-        let config = try NetworkConfig.parse(Array(try JSONSerialization.data(withJSONObject: manifest["config_after_mutation"]!)))
+        let manifest =
+            try JSONSerialization.jsonObject(
+                with: Data(try AtomicFile.read("\(fixtures)/iddpm-1x16x16-nearest/manifest.json"))) as! [String: Any]
+        let config = try NetworkConfig.parse(
+            Array(try JSONSerialization.data(withJSONObject: manifest["config_after_mutation"]!)))
         let net = try ScoreNetwork(makeArchitecture(config), checkpoint: f)
-        var (_, _, grads) = net.lossAndGradients(xt: try f.tensor("train.x_t"), timesteps: try f.array("train.t").integers!.map(Float.init),
-                                                 target: try f.tensor("train.eps_target"))
+        var (_, _, grads) = net.lossAndGradients(
+            xt: try f.tensor("train.x_t"), timesteps: try f.array("train.t").integers!.map(Float.init),
+            target: try f.tensor("train.eps_target"))
         let norm = Adam.clipGradients(&grads, maxNorm: 1)
         let refNorm = Float(((manifest["train"] as! [String: Any])["grad_total_norm"] as! NSNumber).doubleValue)
         XCTAssertEqual(norm, refNorm, accuracy: 1e-4 * refNorm)
@@ -35,7 +39,10 @@ final class TrainerTests: XCTestCase {
     }
 
     func smallSetup() throws -> (NetworkConfig, Tensor) {
-        let config = try NetworkConfig.parse(Array(#"{"shape": [1, 4, 4], "learning_rate": 1e-2, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true, "model": {"type": "mlp", "hidden": [32, 32], "time_embedding_dim": 8}}}"#.utf8))
+        let config = try NetworkConfig.parse(
+            Array(
+                #"{"shape": [1, 4, 4], "learning_rate": 1e-2, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true, "model": {"type": "mlp", "hidden": [32, 32], "time_embedding_dim": 8}}}"#
+                    .utf8))
         var v = Tensor(zeros: [1, 4, 4]); v.data[5] = 1
         let z = RandomStream(seed: 1, purpose: .data).normals(64)
         var data = Tensor(zeros: [64, 1, 4, 4])
@@ -47,35 +54,49 @@ final class TrainerTests: XCTestCase {
     func testResumeIsIdentical() throws {
         let (config, data) = try smallSetup()
         let arch = makeArchitecture(config)
-        var straight = try Trainer(network: ScoreNetwork(arch, seed: 2), data: data, config: config, batchSize: 24, seed: 5)
+        var straight = try Trainer(
+            network: ScoreNetwork(arch, seed: 2), data: data, config: config, batchSize: 24, seed: 5)
         for _ in 0..<12 { try straight.trainStep() }
-        var first = try Trainer(network: ScoreNetwork(arch, seed: 2), data: data, config: config, batchSize: 24, seed: 5)
+        var first = try Trainer(
+            network: ScoreNetwork(arch, seed: 2), data: data, config: config, batchSize: 24, seed: 5)
         for _ in 0..<5 { try first.trainStep() }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sad-train-\(UUID().uuidString).safetensors").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sad-train-\(UUID().uuidString).safetensors"
+        ).path
         try first.save(to: path)
-        var resumed = try Trainer(network: ScoreNetwork(arch, seed: 99), data: data, config: config, batchSize: 24, seed: 5)
+        var resumed = try Trainer(
+            network: ScoreNetwork(arch, seed: 99), data: data, config: config, batchSize: 24, seed: 5)
         try resumed.restore(from: path)
         XCTAssertEqual(resumed.step, 5)
         for _ in 0..<7 { try resumed.trainStep() }
         XCTAssertEqual(resumed.network.parameters.values, straight.network.parameters.values)
         XCTAssertEqual(resumed.losses, straight.losses)
-        var wrong = try Trainer(network: ScoreNetwork(arch, seed: 2), data: data, config: config, batchSize: 25, seed: 5)
+        var wrong = try Trainer(
+            network: ScoreNetwork(arch, seed: 2), data: data, config: config, batchSize: 25, seed: 5)
         XCTAssertThrowsError(try wrong.restore(from: path))
     }
 
     /// Loss decreases on rank-one data, and a diverging run stops with the step named.
     func testLossDecreasesAndDivergenceIsReported() throws {
         let (config, data) = try smallSetup()
-        var trainer = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: 3), data: data, config: config, batchSize: 32, seed: 1)
+        var trainer = try Trainer(
+            network: ScoreNetwork(makeArchitecture(config), seed: 3), data: data, config: config, batchSize: 32, seed: 1
+        )
         for _ in 0..<150 { try trainer.trainStep() }
         let early = trainer.losses.prefix(10).reduce(0, +) / 10, late = trainer.losses.suffix(10).reduce(0, +) / 10
         XCTAssertLessThan(late, 0.8 * early, "losses \(early) → \(late)")
         var bad = data
         bad.data[3] = .nan
-        XCTAssertThrowsError(try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: 3), data: bad, config: config, batchSize: 8, seed: 1))
+        XCTAssertThrowsError(
+            try Trainer(
+                network: ScoreNetwork(makeArchitecture(config), seed: 3), data: bad, config: config, batchSize: 8,
+                seed: 1))
         var huge = data
         for i in 0..<huge.count { huge.data[i] *= 1e30 }
-        var diverging = try Trainer(network: ScoreNetwork(makeArchitecture(config), seed: 3), data: huge, config: config, batchSize: 8, seed: 1)
-        XCTAssertThrowsError(try { for _ in 0..<3 { try diverging.trainStep() } }()) { XCTAssertTrue("\($0)".contains("step 0"), "\($0)") }
+        var diverging = try Trainer(
+            network: ScoreNetwork(makeArchitecture(config), seed: 3), data: huge, config: config, batchSize: 8, seed: 1)
+        XCTAssertThrowsError(try { for _ in 0..<3 { try diverging.trainStep() } }()) {
+            XCTAssertTrue("\($0)".contains("step 0"), "\($0)")
+        }
     }
 }

@@ -8,17 +8,22 @@ final class AlignmentTests: XCTestCase {
     func randomSPD(_ d: Int, seed: UInt64, decay: Double) throws -> [Double] {
         let q = try RandomOrthogonal.matrix(n: d, stream: RandomStream(seed: seed, purpose: .test, index: 0))
         var m = [Double](repeating: 0, count: d * d)
-        for k in 0..<d { let lambda = pow(decay, Double(k)); for i in 0..<d { for j in 0..<d { m[i * d + j] += lambda * q[i * d + k] * q[j * d + k] } } }
+        for k in 0..<d {
+            let lambda = pow(decay, Double(k));
+            for i in 0..<d { for j in 0..<d { m[i * d + j] += lambda * q[i * d + k] * q[j * d + k] } }
+        }
         return m
     }
 
     func testRandomOrthogonalIsOrthogonalAndDeterministic() throws {
         let d = 40
         let q = try RandomOrthogonal.matrix(n: d, stream: RandomStream(seed: 3, purpose: .test, index: 1))
-        for i in 0..<d { for j in 0..<d {
-            let dot = (0..<d).reduce(0.0) { $0 + q[i * d + $1] * q[j * d + $1] }
-            XCTAssertEqual(dot, i == j ? 1 : 0, accuracy: 1e-12)
-        } }
+        for i in 0..<d {
+            for j in 0..<d {
+                let dot = (0..<d).reduce(0.0) { $0 + q[i * d + $1] * q[j * d + $1] }
+                XCTAssertEqual(dot, i == j ? 1 : 0, accuracy: 1e-12)
+            }
+        }
         XCTAssertEqual(q, try RandomOrthogonal.matrix(n: d, stream: RandomStream(seed: 3, purpose: .test, index: 1)))
     }
 
@@ -26,7 +31,9 @@ final class AlignmentTests: XCTestCase {
     /// equal Σλ_iν_{D+1−i} and Σλ_iν_i.
     func testTheorem2BoundsHoldForRandomOrthogonalW() throws {
         let d = 24
-        let a = try Alignment(networkGeometry: try randomSPD(d, seed: 1, decay: 0.8), dataSecondMoment: try randomSPD(d, seed: 2, decay: 0.7), dimension: d)
+        let a = try Alignment(
+            networkGeometry: try randomSPD(d, seed: 1, decay: 0.8),
+            dataSecondMoment: try randomSPD(d, seed: 2, decay: 0.7), dimension: d)
         let (lo, hi) = a.alphaBounds
         XCTAssertEqual(a.alpha(a.wMin), lo, accuracy: 1e-10 * hi)
         XCTAssertEqual(a.alpha(a.wMax), hi, accuracy: 1e-10 * hi)
@@ -51,7 +58,7 @@ final class AlignmentTests: XCTestCase {
         XCTAssertEqual(windowedProjectionEnergy(e, e, halfWidth: 1), [Double](repeating: 1, count: d), accuracy: 1e-10)
         let f = try SymmetricEigen<Double>(symmetric: try randomSPD(d, seed: 5, decay: 0.8), n: d)
         let mean = windowedProjectionEnergy(e, f, halfWidth: 1).reduce(0, +) / Double(d)
-        XCTAssertLessThan(mean, 0.5)   // unrelated bases: ≈ (2h+1)/D minus edge effects
+        XCTAssertLessThan(mean, 0.5)  // unrelated bases: ≈ (2h+1)/D minus edge effects
     }
 
     func testStatistics() {
@@ -62,7 +69,9 @@ final class AlignmentTests: XCTestCase {
     }
 }
 
-private func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
+private func XCTAssertEqual(
+    _ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.count, b.count, file: file, line: line)
     for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
 }

@@ -21,20 +21,28 @@ func syntheticImages(_ n: Int) throws -> String {
     let dir = try scratchDirectory("images")
     var x = Tensor(zeros: [n, 1, 16, 16])
     let z = RandomStream(seed: 5, purpose: .test).normals(n * 4)
-    for i in 0..<n { for y in 0..<16 { for c in 0..<16 {
-        let v = z[i * 4] * Float(cos(Double(y) / 3)) + z[i * 4 + 1] * Float(sin(Double(c) / 4)) + 0.3 * z[i * 4 + 2]
-        x.data[i * 256 + y * 16 + c] = max(-1, min(1, v / 2))
-    } } }
+    for i in 0..<n {
+        for y in 0..<16 {
+            for c in 0..<16 {
+                let v =
+                    z[i * 4] * Float(cos(Double(y) / 3)) + z[i * 4 + 1] * Float(sin(Double(c) / 4)) + 0.3 * z[i * 4 + 2]
+                x.data[i * 256 + y * 16 + c] = max(-1, min(1, v / 2))
+            }
+        }
+    }
     let path = "\(dir)/images.npy"
     try Npy.write(x, to: path)
     return path
 }
 
 final class RecipeTests: XCTestCase {
-    func run(_ name: String, options: RecipeOptions = RecipeOptions(), shard: Shard = .whole, in dir: String? = nil) throws -> (Sweep, String) {
+    func run(
+        _ name: String, options: RecipeOptions = RecipeOptions(), shard: Shard = .whole, in dir: String? = nil
+    ) throws -> (Sweep, String) {
         let dir = try dir ?? scratchDirectory(name)
-        let sweep = Sweep(recipe: try Recipes.make(name, profile: .quick, options: options), directory: RunDirectory(path: dir),
-                          shard: shard, options: options, version: "test")
+        let sweep = Sweep(
+            recipe: try Recipes.make(name, profile: .quick, options: options), directory: RunDirectory(path: dir),
+            shard: shard, options: options, version: "test")
         try sweep.execute()
         return (sweep, dir)
     }
@@ -55,11 +63,16 @@ final class RecipeTests: XCTestCase {
             for figure in figures {
                 XCTAssertTrue(html.contains("id=\"\(figure.name)\""), "\(name): \(figure.name) in report.html")
                 let ext: String
-                switch figure { case .svg: ext = "svg"; case .png: ext = "png" }
+                switch figure {
+                case .svg: ext = "svg";
+                case .png: ext = "png"
+                }
                 let path = "\(dir)/figures/\(figure.name).\(ext)"
                 XCTAssertTrue(FileManager.default.fileExists(atPath: path), path)
                 if ext == "png" { XCTAssertNoThrow(try PNG.read(path), path) }
-                if ext == "svg" { XCTAssertTrue(SVGCheck.isWellFormed(try String(contentsOfFile: path, encoding: .utf8)), path) }
+                if ext == "svg" {
+                    XCTAssertTrue(SVGCheck.isWellFormed(try String(contentsOfFile: path, encoding: .utf8)), path)
+                }
             }
         }
     }
@@ -114,30 +127,43 @@ final class RecipeTests: XCTestCase {
     func testUnknownRecipeAndMissingDataAreErrors() {
         XCTAssertThrowsError(try Recipes.make("fig5", profile: .quick)) { XCTAssertTrue("\($0)".contains("fig6")) }
         XCTAssertThrowsError(try Recipes.make("fig10", profile: .quick)) { XCTAssertTrue("\($0)".contains("--data")) }
-        XCTAssertThrowsError(try AlignmentRecipe(name: "fig8", profile: .quick, options: RecipeOptions(data: "rank-one:dct:1:1")).dataset())
+        XCTAssertThrowsError(
+            try AlignmentRecipe(name: "fig8", profile: .quick, options: RecipeOptions(data: "rank-one:dct:1:1"))
+                .dataset())
     }
 
     func testBuiltinConfigsEqualTheFiles() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
         for (name, text) in BuiltinConfigs.json {
-            XCTAssertEqual(try String(contentsOfFile: "\(root)/configs/\(name).json", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-                           text.trimmingCharacters(in: .whitespacesAndNewlines), name)
+            XCTAssertEqual(
+                try String(contentsOfFile: "\(root)/configs/\(name).json", encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines),
+                text.trimmingCharacters(in: .whitespacesAndNewlines), name)
         }
-        XCTAssertEqual(BuiltinConfigs.json.count, try FileManager.default.contentsOfDirectory(atPath: "\(root)/configs").filter { $0.hasSuffix(".json") }.count)
+        XCTAssertEqual(
+            BuiltinConfigs.json.count,
+            try FileManager.default.contentsOfDirectory(atPath: "\(root)/configs").filter { $0.hasSuffix(".json") }
+                .count)
     }
 
     func testBuiltinLabelsResolveAsTheyAreRecorded() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
         XCTAssertEqual(try BuiltinConfigs.resolve("builtin:1x28x28-iddpm").shape, [1, 28, 28])
         XCTAssertEqual(try BuiltinConfigs.resolve("\(root)/configs/1x16x16-iddpm.json").shape, [1, 16, 16])
-        XCTAssertThrowsError(try BuiltinConfigs.resolve("builtin:2x16x16-iddpm")) { XCTAssertTrue("\($0)".contains("1x16x16-iddpm")) }
+        XCTAssertThrowsError(try BuiltinConfigs.resolve("builtin:2x16x16-iddpm")) {
+            XCTAssertTrue("\($0)".contains("1x16x16-iddpm"))
+        }
     }
 }
 
 /// Minimal XML well-formedness check for the SVG figures.
 enum SVGCheck {
-    final class Delegate: NSObject, XMLParserDelegate { var failed = false
-        func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) { failed = true } }
+    final class Delegate: NSObject, XMLParserDelegate {
+        var failed = false
+        func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) { failed = true }
+    }
 
     static func isWellFormed(_ svg: String) -> Bool {
         let parser = XMLParser(data: Data(svg.utf8))

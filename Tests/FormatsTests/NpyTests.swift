@@ -3,7 +3,8 @@ import XCTest
 @testable import Formats
 import Tensors
 
-let samplesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Samples").path
+let samplesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Samples")
+    .path
 let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures").path
 
@@ -13,8 +14,10 @@ func temporaryDirectory() throws -> String {
     return dir
 }
 
-func assertFormatError(_ body: @autoclosure () throws -> Any, mentions words: [String],
-                       file: StaticString = #filePath, line: UInt = #line) {
+func assertFormatError(
+    _ body: @autoclosure () throws -> Any, mentions words: [String],
+    file: StaticString = #filePath, line: UInt = #line
+) {
     do {
         _ = try body()
         XCTFail("expected a FormatError mentioning \(words)", file: file, line: line)
@@ -49,10 +52,14 @@ final class NpyTests: XCTestCase {
     }
 
     func testReadsNumPyWrittenSamples() throws {
-        XCTAssertEqual(try Npy.read("\(samplesDirectory)/float32_2x3.npy"), NDArray(shape: [2, 3], float32: [0, 0.25, 0.5, 0.75, 1, 1.25]))
+        XCTAssertEqual(
+            try Npy.read("\(samplesDirectory)/float32_2x3.npy"),
+            NDArray(shape: [2, 3], float32: [0, 0.25, 0.5, 0.75, 1, 1.25]))
         XCTAssertEqual(try Npy.read("\(samplesDirectory)/int64_4.npy"), NDArray(shape: [4], int64: [0, 7, 500, 999]))
-        XCTAssertEqual(try Npy.read("\(samplesDirectory)/float64_bigendian.npy"), NDArray(shape: [2], float64: [1.5, -2.25]))
-        XCTAssertEqual(try Npy.read("\(samplesDirectory)/uint8_2x2x2.npy"), NDArray(shape: [2, 2, 2], uint8: Array(0..<8)))
+        XCTAssertEqual(
+            try Npy.read("\(samplesDirectory)/float64_bigendian.npy"), NDArray(shape: [2], float64: [1.5, -2.25]))
+        XCTAssertEqual(
+            try Npy.read("\(samplesDirectory)/uint8_2x2x2.npy"), NDArray(shape: [2, 2, 2], uint8: Array(0..<8)))
         assertFormatError(try Npy.read("\(samplesDirectory)/fortran.npy"), mentions: ["fortran_order", "C order"])
     }
 
@@ -64,7 +71,10 @@ final class NpyTests: XCTestCase {
         try Npy.write(NDArray(shape: [2, 2], float64: [1, 2, 3, 4.5]), to: path)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["python3", "-c", "import numpy as np; a = np.load('\(path)'); assert a.dtype == np.float64 and a.shape == (2, 2) and a[1, 1] == 4.5; print('ok')"]
+        process.arguments = [
+            "python3", "-c",
+            "import numpy as np; a = np.load('\(path)'); assert a.dtype == np.float64 and a.shape == (2, 2) and a[1, 1] == 4.5; print('ok')",
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = Pipe()
@@ -92,20 +102,33 @@ final class NpyTests: XCTestCase {
         assertFormatError(try Npy.decode(badVersion), mentions: ["version", "9.0"])
         var lyingLength = good; lyingLength[8] = 0xff; lyingLength[9] = 0xff
         assertFormatError(try Npy.decode(lyingLength), mentions: ["header", "truncated"])
-        assertFormatError(try Npy.decode(header("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }") + [UInt8](repeating: 0, count: 8)),
-                          mentions: ["descr", "<c8"])
-        assertFormatError(try Npy.decode(header("{'descr': '<f4', 'shape': (1,), }") + [0, 0, 0, 0]), mentions: ["missing fortran_order"])
-        assertFormatError(try Npy.decode(header("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}")), mentions: ["'x'"])
-        assertFormatError(try Npy.decode(header("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }")), mentions: ["True or False"])
-        assertFormatError(try Npy.decode(header("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }")), mentions: ["header"])
+        assertFormatError(
+            try Npy.decode(
+                header("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }") + [UInt8](repeating: 0, count: 8)),
+            mentions: ["descr", "<c8"])
+        assertFormatError(
+            try Npy.decode(header("{'descr': '<f4', 'shape': (1,), }") + [0, 0, 0, 0]),
+            mentions: ["missing fortran_order"])
+        assertFormatError(
+            try Npy.decode(header("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}")), mentions: ["'x'"]
+        )
+        assertFormatError(
+            try Npy.decode(header("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }")),
+            mentions: ["True or False"])
+        assertFormatError(
+            try Npy.decode(header("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }")), mentions: ["header"])
         assertFormatError(try Npy.decode(header("not a dict")), mentions: ["header", "'{'"])
         // Huge shapes: overflow or more bytes than present — an error, never an allocation.
-        assertFormatError(try Npy.decode(header("{'descr': '<f8', 'fortran_order': False, 'shape': (4000000000, 4000000000, 4000000000), }")),
-                          mentions: ["shape"])
-        assertFormatError(try Npy.decode(header("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }")),
-                          mentions: ["data", "4000000000000 bytes"])
-        assertFormatError(try Npy.decode(header("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }")),
-                          mentions: ["shape"])
+        assertFormatError(
+            try Npy.decode(
+                header("{'descr': '<f8', 'fortran_order': False, 'shape': (4000000000, 4000000000, 4000000000), }")),
+            mentions: ["shape"])
+        assertFormatError(
+            try Npy.decode(header("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }")),
+            mentions: ["data", "4000000000000 bytes"])
+        assertFormatError(
+            try Npy.decode(header("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }")),
+            mentions: ["shape"])
         assertFormatError(try Npy.read("/nonexistent/file.npy"), mentions: ["/nonexistent/file.npy", "no such file"])
     }
 

@@ -46,47 +46,72 @@ final class SafeTensorsTests: XCTestCase {
 
     func testMalformedFilesThrowNamedErrors() {
         let four = [UInt8](repeating: 0, count: 4)
-        assertFormatError(try SafeTensors.decode([1, 2, 3], file: "m.safetensors"), mentions: ["m.safetensors", "truncated"])
+        assertFormatError(
+            try SafeTensors.decode([1, 2, 3], file: "m.safetensors"), mentions: ["m.safetensors", "truncated"])
         // Header length beyond the file / beyond the limit.
-        assertFormatError(try SafeTensors.decode(make("{}", data: []).enumerated().map { $0.offset == 0 ? 200 : $0.element }),
-                          mentions: ["header size", "truncated"])
-        assertFormatError(try SafeTensors.decode([0, 0, 0, 0, 0, 0, 0, 0x7f] + four), mentions: ["header size", "100000000"])
+        assertFormatError(
+            try SafeTensors.decode(make("{}", data: []).enumerated().map { $0.offset == 0 ? 200 : $0.element }),
+            mentions: ["header size", "truncated"])
+        assertFormatError(
+            try SafeTensors.decode([0, 0, 0, 0, 0, 0, 0, 0x7f] + four), mentions: ["header size", "100000000"])
         assertFormatError(try SafeTensors.decode(make("[1]", data: [])), mentions: ["'{'"])
         assertFormatError(try SafeTensors.decode(make("{\"a\": ", data: [])), mentions: ["valid JSON"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: four)),
-                          mentions: ["a.dtype", "F16"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: four)),
-                          mentions: ["a.data_offsets", "8 bytes"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: four)),
+            mentions: ["a.dtype", "F16"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: four)),
+            mentions: ["a.data_offsets", "8 bytes"])
         // Lying offsets: past the end, reversed, overlapping, holes.
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: four)),
-                          mentions: ["a.data_offsets", "≤ 4"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}"#, data: four)),
-                          mentions: ["a.data_offsets"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}"#, data: four)),
-                          mentions: ["b.data_offsets", "no overlap"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#, data: four)),
-                          mentions: ["data", "2 data bytes"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: four)),
+            mentions: ["a.data_offsets", "≤ 4"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}"#, data: four)),
+            mentions: ["a.data_offsets"])
+        assertFormatError(
+            try SafeTensors.decode(
+                make(
+                    #"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}"#,
+                    data: four)),
+            mentions: ["b.data_offsets", "no overlap"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#, data: four)),
+            mentions: ["data", "2 data bytes"])
         // Huge shapes overflow or mismatch; never allocate.
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F64","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}}"#, data: four)),
-                          mentions: ["a.shape"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1e30],"data_offsets":[0,4]}}"#, data: four)),
-                          mentions: ["a.shape", "non-negative integers"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: four)),
-                          mentions: ["a.shape"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, data: four)),
-                          mentions: ["a.shape"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: four)),
-                          mentions: ["a.shape"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}}"#, data: four)),
-                          mentions: ["extra key"])
-        assertFormatError(try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1]}}"#, data: four)),
-                          mentions: ["a.data_offsets"])
-        assertFormatError(try SafeTensors.decode(make(#"{"__metadata__":{"k":1}}"#, data: [])), mentions: ["__metadata__.k"])
+        assertFormatError(
+            try SafeTensors.decode(
+                make(
+                    #"{"a":{"dtype":"F64","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}}"#,
+                    data: four)),
+            mentions: ["a.shape"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1e30],"data_offsets":[0,4]}}"#, data: four)),
+            mentions: ["a.shape", "non-negative integers"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: four)),
+            mentions: ["a.shape"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, data: four)),
+            mentions: ["a.shape"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: four)),
+            mentions: ["a.shape"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}}"#, data: four)),
+            mentions: ["extra key"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"a":{"dtype":"F32","shape":[1]}}"#, data: four)),
+            mentions: ["a.data_offsets"])
+        assertFormatError(
+            try SafeTensors.decode(make(#"{"__metadata__":{"k":1}}"#, data: [])), mentions: ["__metadata__.k"])
     }
 
     /// Every truncation of a valid file fails cleanly (never traps).
     func testEveryTruncationThrows() {
-        let good = SafeTensors.encode([("w", NDArray(shape: [3], float32: [1, 2, 3])), ("t", NDArray(shape: [1], int64: [5]))])
+        let good = SafeTensors.encode([
+            ("w", NDArray(shape: [3], float32: [1, 2, 3])), ("t", NDArray(shape: [1], int64: [5])),
+        ])
         XCTAssertNoThrow(try SafeTensors.decode(good))
         for cut in 0..<good.count {
             XCTAssertThrowsError(try SafeTensors.decode(Array(good.prefix(cut))), "prefix \(cut)")

@@ -8,7 +8,7 @@ import Tensors
 /// leaves the accumulator as it was.
 final class GeometryAccumulatorTests: XCTestCase {
     func testConversionsMatchTheGenericOnes() {
-        var rng = RandomStream(seed: 8, purpose: .test)
+        let rng = RandomStream(seed: 8, purpose: .test)
         var values: [Double] = [0, -0.0, 1, -1, 0.5, 2.5e-10, 1e-30, 3.0e12, -1_099_511_627_776, 1_099_511_627_776]
         values += [0.49999999999999994, 1.5, 2.5, 0.5000000000000001].map { $0 / GeometryAccumulator.scale }
         values += (0..<20_000).map { k in
@@ -33,14 +33,16 @@ final class GeometryAccumulatorTests: XCTestCase {
         Parallel.threadCount = threads
         var acc = GeometryAccumulator(dimension: d)
         for (c, sum) in chunks.enumerated() {
-            try sum.withUnsafeBufferPointer { try acc.add(chunkSum: $0.baseAddress!, networks: 4, half: c % 2, chunk: c) }
+            try sum.withUnsafeBufferPointer {
+                try acc.add(chunkSum: $0.baseAddress!, networks: 4, half: c % 2, chunk: c)
+            }
         }
         return acc
     }
 
     func testInPlaceParallelUpdateAndRefusal() throws {
         let d = 37
-        var rng = RandomStream(seed: 2, purpose: .test)
+        let rng = RandomStream(seed: 2, purpose: .test)
         let chunks = (0..<5).map { _ in rng.normalTensor([d * d]).data.map { Double($0) * 1e3 } }
         let one = try accumulate(threads: 1, chunks, d: d), three = try accumulate(threads: 3, chunks, d: d)
         XCTAssertEqual(one.halves, three.halves)

@@ -18,10 +18,13 @@ func scratch() throws -> String {
 }
 
 /// Runs a geometry estimate to completion in a fresh directory and returns the state.
-func estimate(_ c: NetworkConfig, estimator: Estimator, networks: Int, seed: UInt64 = 3, chunk: Int = 8,
-              probe: Probe = .zero, shard: Shard = .whole, dir: String? = nil, stopAfter: Int? = nil) throws -> GeometryState {
-    let spec = try GeometryRun.makeSpec(config: c, configPath: "test", interpolation: nil, patchSize: nil, scheme: .reference,
-                                        estimator: estimator, probe: probe, seed: seed, networks: networks, chunkSize: chunk)
+func estimate(
+    _ c: NetworkConfig, estimator: Estimator, networks: Int, seed: UInt64 = 3, chunk: Int = 8,
+    probe: Probe = .zero, shard: Shard = .whole, dir: String? = nil, stopAfter: Int? = nil
+) throws -> GeometryState {
+    let spec = try GeometryRun.makeSpec(
+        config: c, configPath: "test", interpolation: nil, patchSize: nil, scheme: .reference,
+        estimator: estimator, probe: probe, seed: seed, networks: networks, chunkSize: chunk)
     var run = GeometryRun(spec: spec, config: c)
     run.shard = shard
     run.stopAfterChunks = stopAfter
@@ -45,7 +48,9 @@ final class GeometryRunTests: XCTestCase {
 
         var merged = try estimate(c, estimator: .importance, networks: 60, shard: Shard(index: 0, count: 4))
         for i in 1..<4 {
-            try merged.merge(try estimate(c, estimator: .importance, networks: 60, shard: Shard(index: i, count: 4)), otherPath: "shard \(i)")
+            try merged.merge(
+                try estimate(c, estimator: .importance, networks: 60, shard: Shard(index: i, count: 4)),
+                otherPath: "shard \(i)")
         }
         let fromShards = try SADs(state: merged)
         XCTAssertEqual(fromShards.geometry, two.geometry)
@@ -75,7 +80,9 @@ final class GeometryRunTests: XCTestCase {
             let schedule = NoiseSchedule(kind: .linear, timesteps: 1000)
             let analytic = try SymmetricEigen<Double>(symmetric: AnalyticGeometry.dit(dit, schedule: schedule), n: 256)
             for (g, value) in groupValues.enumerated() {
-                for m in 0..<(p * p) { XCTAssertEqual(analytic.values[g * p * p + m], value, accuracy: 2e-3 * value, "p\(p) group \(g)") }
+                for m in 0..<(p * p) {
+                    XCTAssertEqual(analytic.values[g * p * p + m], value, accuracy: 2e-3 * value, "p\(p) group \(g)")
+                }
             }
             let sads = try SADs(state: try estimate(c, estimator: .marginal, networks: 16))
             let multiplicity = p * p
@@ -84,7 +91,11 @@ final class GeometryRunTests: XCTestCase {
             let groups = sads.diagnostics.degenerateGroups.filter { $0[0] < nonzero }
             XCTAssertEqual(groups.count, nonzero / multiplicity, "p\(p) groups")
             XCTAssertTrue(groups.allSatisfy { $0[1] == multiplicity }, "p\(p) multiplicities \(groups)")
-            for i in 0..<nonzero { XCTAssertEqual(sads.eigen.values[i], analytic.values[i], accuracy: 1e-9 * analytic.values[0] + 1e-6 * analytic.values[i]) }
+            for i in 0..<nonzero {
+                XCTAssertEqual(
+                    sads.eigen.values[i], analytic.values[i],
+                    accuracy: 1e-9 * analytic.values[0] + 1e-6 * analytic.values[i])
+            }
         }
     }
 
@@ -97,9 +108,13 @@ final class GeometryRunTests: XCTestCase {
         let reference = try SADs(state: try estimate(c, estimator: .reference, networks: 1024, seed: 13, chunk: 32))
         let m = marginal.diagnostics, i = importance.diagnostics, r = reference.diagnostics
         func z(_ a: StabilityDiagnostics, _ b: StabilityDiagnostics) -> Double {
-            (a.trace - b.trace) / (a.traceStandardError * a.traceStandardError + b.traceStandardError * b.traceStandardError).squareRoot()
+            (a.trace - b.trace)
+                / (a.traceStandardError * a.traceStandardError + b.traceStandardError * b.traceStandardError)
+                .squareRoot()
         }
-        XCTAssertLessThan(abs(z(m, i)), 4.5, "marginal \(m.trace) ± \(m.traceStandardError) vs importance \(i.trace) ± \(i.traceStandardError)")
+        XCTAssertLessThan(
+            abs(z(m, i)), 4.5,
+            "marginal \(m.trace) ± \(m.traceStandardError) vs importance \(i.trace) ± \(i.traceStandardError)")
         XCTAssertLessThan(abs(z(m, r)), 4.5, "marginal \(m.trace) vs reference \(r.trace) ± \(r.traceStandardError)")
         // The variance reduction is real: per-network SE of the trace is far smaller.
         XCTAssertLessThan(m.traceStandardError * 16, i.traceStandardError * 22.6)
@@ -127,8 +142,11 @@ final class GeometryRunTests: XCTestCase {
         let transpose: (Int, Int) -> (Int, Int) = { ($1, $0) }
         let flipH: (Int, Int) -> (Int, Int) = { ($0, 15 - $1) }
         let flipV: (Int, Int) -> (Int, Int) = { (15 - $0, $1) }
-        let area = try SADs(state: try estimate(try config("1x16x16-iddpm").with(interpolation: .area), estimator: .marginal, networks: 512, chunk: 32))
-        let nearest = try SADs(state: try estimate(try config("1x16x16-iddpm"), estimator: .marginal, networks: 512, chunk: 32))
+        let area = try SADs(
+            state: try estimate(
+                try config("1x16x16-iddpm").with(interpolation: .area), estimator: .marginal, networks: 512, chunk: 32))
+        let nearest = try SADs(
+            state: try estimate(try config("1x16x16-iddpm"), estimator: .marginal, networks: 512, chunk: 32))
         // Monte-Carlo floor at 512 networks with the marginal estimator: ≈ 0.04 relative
         // Frobenius; the nearest-mode flip asymmetry is several times larger.
         for map in [transpose, flipH, flipV] { XCTAssertLessThan(asymmetry(area.geometry, map), 0.08) }
@@ -140,26 +158,38 @@ final class GeometryRunTests: XCTestCase {
         let signs = Set(lead.map { $0 > 0 })
         XCTAssertEqual(signs.count, 1, "leading SAD single-signed")
         let argmax = lead.indices.max { abs(lead[$0]) < abs(lead[$1]) }!
-        XCTAssertLessThan(argmax / 16 + argmax % 16, 12, "leading SAD peaks towards the top-left, at \(argmax / 16),\(argmax % 16)")
+        XCTAssertLessThan(
+            argmax / 16 + argmax % 16, 12, "leading SAD peaks towards the top-left, at \(argmax / 16),\(argmax % 16)")
         XCTAssertGreaterThan(abs(lead[0]), abs(lead[255]), "top-left above bottom-right")
     }
 
     func testDegenerateSetupsAreRefused() throws {
         let unet = try config("1x16x16-iddpm")
-        XCTAssertThrowsError(try GeometryRun.makeSpec(config: unet, configPath: "c", interpolation: nil, patchSize: nil, scheme: .zeroInit,
-                                                      estimator: .importance, probe: .zero, seed: 0, networks: 10)) {
+        XCTAssertThrowsError(
+            try GeometryRun.makeSpec(
+                config: unet, configPath: "c", interpolation: nil, patchSize: nil, scheme: .zeroInit,
+                estimator: .importance, probe: .zero, seed: 0, networks: 10)
+        ) {
             XCTAssertTrue("\($0)".contains("zero-init"), "\($0)")
         }
-        XCTAssertThrowsError(try GeometryRun.makeSpec(config: try config("1x16x16-mlp"), configPath: "c", interpolation: nil, patchSize: nil,
-                                                      scheme: .reference, estimator: .marginal, probe: .zero, seed: 0, networks: 100)) {
+        XCTAssertThrowsError(
+            try GeometryRun.makeSpec(
+                config: try config("1x16x16-mlp"), configPath: "c", interpolation: nil, patchSize: nil,
+                scheme: .reference, estimator: .marginal, probe: .zero, seed: 0, networks: 100)
+        ) {
             XCTAssertTrue("\($0)".contains("marginal"), "\($0)")
         }
-        XCTAssertThrowsError(try GeometryRun.makeSpec(config: try config("1x16x16-linear"), configPath: "c", interpolation: nil, patchSize: nil,
-                                                      scheme: .reference, estimator: .importance, probe: .zero, seed: 0, networks: 100)) {
+        XCTAssertThrowsError(
+            try GeometryRun.makeSpec(
+                config: try config("1x16x16-linear"), configPath: "c", interpolation: nil, patchSize: nil,
+                scheme: .reference, estimator: .importance, probe: .zero, seed: 0, networks: 100)
+        ) {
             XCTAssertTrue("\($0)".contains("non-zero probe"), "\($0)")
         }
-        XCTAssertThrowsError(try GeometryRun.makeSpec(config: unet, configPath: "c", interpolation: nil, patchSize: nil, scheme: .reference,
-                                                      estimator: .importance, probe: .zero, seed: 0, networks: 1))
+        XCTAssertThrowsError(
+            try GeometryRun.makeSpec(
+                config: unet, configPath: "c", interpolation: nil, patchSize: nil, scheme: .reference,
+                estimator: .importance, probe: .zero, seed: 0, networks: 1))
         XCTAssertThrowsError(try Probe.parse("gaussian:-1"))
         XCTAssertThrowsError(try Shard.parse("4/4"))
         XCTAssertEqual(try Probe.parse("data:/x.npy"), .data(path: "/x.npy"))
@@ -172,11 +202,15 @@ final class GeometryRunTests: XCTestCase {
         XCTAssertGreaterThan(g.diagnostics.trace, 0)
         let dir = try scratch()
         try Npy.write(NDArray(shape: [3, 1, 8, 8], float32: [Float](repeating: 0.5, count: 192)), to: "\(dir)/bad.npy")
-        XCTAssertThrowsError(try estimate(mlp, estimator: .importance, networks: 16, probe: .data(path: "\(dir)/bad.npy"))) {
+        XCTAssertThrowsError(
+            try estimate(mlp, estimator: .importance, networks: 16, probe: .data(path: "\(dir)/bad.npy"))
+        ) {
             XCTAssertTrue("\($0)".contains("bad.npy") && "\($0)".contains("shape"), "\($0)")
         }
-        try Npy.write(NDArray(shape: [3, 1, 16, 16], float32: (0..<768).map { Float($0 % 7) / 7 }), to: "\(dir)/ok.npy")
-        let d = try SADs(state: try estimate(mlp, estimator: .importance, networks: 16, probe: .data(path: "\(dir)/ok.npy")))
+        try Npy.write(
+            NDArray(shape: [3, 1, 16, 16], float32: (0..<768).map { Float($0 % 7) / 7 }), to: "\(dir)/ok.npy")
+        let d = try SADs(
+            state: try estimate(mlp, estimator: .importance, networks: 16, probe: .data(path: "\(dir)/ok.npy")))
         XCTAssertGreaterThan(d.diagnostics.trace, 0)
         let fixed = try SADs(state: try estimate(mlp, estimator: .importance, networks: 16, probe: .fixed(seed: 5)))
         XCTAssertThrowsError(try estimate(mlp, estimator: .importance, networks: 8, probe: .zero)) {
@@ -189,9 +223,13 @@ final class GeometryRunTests: XCTestCase {
         let images = RandomStream(seed: 1, purpose: .test).normalTensor([50, 1, 4, 4])
         let m = DataGeometry.secondMoment(images)
         var naive = [Double](repeating: 0, count: 256)
-        for n in 0..<50 { for i in 0..<16 { for j in 0..<16 {
-            naive[i * 16 + j] += Double(images.data[n * 16 + i]) * Double(images.data[n * 16 + j]) / 50
-        }}}
+        for n in 0..<50 {
+            for i in 0..<16 {
+                for j in 0..<16 {
+                    naive[i * 16 + j] += Double(images.data[n * 16 + i]) * Double(images.data[n * 16 + j]) / 50
+                }
+            }
+        }
         for k in 0..<256 { XCTAssertEqual(m[k], naive[k], accuracy: 1e-9) }
     }
 }

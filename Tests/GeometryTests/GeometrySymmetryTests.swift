@@ -130,7 +130,7 @@ final class InvolutionSplitTests: XCTestCase {
         // on the diagonal), and over the row flip of a 4×6 grid (no fixed points).
         for (group, planes, h, w) in [(SpatialSymmetry.transpose, 2, 5, 5), (.flips, 1, 4, 6)] {
             let n = planes * h * w
-            var rng = RandomStream(seed: 6, purpose: .test)
+            let rng = RandomStream(seed: 6, purpose: .test)
             let x = rng.normalTensor([n * n]).data.map(Double.init)
             var k = [Double](repeating: 0, count: n * n)
             for p in 0..<n { for q in 0..<n { k[p * n + q] = x[p * n + q] + x[q * n + p] } }

@@ -11,7 +11,8 @@ final class SlicedWassersteinTests: XCTestCase {
     /// The reference's projections and values (checked there against POT): rel 1e-5.
     func testMatchesReferenceFixture() throws {
         let f = try SafeTensors.read("\(fixtures)/metrics/tensors.safetensors")
-        let (result, perProjection) = try SlicedWasserstein.compute(try f.tensor("x"), try f.tensor("y"), projections: try f.tensor("proj.unit"))
+        let (result, perProjection) = try SlicedWasserstein.compute(
+            try f.tensor("x"), try f.tensor("y"), projections: try f.tensor("proj.unit"))
         XCTAssertEqual(result.sw2, 0.3188666105270386, accuracy: 1e-5 * 0.3188666105270386)
         XCTAssertEqual(result.msw2, 0.691080629825592, accuracy: 1e-5 * 0.691080629825592)
         XCTAssertEqual(result.argmaxProjection, 2732)
@@ -34,7 +35,9 @@ final class SlicedWassersteinTests: XCTestCase {
         let p = SlicedWasserstein.randomProjections(count: 64 * d, dimension: d, seed: 1)
         let same = try SlicedWasserstein.compute(rankOne(1), rankOne(2), projections: p).0
         let zeros = try SlicedWasserstein.compute(rankOne(1), Tensor(zeros: [n, d]), projections: p).0
-        let gaussian = try SlicedWasserstein.compute(rankOne(1), RandomStream(seed: 9, purpose: .test).normalTensor([n, d]), projections: p).0
+        let gaussian = try SlicedWasserstein.compute(
+            rankOne(1), RandomStream(seed: 9, purpose: .test).normalTensor([n, d]), projections: p
+        ).0
         XCTAssertEqual(same.sw2, 0.017, accuracy: 0.01)
         XCTAssertEqual(zeros.sw2, 1, accuracy: 0.02)
         XCTAssertEqual(gaussian.sw2, 0.63, accuracy: 0.02)
@@ -50,7 +53,10 @@ final class SlicedWassersteinTests: XCTestCase {
         let one = try SlicedWasserstein.compute(a, b, projections: p).0
         Parallel.threadCount = 2
         XCTAssertEqual(try SlicedWasserstein.compute(a, b, projections: p).0, one)
-        XCTAssertThrowsError(try SlicedWasserstein.compute(a, RandomStream(seed: 2, purpose: .test).normalTensor([299, 16]), projections: p)) {
+        XCTAssertThrowsError(
+            try SlicedWasserstein.compute(
+                a, RandomStream(seed: 2, purpose: .test).normalTensor([299, 16]), projections: p)
+        ) {
             XCTAssertTrue("\($0)".contains("300 samples"), "\($0)")
         }
         var nan = a
@@ -60,6 +66,8 @@ final class SlicedWassersteinTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("unit vector"), "\($0)")
         }
         // Unit rows.
-        for i in 0..<5 { XCTAssertEqual(p.data[(i * 16)..<(i * 16 + 16)].reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-5) }
+        for i in 0..<5 {
+            XCTAssertEqual(p.data[(i * 16)..<(i * 16 + 16)].reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-5)
+        }
     }
 }

@@ -11,7 +11,9 @@ func loadConfig(_ name: String) throws -> NetworkConfig { try NetworkConfig.load
 
 final class NetworkFamilyTests: XCTestCase {
     func testParameterCountsOfEveryReferenceConfig() throws {
-        let expected = ["1x16x16-iddpm": 381_121, "1x28x28-iddpm": 551_713, "1x56x56-iddpm": 718_049, "3x32x32-iddpm": 719_203]
+        let expected = [
+            "1x16x16-iddpm": 381_121, "1x28x28-iddpm": 551_713, "1x56x56-iddpm": 718_049, "3x32x32-iddpm": 719_203,
+        ]
         for (name, count) in expected {
             for interpolation in Interpolation.allCases {
                 let config = try loadConfig(name).with(interpolation: interpolation)
@@ -21,7 +23,8 @@ final class NetworkFamilyTests: XCTestCase {
         }
         for (patch, trainable, frozen) in [(2, 282_868, 3_072), (4, 284_032, 768)] {
             let config = try loadConfig("1x16x16-dit").with(patchSize: patch)
-            let p = ParameterSet(specs: makeArchitecture(config).parameterSpecs(scheme: .reference), seed: 1, networkIndex: 0)
+            let p = ParameterSet(
+                specs: makeArchitecture(config).parameterSpecs(scheme: .reference), seed: 1, networkIndex: 0)
             XCTAssertEqual(p.trainableCount, trainable, "DiT/\(patch)")
             XCTAssertEqual(p.frozenCount, frozen, "DiT/\(patch)")
         }
@@ -42,10 +45,12 @@ final class NetworkFamilyTests: XCTestCase {
     /// E‖ε̂(0, t)‖² at init: spec §3.4 measured 29.97 ± 0.18 (t = 0) with the reference
     /// modules over 2000 networks; the DiT closed form gives σ_w²·48·256 = 472.6 (§4.4).
     func testInitStatisticsMatchTheReference() throws {
-        let unet = try InitStatistics.measure(config: try loadConfig("1x16x16-iddpm"), networks: 2000, seed: 7, timestep: 0)
+        let unet = try InitStatistics.measure(
+            config: try loadConfig("1x16x16-iddpm"), networks: 2000, seed: 7, timestep: 0)
         XCTAssertEqual(unet.meanSquaredNorm, 30.0, accuracy: 0.6, "\(unet)")
         XCTAssertLessThan(unet.standardError, 0.3)
-        let dit = try InitStatistics.measure(config: try loadConfig("1x16x16-dit"), networks: 2000, seed: 7, timestep: 0)
+        let dit = try InitStatistics.measure(
+            config: try loadConfig("1x16x16-dit"), networks: 2000, seed: 7, timestep: 0)
         XCTAssertEqual(dit.meanSquaredNorm, 472.6, accuracy: 0.02 * 472.6, "\(dit)")
     }
 
@@ -88,7 +93,9 @@ final class NetworkFamilyTests: XCTestCase {
             let net = ScoreNetwork(makeArchitecture(config), seed: 9, scheme: .symmetric)
             let y = net.epsilon(x, timesteps: [5])
             let scale = y.data.map(abs).max()!
-            XCTAssertLessThan(net.epsilon(transpose(x), timesteps: [5]).maxAbsDifference(transpose(y)), 1e-4 * scale, "\(interpolation) transpose")
+            XCTAssertLessThan(
+                net.epsilon(transpose(x), timesteps: [5]).maxAbsDifference(transpose(y)), 1e-4 * scale,
+                "\(interpolation) transpose")
             let flipError = net.epsilon(flip(x), timesteps: [5]).maxAbsDifference(flip(y))
             if interpolation == .area {
                 XCTAssertLessThan(flipError, 1e-4 * scale, "area flip")
@@ -100,14 +107,18 @@ final class NetworkFamilyTests: XCTestCase {
 
     /// Parameter gradients of the families without a reference fixture, by finite differences.
     func testMLPAndLinearGradients() throws {
-        let mlp = try NetworkConfig.parse(Array("""
-        {"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true,
-         "model": {"type": "mlp", "hidden": [8, 8], "time_embedding_dim": 4}}}
-        """.utf8))
-        let lin = try NetworkConfig.parse(Array("""
-        {"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true,
-         "model": {"type": "linear", "features": 5, "theta_std": 0.3}}}
-        """.utf8))
+        let mlp = try NetworkConfig.parse(
+            Array(
+                """
+                {"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true,
+                 "model": {"type": "mlp", "hidden": [8, 8], "time_embedding_dim": 4}}}
+                """.utf8))
+        let lin = try NetworkConfig.parse(
+            Array(
+                """
+                {"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true,
+                 "model": {"type": "linear", "features": 5, "theta_std": 0.3}}}
+                """.utf8))
         for config in [mlp, lin] {
             let net = ScoreNetwork(makeArchitecture(config), seed: 1)
             let x = RandomStream(seed: 2, purpose: .test).normalTensor([3, 1, 4, 4])
@@ -124,7 +135,9 @@ final class NetworkFamilyTests: XCTestCase {
                     let lp = MSE.forward(plus.epsilon(x, timesteps: t), target)
                     let lm = MSE.forward(minus.epsilon(x, timesteps: t), target)
                     let fd = (lp - lm) / (2 * h)
-                    XCTAssertEqual(grads[spec.name]!.data[j], fd, accuracy: 2e-3 * max(1, abs(fd)), "\(config.summary) \(spec.name)[\(j)]")
+                    XCTAssertEqual(
+                        grads[spec.name]!.data[j], fd, accuracy: 2e-3 * max(1, abs(fd)),
+                        "\(config.summary) \(spec.name)[\(j)]")
                 }
             }
         }
@@ -139,21 +152,30 @@ final class NetworkFamilyTests: XCTestCase {
                 for w in words { XCTAssertTrue(e.description.contains(w), "'\(e)' lacks '\(w)'", line: line) }
             } catch { XCTFail("\(error)", line: line) }
         }
-        let unet = #""base_channels": 32, "num_res_attn_blocks": 1, "channel_mults": [1, 1], "is_attn": [false, false, false], "num_heads": 4, "dropout": 0.0, "use_scale_shift_norm": false"#
+        let unet =
+            #""base_channels": 32, "num_res_attn_blocks": 1, "channel_mults": [1, 1], "is_attn": [false, false, false], "num_heads": 4, "dropout": 0.0, "use_scale_shift_norm": false"#
         func wrap(_ model: String, shape: String = "[1, 16, 16]") -> String {
             #"{"shape": \#(shape), "learning_rate": 1e-4, "grad_clip": 1.0, "diffuser": {"T": 1000, "linear": true, "model": {\#(model)}}}"#
         }
         expectError("{", ["c.json", "valid JSON"])
         expectError(wrap(unet + #", "colour": 1"#), ["diffuser.model.colour", "unknown key"])
-        expectError(wrap(unet.replacingOccurrences(of: "\"base_channels\": 32", with: "\"base_channels\": 48")), ["base_channels", "32 groups"])
-        expectError(wrap(unet.replacingOccurrences(of: "\"num_heads\": 4", with: "\"num_heads\": 5")), ["num_heads", "divisor"])
+        expectError(
+            wrap(unet.replacingOccurrences(of: "\"base_channels\": 32", with: "\"base_channels\": 48")),
+            ["base_channels", "32 groups"])
+        expectError(
+            wrap(unet.replacingOccurrences(of: "\"num_heads\": 4", with: "\"num_heads\": 5")), ["num_heads", "divisor"])
         expectError(wrap(unet, shape: "[1, 18, 18]"), ["shape", "divisible by 2^2"])
         expectError(wrap(unet.replacingOccurrences(of: "\"dropout\": 0.0", with: "\"dropout\": 0.1")), ["dropout"])
         expectError(wrap(unet.replacingOccurrences(of: "1, 1]", with: "1, \"x\"]")), ["channel_mults[1]", "integer"])
         expectError(wrap(unet + #", "interpolation": "bicubic""#), ["interpolation", "nearest"])
-        expectError(wrap(#""hidden_size": 48, "depth": 8, "num_heads": 4, "mlp_ratio": 2, "patch_size": 3"#), ["patch_size", "divisor of the image size 16"])
-        expectError(wrap(#""hidden_size": 50, "depth": 8, "num_heads": 5, "mlp_ratio": 2"#), ["hidden_size", "multiple of 4"])
-        expectError(wrap(#""hidden_size": 48, "depth": 8, "num_heads": 4, "mlp_ratio": 2"#, shape: "[1, 16]"), ["shape", "[C, H, W]"])
+        expectError(
+            wrap(#""hidden_size": 48, "depth": 8, "num_heads": 4, "mlp_ratio": 2, "patch_size": 3"#),
+            ["patch_size", "divisor of the image size 16"])
+        expectError(
+            wrap(#""hidden_size": 50, "depth": 8, "num_heads": 5, "mlp_ratio": 2"#), ["hidden_size", "multiple of 4"])
+        expectError(
+            wrap(#""hidden_size": 48, "depth": 8, "num_heads": 4, "mlp_ratio": 2"#, shape: "[1, 16]"),
+            ["shape", "[C, H, W]"])
         expectError(wrap(#""type": "resnet""#), ["diffuser.model.type", "mlp"])
         expectError(#"{"shape": [1, 16, 16], "learning_rate": 1e-4, "grad_clip": 1.0}"#, ["diffuser", "object"])
         XCTAssertThrowsError(try loadConfig("1x16x16-dit").with(patchSize: 5))
@@ -170,7 +192,8 @@ final class NetworkFamilyTests: XCTestCase {
         var arrays = net.parameters.namedArrays()
         arrays.removeLast()
         try SafeTensors.write(arrays, to: "\(dir)/partial.safetensors")
-        XCTAssertThrowsError(try ScoreNetwork(arch, checkpoint: try SafeTensors.read("\(dir)/partial.safetensors"))) { error in
+        XCTAssertThrowsError(try ScoreNetwork(arch, checkpoint: try SafeTensors.read("\(dir)/partial.safetensors"))) {
+            error in
             XCTAssertTrue("\(error)".contains("model.final_layer.adaLN_modulation.1.bias"), "\(error)")
         }
         // A U-Net checkpoint for a DiT: named shape/key errors, not a crash.

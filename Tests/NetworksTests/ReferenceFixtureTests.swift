@@ -16,7 +16,8 @@ struct Fixture {
     init(_ name: String) throws {
         self.name = name
         let dir = "\(fixtureRoot)/\(name)"
-        manifest = try JSONSerialization.jsonObject(with: Data(try AtomicFile.read("\(dir)/manifest.json"))) as! [String: Any]
+        manifest =
+            try JSONSerialization.jsonObject(with: Data(try AtomicFile.read("\(dir)/manifest.json"))) as! [String: Any]
         tensors = try SafeTensors.read("\(dir)/tensors.safetensors")
     }
 
@@ -35,11 +36,14 @@ struct Fixture {
 }
 
 /// max|a − b| ≤ tolerance, with a message giving the ratio.
-func assertClose(_ a: Tensor, _ b: Tensor, tolerance: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+    _ a: Tensor, _ b: Tensor, tolerance: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
     guard a.shape == b.shape else { return }
     let err = a.maxAbsDifference(b)
-    XCTAssertLessThanOrEqual(err, tolerance, "\(what): max|a−b| = \(err), tolerance \(tolerance)", file: file, line: line)
+    XCTAssertLessThanOrEqual(
+        err, tolerance, "\(what): max|a−b| = \(err), tolerance \(tolerance)", file: file, line: line)
 }
 
 func maxAbs(_ t: Tensor) -> Float { t.data.reduce(0) { max($0, abs($1)) } }
@@ -51,7 +55,8 @@ final class ReferenceFixtureTests: XCTestCase {
         let fx = try Fixture(name)
         let net = try fx.network()
         XCTAssertEqual(net.parameters.totalCount, fx.manifest["num_parameters"] as? Int, "\(name) parameter count")
-        XCTAssertEqual(net.parameters.trainableCount, fx.manifest["num_trainable_parameters"] as? Int, "\(name) trainable count")
+        XCTAssertEqual(
+            net.parameters.trainableCount, fx.manifest["num_trainable_parameters"] as? Int, "\(name) trainable count")
 
         // Forward: max|a−b| ≤ 1e-5·max(1, max|ref|).
         let x = try fx.tensor("input.x_t")
@@ -96,10 +101,12 @@ final class ReferenceFixtureTests: XCTestCase {
             for spec in net.parameters.specs where spec.trainable {
                 let refGrad = try fx.tensor("grad." + spec.name)
                 let g = grads[spec.name]!
-                assertClose(g, refGrad, tolerance: 1e-4 * maxAbs(refGrad) + 1e-6 * globalMax, "\(name) grad.\(spec.name)")
+                assertClose(
+                    g, refGrad, tolerance: 1e-4 * maxAbs(refGrad) + 1e-6 * globalMax, "\(name) grad.\(spec.name)")
                 checked += 1
             }
-            XCTAssertEqual(checked, fx.tensors.names.filter { $0.hasPrefix("grad.") }.count, "\(name): every gradient compared")
+            XCTAssertEqual(
+                checked, fx.tensors.names.filter { $0.hasPrefix("grad.") }.count, "\(name): every gradient compared")
         }
     }
 
@@ -116,7 +123,9 @@ final class ReferenceFixtureTests: XCTestCase {
     func testStateDictNamesAndOrder() throws {
         for name in ["iddpm-1x16x16-nearest", "dit-1x16x16-p2", "iddpm-1x28x28", "iddpm-3x32x32"] {
             let fx = try Fixture(name)
-            let keys = (fx.manifest["state_dict_keys"] as? [String] ?? fx.tensors.names).filter { $0.hasPrefix("model.") }
+            let keys = (fx.manifest["state_dict_keys"] as? [String] ?? fx.tensors.names).filter {
+                $0.hasPrefix("model.")
+            }
             let specs = makeArchitecture(try fx.config()).parameterSpecs(scheme: .reference)
             XCTAssertEqual(specs.map(\.name), keys, name)
         }

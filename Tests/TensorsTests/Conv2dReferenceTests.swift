@@ -3,40 +3,65 @@ import XCTest
 
 /// conv2d(32→32, 3×3, 16×16, batch 8) forward and backward against a naive Float64 loop.
 final class Conv2dReferenceTests: XCTestCase {
-    func naiveForward(_ x: [Double], _ w: [Double], _ b: [Double], n: Int, c: Int, h: Int, wd: Int,
-                      o: Int, k: Int, stride: Int, pad: Int) -> [Double] {
+    func naiveForward(
+        _ x: [Double], _ w: [Double], _ b: [Double], n: Int, c: Int, h: Int, wd: Int,
+        o: Int, k: Int, stride: Int, pad: Int
+    ) -> [Double] {
         let ho = (h + 2 * pad - k) / stride + 1, wo = (wd + 2 * pad - k) / stride + 1
         var y = [Double](repeating: 0, count: n * o * ho * wo)
-        for i in 0..<n { for oc in 0..<o { for oy in 0..<ho { for ox in 0..<wo {
-            var s = b[oc]
-            for ic in 0..<c { for ki in 0..<k { for kj in 0..<k {
-                let iy = oy * stride + ki - pad, ix = ox * stride + kj - pad
-                if iy >= 0 && iy < h && ix >= 0 && ix < wd {
-                    s += x[((i * c + ic) * h + iy) * wd + ix] * w[((oc * c + ic) * k + ki) * k + kj]
+        for i in 0..<n {
+            for oc in 0..<o {
+                for oy in 0..<ho {
+                    for ox in 0..<wo {
+                        var s = b[oc]
+                        for ic in 0..<c {
+                            for ki in 0..<k {
+                                for kj in 0..<k {
+                                    let iy = oy * stride + ki - pad, ix = ox * stride + kj - pad
+                                    if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+                                        s += x[((i * c + ic) * h + iy) * wd + ix] * w[((oc * c + ic) * k + ki) * k + kj]
+                                    }
+                                }
+                            }
+                        }
+                        y[((i * o + oc) * ho + oy) * wo + ox] = s
+                    }
                 }
-            }}}
-            y[((i * o + oc) * ho + oy) * wo + ox] = s
-        }}}}
+            }
+        }
         return y
     }
 
-    func naiveBackward(_ x: [Double], _ w: [Double], _ gy: [Double], n: Int, c: Int, h: Int, wd: Int,
-                       o: Int, k: Int, stride: Int, pad: Int) -> ([Double], [Double], [Double]) {
+    func naiveBackward(
+        _ x: [Double], _ w: [Double], _ gy: [Double], n: Int, c: Int, h: Int, wd: Int,
+        o: Int, k: Int, stride: Int, pad: Int
+    ) -> ([Double], [Double], [Double]) {
         let ho = (h + 2 * pad - k) / stride + 1, wo = (wd + 2 * pad - k) / stride + 1
         var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: w.count)
         var db = [Double](repeating: 0, count: o)
-        for i in 0..<n { for oc in 0..<o { for oy in 0..<ho { for ox in 0..<wo {
-            let g = gy[((i * o + oc) * ho + oy) * wo + ox]
-            db[oc] += g
-            for ic in 0..<c { for ki in 0..<k { for kj in 0..<k {
-                let iy = oy * stride + ki - pad, ix = ox * stride + kj - pad
-                if iy >= 0 && iy < h && ix >= 0 && ix < wd {
-                    let xi = ((i * c + ic) * h + iy) * wd + ix, wi = ((oc * c + ic) * k + ki) * k + kj
-                    dx[xi] += g * w[wi]
-                    dw[wi] += g * x[xi]
+        for i in 0..<n {
+            for oc in 0..<o {
+                for oy in 0..<ho {
+                    for ox in 0..<wo {
+                        let g = gy[((i * o + oc) * ho + oy) * wo + ox]
+                        db[oc] += g
+                        for ic in 0..<c {
+                            for ki in 0..<k {
+                                for kj in 0..<k {
+                                    let iy = oy * stride + ki - pad, ix = ox * stride + kj - pad
+                                    if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+                                        let xi = ((i * c + ic) * h + iy) * wd + ix,
+                                            wi = ((oc * c + ic) * k + ki) * k + kj
+                                        dx[xi] += g * w[wi]
+                                        dw[wi] += g * x[xi]
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
-            }}}
-        }}}}
+            }
+        }
         return (dx, dw, db)
     }
 
@@ -46,22 +71,26 @@ final class Conv2dReferenceTests: XCTestCase {
         return (num / den).squareRoot()
     }
 
-    func check(stride: Int, pad: Int, tolerance: Double, n: Int = 8, c: Int = 32, o: Int = 32, h: Int = 16,
-               wd: Int = 16) {
+    func check(
+        stride: Int, pad: Int, tolerance: Double, n: Int = 8, c: Int = 32, o: Int = 32, h: Int = 16,
+        wd: Int = 16
+    ) {
         let k = 3
         let x = RandomStream(seed: 3, purpose: .test, index: 0).normalTensor([n, c, h, wd])
         let bound = 1 / Float(c * k * k).squareRoot()
         let w = RandomStream(seed: 3, purpose: .test, index: 1).uniformTensor([o, c, k, k], low: -bound, high: bound)
         let b = RandomStream(seed: 3, purpose: .test, index: 2).uniformTensor([o], low: -bound, high: bound)
         let y = Conv2d.forward(x, weight: w, bias: b, stride: stride, padding: pad)
-        let yRef = naiveForward(x.data.map(Double.init), w.data.map(Double.init), b.data.map(Double.init),
-                                n: n, c: c, h: h, wd: wd, o: o, k: k, stride: stride, pad: pad)
+        let yRef = naiveForward(
+            x.data.map(Double.init), w.data.map(Double.init), b.data.map(Double.init),
+            n: n, c: c, h: h, wd: wd, o: o, k: k, stride: stride, pad: pad)
         XCTAssertLessThan(relativeError(y.data, yRef), tolerance, "forward stride \(stride)")
 
         let gy = RandomStream(seed: 3, purpose: .test, index: 3).normalTensor(y.shape)
         let (dx, dw, db) = Conv2d.backward(x, weight: w, hasBias: true, stride: stride, padding: pad, gy)
-        let (dxRef, dwRef, dbRef) = naiveBackward(x.data.map(Double.init), w.data.map(Double.init), gy.data.map(Double.init),
-                                                  n: n, c: c, h: h, wd: wd, o: o, k: k, stride: stride, pad: pad)
+        let (dxRef, dwRef, dbRef) = naiveBackward(
+            x.data.map(Double.init), w.data.map(Double.init), gy.data.map(Double.init),
+            n: n, c: c, h: h, wd: wd, o: o, k: k, stride: stride, pad: pad)
         XCTAssertLessThan(relativeError(dx.data, dxRef), tolerance, "∂x stride \(stride)")
         XCTAssertLessThan(relativeError(dw.data, dwRef), tolerance, "∂W stride \(stride)")
         XCTAssertLessThan(relativeError(db!.data, dbRef), tolerance, "∂b stride \(stride)")

@@ -9,8 +9,10 @@ final class GradientTests: XCTestCase {
         RandomStream(seed: 42, purpose: .test, index: index).normalTensor(shape, std: std)
     }
 
-    func assertGradients(_ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
-                         _ f: @escaping ([Variable]) -> Variable) {
+    func assertGradients(
+        _ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
+        _ f: @escaping ([Variable]) -> Variable
+    ) {
         let report = GradientCheck.check(inputs, f)
         XCTAssertLessThan(report.worst, tolerance, "\(report)", file: file, line: line)
         XCTAssertTrue(report.relativeErrors.allSatisfy { $0.isFinite }, file: file, line: line)

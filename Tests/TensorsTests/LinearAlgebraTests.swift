@@ -7,11 +7,13 @@ final class LinearAlgebraTests: XCTestCase {
         let b = RandomStream(seed: 1, purpose: .test, index: 1).normals(4 * 5)
         var c = [Float](repeating: 1, count: 15)
         BLAS.sgemm(.none, .none, m: 3, n: 5, k: 4, alpha: 2, a: a, lda: 4, b: b, ldb: 5, beta: 0.5, c: &c, ldc: 5)
-        for i in 0..<3 { for j in 0..<5 {
-            var s: Float = 0
-            for p in 0..<4 { s += a[i * 4 + p] * b[p * 5 + j] }
-            XCTAssertEqual(c[i * 5 + j], 2 * s + 0.5, accuracy: 1e-5)
-        }}
+        for i in 0..<3 {
+            for j in 0..<5 {
+                var s: Float = 0
+                for p in 0..<4 { s += a[i * 4 + p] * b[p * 5 + j] }
+                XCTAssertEqual(c[i * 5 + j], 2 * s + 0.5, accuracy: 1e-5)
+            }
+        }
         // aᵀ stored as (4, 3): op(A) = transpose.
         var at = [Float](repeating: 0, count: 12)
         for i in 0..<3 { for p in 0..<4 { at[p * 3 + i] = a[i * 4 + p] } }
@@ -30,11 +32,13 @@ final class LinearAlgebraTests: XCTestCase {
         var c = [Double](repeating: 0, count: n * n)
         BLAS.dsyrk(.none, n: n, k: k, a: a, lda: k, beta: 0, c: &c, ldc: n)
         BLAS.symmetrizeFromUpper(&c, n: n)
-        for i in 0..<n { for j in 0..<n {
-            var s = 0.0
-            for p in 0..<k { s += a[i * k + p] * a[j * k + p] }
-            XCTAssertEqual(c[i * n + j], s, accuracy: 1e-12)
-        }}
+        for i in 0..<n {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k { s += a[i * k + p] * a[j * k + p] }
+                XCTAssertEqual(c[i * n + j], s, accuracy: 1e-12)
+            }
+        }
         // Transposed form: Σ over rows of (k, n) data = the geometry accumulator's use.
         var c2 = [Double](repeating: 0, count: k * k)
         BLAS.dsyrk(.transpose, n: k, k: n, a: a, lda: k, beta: 0, c: &c2, ldc: k)
@@ -55,11 +59,13 @@ final class LinearAlgebraTests: XCTestCase {
         var q = [Double](repeating: 0, count: n * n)
         for i in 0..<n { for j in 0..<n { q[i * n + j] = (i == j ? 1 : 0) - 2 * v[i] * v[j] / vv } }
         var a = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0..<n {
-            var s = 0.0
-            for p in 0..<n { s += q[i * n + p] * lambdas[p] * q[j * n + p] }
-            a[i * n + j] = s
-        }}
+        for i in 0..<n {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<n { s += q[i * n + p] * lambdas[p] * q[j * n + p] }
+                a[i * n + j] = s
+            }
+        }
         let eig = try SymmetricEigen<Double>(symmetric: a, n: n)
         assertClose(eig.values, lambdas.sorted(by: >).map { $0 }, accuracy: 1e-9)
         for r in 0..<n {
@@ -94,7 +100,8 @@ final class LinearAlgebraTests: XCTestCase {
 }
 
 extension XCTestCase {
-    func assertClose(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
+    func assertClose(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line)
+    {
         XCTAssertEqual(a.count, b.count, file: file, line: line)
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
     }

@@ -44,7 +44,7 @@ final class OpsTests: XCTestCase {
     func testGELUAndSiLUValues() {
         let x = Tensor(shape: [3], data: [-1, 0, 2])
         let g = GELU.forward(x).data
-        XCTAssertEqual(g[0], -0.158808, accuracy: 1e-5)   // torch gelu(tanh) at −1
+        XCTAssertEqual(g[0], -0.158808, accuracy: 1e-5)  // torch gelu(tanh) at −1
         XCTAssertEqual(g[2], 1.954598, accuracy: 1e-5)
         XCTAssertEqual(SiLU.forward(x).data[2], 2 / (1 + Foundation.exp(-2)), accuracy: 1e-6)
     }
@@ -100,7 +100,8 @@ final class OpsTests: XCTestCase {
         let x = RandomStream(seed: 2, purpose: .test, index: 0).normalTensor([600, 7])
         let w = RandomStream(seed: 2, purpose: .test, index: 1).normalTensor([3, 7])
         let y = Linear.forward(x, weight: w, bias: Tensor(shape: [3], data: [1, 2, 3]))
-        let ref = Arithmetic.forward(Matmul.forward(x, Permute.forward(w, [1, 0])), Tensor(shape: [3], data: [1, 2, 3]), .add)
+        let ref = Arithmetic.forward(
+            Matmul.forward(x, Permute.forward(w, [1, 0])), Tensor(shape: [3], data: [1, 2, 3]), .add)
         XCTAssertLessThan(y.maxAbsDifference(ref), 1e-5)
     }
 
@@ -111,9 +112,10 @@ final class OpsTests: XCTestCase {
         var results: [[Float]] = []
         for t in [1, 2, 5] {
             Parallel.threadCount = t
-            results.append(Parallel.sumOverChunks(total: values.count, chunkSize: 97, resultCount: 2) { _, r, p in
-                for i in r { p[i % 2] += values[i] }
-            })
+            results.append(
+                Parallel.sumOverChunks(total: values.count, chunkSize: 97, resultCount: 2) { _, r, p in
+                    for i in r { p[i % 2] += values[i] }
+                })
         }
         XCTAssertEqual(results[0], results[1])
         XCTAssertEqual(results[0], results[2])

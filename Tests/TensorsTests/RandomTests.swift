@@ -5,13 +5,17 @@ import CKernels
 final class RandomTests: XCTestCase {
     /// Known-answer vectors of Philox4x32-10 from the Random123 distribution (kat_vectors).
     func testPhiloxKnownAnswers() {
-        XCTAssertEqual(Philox.block(counter: SIMD4(0, 0, 0, 0), key: SIMD2(0, 0)),
-                       SIMD4(0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8))
-        XCTAssertEqual(Philox.block(counter: SIMD4(repeating: 0xffff_ffff), key: SIMD2(repeating: 0xffff_ffff)),
-                       SIMD4(0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd))
-        XCTAssertEqual(Philox.block(counter: SIMD4(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344),
-                                    key: SIMD2(0xa409_3822, 0x299f_31d0)),
-                       SIMD4(0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1))
+        XCTAssertEqual(
+            Philox.block(counter: SIMD4(0, 0, 0, 0), key: SIMD2(0, 0)),
+            SIMD4(0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8))
+        XCTAssertEqual(
+            Philox.block(counter: SIMD4(repeating: 0xffff_ffff), key: SIMD2(repeating: 0xffff_ffff)),
+            SIMD4(0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd))
+        XCTAssertEqual(
+            Philox.block(
+                counter: SIMD4(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344),
+                key: SIMD2(0xa409_3822, 0x299f_31d0)),
+            SIMD4(0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1))
     }
 
     func testVectorisedBlocksMatchScalar() {
@@ -68,13 +72,14 @@ final class RandomTests: XCTestCase {
 
     func testFastMathAccuracy() {
         var u = (0..<4096).map { (Float($0) + 0.5) / 4096 }
-        u += [Float](repeating: 0.5 / 8_388_608, count: 8)                  // the smallest uniform
+        u += [Float](repeating: 0.5 / 8_388_608, count: 8)  // the smallest uniform
         var l = [Float](repeating: 0, count: u.count), c = l, s = l
         sad_fastmath_eval(u, u.count, &l, &c, &s)
         var maxLogErr: Float = 0, maxTrigErr: Float = 0
         for i in 0..<4096 {
             maxLogErr = max(maxLogErr, abs(l[i] - Foundation.log(u[i])))
-            maxTrigErr = max(maxTrigErr, abs(c[i] - Foundation.cos(2 * .pi * u[i])), abs(s[i] - Foundation.sin(2 * .pi * u[i])))
+            maxTrigErr = max(
+                maxTrigErr, abs(c[i] - Foundation.cos(2 * .pi * u[i])), abs(s[i] - Foundation.sin(2 * .pi * u[i])))
         }
         XCTAssertEqual(l[4096], Foundation.log(u[4096]), accuracy: 1e-5)
         XCTAssertLessThan(maxLogErr, 1e-6)
