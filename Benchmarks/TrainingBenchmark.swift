@@ -9,32 +9,58 @@ import Tensors
 /// time for 10k × 256 with 16,384 projections, as absolute times (no ratio against numbers
 /// measured elsewhere: those were from another, contended machine).
 public enum TrainingBenchmark {
-    public static func run(
-        unet: NetworkConfig, dit: NetworkConfig, batch: Int = 1000, log: (String) -> Void = { print($0) }
-    ) throws {
-        let v = try Basis.dct(fx: 3, fy: 5).vector(shape: unet.shape)
-        let data = try SyntheticData.rankOne(direction: v, count: batch * 2, seed: 1)
-        for (name, config) in [("U-Net 1x16x16", unet), ("DiT/2 1x16x16", dit)] {
-            var trainer = try Trainer(
-                network: ScoreNetwork(makeArchitecture(config), seed: 1), data: data, config: config,
-                batchSize: batch, seed: 1)
-            try trainer.trainStep()  // warm-up
-            let start = Date()
-            try trainer.trainStep()
-            try trainer.trainStep()
-            let seconds = Date().timeIntervalSince(start) / 2
-            // Absolute time only: a comparison with PyTorch is valid only side by side, in one run
-            // on the same machine (never against a number stored here).
-            log(String(format: "train step, %@, batch %d: %.2f s", name, batch, seconds))
+    /// A network to time one training step of, at its batch size.
+    public struct Case {
+        public var name: String
+        public var config: NetworkConfig
+        public var batch: Int
+        public init(name: String, config: NetworkConfig, batch: Int) {
+            self.name = name
+            self.config = config
+            self.batch = batch
         }
-        let net = ScoreNetwork(makeArchitecture(unet), seed: 1)
-        let x = RandomStream(seed: 2, purpose: .test).normalTensor([batch] + unet.shape)
-        _ = net.epsilon(x, timesteps: [Float](repeating: 500, count: batch))
-        let start = Date()
-        _ = net.epsilon(x, timesteps: [Float](repeating: 500, count: batch))
-        _ = net.epsilon(x, timesteps: [Float](repeating: 499, count: batch))
-        let sampling = Date().timeIntervalSince(start) / 2
-        log(String(format: "sampling step (one network evaluation), U-Net 1x16x16, batch %d: %.3f s", batch, sampling))
+    }
+
+    /// Median, min and max over `repetitions` timed runs after one warm-up.
+    static func timed(_ repetitions: Int, _ body: () throws -> Void) rethrows -> (Double, Double, Double) {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<repetitions {
+            let start = Date()
+            try body()
+            times.append(Date().timeIntervalSince(start))
+        }
+        times.sort()
+        let mid = times.count / 2
+        let median = times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
+        return (median, times.first!, times.last!)
+    }
+
+    /// Train steps of every case, the sampling step (one evaluation at batch 1000) of `sampling`,
+    /// and the metric, as absolute times: medians (min–max) of `repetitions` runs. A comparison
+    /// with PyTorch is valid only side by side, in one session on the same machine
+    /// (Benchmarks/pytorch/side-by-side.sh), never against a number stored here.
+    public static func run(
+        cases: [Case], sampling: NetworkConfig, repetitions: Int = 5, log: (String) -> Void = { print($0) }
+    ) throws {
+        for c in cases {
+            let v = try Basis.dct(fx: 1, fy: 2).vector(shape: c.config.shape)
+            let data = try SyntheticData.rankOne(direction: v, count: c.batch * 2, seed: 1)
+            var trainer = try Trainer(
+                network: ScoreNetwork(makeArchitecture(c.config), seed: 1), data: data, config: c.config,
+                batchSize: c.batch, seed: 1)
+            let (median, low, high) = try timed(repetitions) { try trainer.trainStep() }
+            log(String(format: "train step, %@, batch %d: %.3f s (%.3f–%.3f)", c.name, c.batch, median, low, high))
+        }
+        let net = ScoreNetwork(makeArchitecture(sampling), seed: 1)
+        let x = RandomStream(seed: 2, purpose: .test).normalTensor([1000] + sampling.shape)
+        let (median, low, high) = timed(repetitions) {
+            _ = net.epsilon(x, timesteps: [Float](repeating: 500, count: 1000))
+        }
+        log(
+            String(
+                format: "sampling step (one network evaluation), U-Net 1x16x16, batch 1000: %.3f s (%.3f–%.3f)",
+                median, low, high))
         let a = RandomStream(seed: 3, purpose: .test).normalTensor([10_000, 256])
         let b = RandomStream(seed: 4, purpose: .test).normalTensor([10_000, 256])
         let p = SlicedWasserstein.randomProjections(count: 16_384, dimension: 256, seed: 5)

@@ -36,7 +36,11 @@ struct Bench: ParsableCommand {
     @Option(help: "Seconds after which a time-to-stable measurement stops doubling (10…86400).")
     var stableTimeLimit = 300.0
 
-    @Flag(inversion: .prefixedNo, help: "Include training, sampling and metric benchmarks (~30 s).")
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Include training (U-Net 1x16x16, DiT/2, DiT/4, U-Net 1x28x28 and 3x32x32), sampling and metric benchmarks."
+    )
     var training = true
 
     @Option(help: "Directory holding the reference configs.")
@@ -81,7 +85,18 @@ struct Bench: ParsableCommand {
                 if !onnx.isEmpty { try ImportedGeometryBenchmark.run(files: onnx, native: unet) }
             }
             if training {
-                try TrainingBenchmark.run(unet: unet, dit: dit)
+                let cases = [
+                    TrainingBenchmark.Case(name: "U-Net 1x16x16", config: unet, batch: 1000),
+                    TrainingBenchmark.Case(name: "DiT/2 1x16x16", config: dit, batch: 1000),
+                    TrainingBenchmark.Case(name: "DiT/4 1x16x16", config: try dit.with(patchSize: 4), batch: 1000),
+                    TrainingBenchmark.Case(
+                        name: "U-Net 1x28x28", config: try NetworkConfig.load("\(configDirectory)/1x28x28-iddpm.json"),
+                        batch: 500),
+                    TrainingBenchmark.Case(
+                        name: "U-Net 3x32x32", config: try NetworkConfig.load("\(configDirectory)/3x32x32-iddpm.json"),
+                        batch: 500),
+                ]
+                try TrainingBenchmark.run(cases: cases, sampling: unet, repetitions: repetitions)
             }
         }
     }
