@@ -53,6 +53,10 @@ final class OptionRangeTests: XCTestCase {
     func testTypedValuesAreParsedAtTheEdge() throws {
         let box = try SadSandbox("typed")
         assertRefused(try box.run(geometry + ["--estimator", "fast"]), mentions: ["--estimator", "fast"])
+        assertRefused(try box.run(geometry + ["--symmetry", "dihedral"]), mentions: ["--symmetry", "dihedral"])
+        assertRefused(
+            try box.run(["geometry", "sketch", "--config", "mlp.json", "--symmetry", "all", "--out", "s"]),
+            mentions: ["--symmetry", "all"])
         assertRefused(try box.run(geometry + ["--probe", "gaussian:nan"]), mentions: ["--probe", "gaussian:nan"])
         assertRefused(try box.run(geometry + ["--probe", "gaussian:1e30"]), mentions: ["--probe"])
         assertRefused(try box.run(geometry + ["--init-scheme", "xavier"]), mentions: ["--init-scheme", "xavier"])
