@@ -165,27 +165,84 @@ public struct AlignmentRecipe: Recipe {
         return outcome.json
     }
 
+    /// Whether this run's training can test an ordering (the quick profile trains 3 steps).
+    var testable: Bool { profile != .quick && training.seeds >= 2 }
+
+    /// The prediction (α before training, Theorem 2), the two orderings the paper reads off
+    /// Fig. 8, and the trivial baselines.
+    func claims(alpha: JSONObject, sw: [SeedStatistics], msw: [SeedStatistics], baselines: [BaselineComparison])
+        -> [Claim]
+    {
+        let a = Self.variants.map { alpha.double($0) }
+        let lo = alpha.double("theorem2_min"), hi = alpha.double("theorem2_max")
+        let tolerance = 1e-9 * max(abs(hi), 1)
+        let ordered = a[0] <= a[1] + tolerance && a[1] <= a[2] + tolerance
+        let bounds = abs(a[0] - lo) <= tolerance && abs(a[2] - hi) <= tolerance
+        let caveat = BaselineComparison.caveat(baselines)
+        func paired(_ i: Int, _ j: Int, _ metric: [SeedStatistics]) -> PairedComparison {
+            PairedComparison(
+                smaller: metric[i].perSeed.map { $0 ?? .nan }, larger: metric[j].perSeed.map { $0 ?? .nan })
+        }
+        func ordering(_ j: Int, id: String, statement: String) -> Claim {
+            let s = paired(0, j, sw), m = paired(0, j, msw)
+            let name = ["W_min", "I", "W_max"][j]
+            return Claim(
+                id: id, statement: statement,
+                holds: testable ? (s.supports(alpha: Claim.alpha) ?? false) : nil,
+                evidence: Claim.Evidence(
+                    summary: "SW₂ W_min \(sw[0].formatted) vs \(name) \(sw[j].formatted): \(s.summary); MSW₂ "
+                        + "\(msw[0].formatted) vs \(msw[j].formatted): \(m.summary)." + caveat,
+                    test: "paired t-test over seeds on SW₂ (one-sided), α = \(Claim.alpha); MSW₂ and sign test reported",
+                    pValue: s.tTestP,
+                    values: [
+                        "sw2_wmin": sw[0].value, "sw2_other": sw[j].value, "msw2_wmin": msw[0].value,
+                        "msw2_other": msw[j].value,
+                    ]))
+        }
+        return [
+            Claim(
+                id: "\(name).alpha-prediction",
+                statement: "Before training, α(W) = tr(G W M Wᵀ) orders the transforms α(W_min) ≤ α(I) ≤ α(W_max), "
+                    + "and α(W_min), α(W_max) equal Theorem 2's bounds.",
+                holds: ordered && bounds,
+                evidence: Claim.Evidence(
+                    summary: "α(W_min) = \(Statistics.format(a[0], 8)), α(I) = \(Statistics.format(a[1], 8)), α(W_max) = "
+                        + "\(Statistics.format(a[2], 8)); Theorem 2 bounds \(Statistics.format(lo, 8)) … "
+                        + "\(Statistics.format(hi, 8)).",
+                    test: "exact comparison (relative tolerance 1e-9)",
+                    values: ["alpha_wmin": a[0], "alpha_identity": a[1], "alpha_wmax": a[2]])),
+            ordering(
+                1, id: "\(name).wmin-better-than-identity",
+                statement: "Training on W_min-rotated data gives lower SW₂ than training on the data as it is (W = I)."),
+            ordering(
+                2, id: "\(name).wmin-better-than-wmax",
+                statement: "Training on W_min-rotated data gives lower SW₂ than on W_max-rotated data."),
+            BaselineComparison.claim(id: "\(name).beats-zero-sampler", baselines, testable: testable),
+        ]
+    }
+
     public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
         let prepared = try JSONFile.read(run.file("prepared/alignment.json"))
         let alpha = prepared["alpha"] as? JSONObject ?? [:]
-        var rows: [[String]] = [["W", "α (prediction)", "SW₂ (mean ± SE)", "MSW₂ (mean ± SE)", "seeds"]]
-        var sw: [Double] = [], swSE: [Double] = [], msw: [Double] = [], mswSE: [Double] = []
+        var rows: [[String]] = [
+            ["W", "α (prediction)", "SW₂ (mean ± SE)", "MSW₂ (mean ± SE)", "zeros SW₂ / MSW₂", "Gaussian SW₂ / MSW₂", "seeds"]
+        ]
+        var swStats: [SeedStatistics] = [], mswStats: [SeedStatistics] = [], baselines: [BaselineComparison] = []
         var per: JSONObject = [:]
         var figures: [ReportFigure] = []
         for v in Self.variants {
-            let rs = (0..<training.seeds).compactMap { results[ExperimentUnit(v, 0, seed: $0)] }
-            let s = rs.map { $0.double("sw2") }, m = rs.map { $0.double("msw2") }
-            sw.append(Statistics.mean(s)); swSE.append(Statistics.standardError(s))
-            msw.append(Statistics.mean(m)); mswSE.append(Statistics.standardError(m))
+            let rs = (0..<training.seeds).map { results[ExperimentUnit(v, 0, seed: $0)] ?? [:] }
+            let s = SeedStatistics(rs.map { $0.double("sw2") }), m = SeedStatistics(rs.map { $0.double("msw2") })
+            let b = BaselineComparison(model: v, results: rs)
+            swStats.append(s); mswStats.append(m); baselines.append(b)
             rows.append([
-                v, Statistics.format(alpha.double(v)), Statistics.format(sw.last!, se: swSE.last!),
-                Statistics.format(msw.last!, se: mswSE.last!), "\(rs.count)",
+                v, Statistics.format(alpha.double(v)), s.formatted, m.formatted,
+                "\(Statistics.format(b.zerosSW2.value)) / \(Statistics.format(b.zerosMSW2.value))",
+                "\(Statistics.format(b.fittedSW2.value)) / \(Statistics.format(b.fittedMSW2.value))", "\(s.count)",
             ])
             per[v] = [
-                "alpha": JSONFile.number(alpha.double(v)), "sw2_mean": JSONFile.number(sw.last!),
-                "sw2_se": JSONFile.number(swSE.last!),
-                "msw2_mean": JSONFile.number(msw.last!), "msw2_se": JSONFile.number(mswSE.last!),
-                "sw2_per_seed": s.map(JSONFile.number), "msw2_per_seed": m.map(JSONFile.number),
+                "alpha": JSONFile.number(alpha.double(v)), "sw2": try JSONCoding.object(s),
+                "msw2": try JSONCoding.object(m), "baselines": try JSONCoding.object(b),
             ]
             let samplesPath = "\(run.unitDirectory(ExperimentUnit(v, 0, seed: 0)))/samples.npy"
             if let samples = try? Npy.read(samplesPath).tensor(file: samplesPath, field: "samples", converting: true),
@@ -198,9 +255,12 @@ public struct AlignmentRecipe: Recipe {
                         caption: "\(v): uncurated samples (seed 0), α = \(Statistics.format(alpha.double(v)))"))
             }
         }
-        let held = sw[0] < sw[1]
+        let claims = claims(alpha: alpha, sw: swStats, msw: mswStats, baselines: baselines)
+        let sw = swStats.map(\.value), swSE = swStats.map(\.error)
+        let msw = mswStats.map(\.value), mswSE = mswStats.map(\.error)
         let verdict =
-            "SW₂: W_min \(Statistics.format(sw[0])), I \(Statistics.format(sw[1])), W_max \(Statistics.format(sw[2])) — W_min better than I: \(held ? "yes (the paper's ordering held)" : "no (the paper's ordering did NOT hold)")."
+            "SW₂: W_min \(Statistics.format(sw[0])), I \(Statistics.format(sw[1])), W_max \(Statistics.format(sw[2])). "
+            + claims.map { "\($0.id): \($0.verdict)" }.joined(separator: "; ") + "."
         let chart = SVGChart.bars(
             title: "SW₂ and MSW₂ by transform (\(data))", yLabel: "distance", categories: ["W_min", "I", "W_max"],
             series: [
@@ -216,7 +276,6 @@ public struct AlignmentRecipe: Recipe {
             ],
             table: rows, figures: figures)
         return RecipeSummary(
-            result: ["variants": per, "alpha": alpha, "ordering_held_wmin_better_than_identity": held],
-            sections: [section], headline: [verdict])
+            result: ["variants": per, "alpha": alpha], sections: [section], headline: [verdict], claims: claims)
     }
 }

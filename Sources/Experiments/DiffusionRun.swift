@@ -12,6 +12,8 @@ public enum DiffusionRun {
         public var metrics: SlicedWasserstein?
         /// Why metrics are missing (diverged samples), else nil.
         public var failure: String?
+        /// The trivial samplers' scores on the same reference set and projections.
+        public var baselines: BaselineScores?
         public var lossFirst: Double
         public var lossLast: Double
         public var samples: Tensor  // (N, C, H, W), in data space (Wᵀ applied)
@@ -26,6 +28,7 @@ public enum DiffusionRun {
             ]
             if let failure { o["failure"] = failure }
             if let m = metrics { o["num_projections"] = m.numProjections }
+            if let baselines { o["baselines"] = try? JSONCoding.object(baselines) }
             return o
         }
     }
@@ -35,19 +38,21 @@ public enum DiffusionRun {
     /// `reference` (in data space).
     public static func trainAndEvaluate(
         config: NetworkConfig, train: Tensor, reference: Tensor, settings: TrainingSettings,
-        seed: UInt64, transform: OrthogonalTransform? = nil, checkpointDirectory: String? = nil,
-        log: (String) -> Void = { _ in }
+        seed: UInt64, transform: OrthogonalTransform? = nil, baseline: FittedLaw = .gaussian,
+        checkpointDirectory: String? = nil, log: (String) -> Void = { _ in }
     ) throws -> Outcome {
         try trainAndEvaluate(
             architecture: ResolvedArchitecture(config: config), train: train, reference: reference,
-            settings: settings, seed: seed, transform: transform, checkpointDirectory: checkpointDirectory, log: log)
+            settings: settings, seed: seed, transform: transform, baseline: baseline,
+            checkpointDirectory: checkpointDirectory, log: log)
     }
 
-    /// The same loop for any architecture, native or imported.
+    /// The same loop for any architecture, native or imported. `baseline` is the law of the
+    /// fitted trivial sampler scored beside the model (``BaselineScores``).
     public static func trainAndEvaluate(
         architecture: ResolvedArchitecture, train: Tensor, reference: Tensor, settings: TrainingSettings,
-        seed: UInt64, transform: OrthogonalTransform? = nil, checkpointDirectory: String? = nil,
-        log: (String) -> Void = { _ in }
+        seed: UInt64, transform: OrthogonalTransform? = nil, baseline: FittedLaw = .gaussian,
+        checkpointDirectory: String? = nil, log: (String) -> Void = { _ in }
     ) throws -> Outcome {
         let start = Date()
         var trainer = try architecture.trainer(data: train, batchSize: settings.batchSize, seed: seed)
@@ -92,10 +97,13 @@ public enum DiffusionRun {
                 failure = "samples not finite (the model diverged): \(error)"
             }
         }
+        // The baselines are fitted to the training set in data space (Wᵀ undoes the transform).
+        let trainInData = try transform.map { try $0.apply(train, inverse: true) } ?? train
+        let baselines = try baseline.scores(train: trainInData, reference: reference, directions: directions, seed: seed)
         if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
         func mean(_ v: ArraySlice<Double>) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
         return Outcome(
-            metrics: metrics, failure: failure, lossFirst: mean(losses.prefix(10)), lossLast: mean(losses.suffix(10)),
+            metrics: metrics, failure: failure, baselines: baselines, lossFirst: mean(losses.prefix(10)), lossLast: mean(losses.suffix(10)),
             samples: samples, trainSeconds: trained.timeIntervalSince(start),
             sampleSeconds: sampled.timeIntervalSince(trained))
     }

@@ -54,6 +54,7 @@ public struct ProbeSensitivityRecipe: Recipe {
         var out: JSONObject = [:], series: [ChartSeries] = [],
             rows: [[String]] = [["architecture", "first 10 (mean)", "all (mean)", "random baseline"]]
         var headline: [String] = []
+        var claims: [Claim] = []
         for arch in architectures {
             let eig = try (0..<probes).map { i -> SymmetricEigen<Double> in
                 let g = try geometry(ExperimentUnit(arch.name, i, seed: 0), in: run)
@@ -78,6 +79,29 @@ public struct ProbeSensitivityRecipe: Recipe {
                 "similarity_per_index": mean, "first10_mean": first10, "all_mean": all, "baseline": 3 / Double(d),
             ]
             series.append(ChartSeries(name: arch.name, x: (0..<d).map(Double.init), y: mean))
+            let random = 3 / Double(d)
+            claims.append(
+                Claim(
+                    id: "fig11.\(arch.name).leading-robust",
+                    statement: "The leading SADs are robust to the probe: across \(probes) degenerate probes δ_z, "
+                        + "z ~ N(0, I), the Eq. 30 similarity (h = 1) of the first SADs is ≈ 100 % (random "
+                        + "\(Statistics.format(random * 100, 2)) %) (\(arch.name)).",
+                    holds: profile == .quick ? nil : first10 >= 0.9,
+                    evidence: Claim.Evidence(
+                        summary: "mean similarity of the first 10 SADs \(Statistics.format(first10 * 100, 3)) %, of all "
+                            + "\(Statistics.format(all * 100, 3)) %, over the \(pairs) ordered probe pairs.",
+                        test: "mean similarity of the first 10 SADs ≥ 90 %",
+                        values: ["first10": first10, "all": all, "random": random])))
+            claims.append(
+                Claim(
+                    id: "fig11.\(arch.name).above-random",
+                    statement: "The SADs of different probes are far more similar than random bases (\(arch.name)).",
+                    holds: profile == .quick ? nil : first10 >= 5 * random,
+                    evidence: Claim.Evidence(
+                        summary: "first 10 SADs \(Statistics.format(first10 * 100, 3)) % vs random "
+                            + "\(Statistics.format(random * 100, 2)) % (ratio \(Statistics.format(first10 / random, 3))).",
+                        test: "mean similarity of the first 10 SADs ≥ 5 × the random baseline (2h + 1)/D",
+                        values: ["first10": first10, "random": random])))
             headline.append(
                 "\(arch.name): Eq. 30 similarity across \(probes) probes, first 10 SADs \(Statistics.format(first10 * 100, 3)) % (random \(Statistics.format(300 / Double(d), 2)) %)."
             )
@@ -96,6 +120,6 @@ public struct ProbeSensitivityRecipe: Recipe {
                             caption: "Mean over ordered pairs of the five probes.")
                     ])
             ],
-            headline: headline)
+            headline: headline + claims.map { "\($0.id): \($0.verdict)." }, claims: claims)
     }
 }

@@ -207,7 +207,8 @@ public struct PropositionsRecipe: Recipe {
                 Self.yesNo(t2["holds"]),
             ],
         ]
-        let headline = rows.dropFirst().map { "\($0[0]): \($0[3])." }
+        let claims = Self.claims(p1: p1, p2: p2, p3: p3, t2: t2)
+        let headline = claims.map { "\($0.id): \($0.verdict)." }
         return RecipeSummary(
             result: [
                 "prop1": p1.filter { $0.key != "timing" && $0.key != "unit" },
@@ -222,6 +223,70 @@ public struct PropositionsRecipe: Recipe {
                         "Monte Carlo checks compare the structure's residual with the estimate's own split-half noise."
                     ], table: rows)
             ],
-            headline: headline)
+            headline: headline, claims: claims)
+    }
+
+    /// A unit's own verdict ("holds"), nil when the unit failed or lacks it.
+    static func holds(_ r: JSONObject?) -> Bool? { r?["holds"] as? Bool }
+
+    static func claims(p1: JSONObject, p2: JSONObject, p3: JSONObject, t2: JSONObject) -> [Claim] {
+        let p3p2 = p3["p2"] as? JSONObject, p3p4 = p3["p4"] as? JSONObject
+        let noiseTest = "structure residual ≤ 3 × the estimate's split-half noise (Monte Carlo)"
+        return [
+            Claim(
+                id: "props.prop1",
+                statement: "Proposition 1: an MLP whose output layer has iid rows has geometry G = aI + b11ᵀ.",
+                holds: holds(p1),
+                evidence: Claim.Evidence(
+                    summary: "relative residual of the best (a, b) fit \(Statistics.format(p1.double("relative_residual"), 3)) "
+                        + "vs split-half noise \(Statistics.format(p1.double("split_half_noise"), 3)).",
+                    test: noiseTest,
+                    values: [
+                        "relative_residual": p1.double("relative_residual"),
+                        "split_half_noise": p1.double("split_half_noise"),
+                    ])),
+            Claim(
+                id: "props.prop2",
+                statement: "Proposition 2: a CNN whose output layer has iid filters has G = I_C ⊗ A + 11ᵀ ⊗ B "
+                    + "(equal diagonal channel blocks, equal off-diagonal blocks).",
+                holds: holds(p2),
+                evidence: Claim.Evidence(
+                    summary: "block spread: diagonal \(Statistics.format(p2.double("diagonal_block_spread"), 3)), "
+                        + "off-diagonal \(Statistics.format(p2.double("off_diagonal_block_spread"), 3)); split-half "
+                        + "noise \(Statistics.format(p2.double("split_half_noise"), 3)).",
+                    test: noiseTest,
+                    values: [
+                        "diagonal_block_spread": p2.double("diagonal_block_spread"),
+                        "off_diagonal_block_spread": p2.double("off_diagonal_block_spread"),
+                        "split_half_noise": p2.double("split_half_noise"),
+                    ])),
+            Claim(
+                id: "props.prop3",
+                statement: "Proposition 3: a token-wise transformer output with a fixed orthonormal unpatchify has at "
+                    + "most T distinct eigenvalues (DiT/2: T = 64, DiT/4: T = 16).",
+                holds: holds(p3p2).flatMap { a in holds(p3p4).map { a && $0 } },
+                evidence: Claim.Evidence(
+                    summary: "distinct eigenvalues of the closed-form geometry: DiT/2 \(p3p2?["distinct_eigenvalues"] ?? "?") "
+                        + "(T = \(p3p2?["tokens"] ?? "?")), DiT/4 \(p3p4?["distinct_eigenvalues"] ?? "?") (T = "
+                        + "\(p3p4?["tokens"] ?? "?")).",
+                    test: "count of distinct eigenvalues (relative tolerance 1e-9) ≤ T",
+                    values: [
+                        "distinct_p2": p3p2?.double("distinct_eigenvalues") ?? .nan,
+                        "distinct_p4": p3p4?.double("distinct_eigenvalues") ?? .nan,
+                    ])),
+            Claim(
+                id: "props.thm2",
+                statement: "Theorem 2: for every orthogonal W, α(W_min) ≤ α(W) ≤ α(W_max), with α(W_min) = Σλ_iν_{D+1−i} "
+                    + "and α(W_max) = Σλ_iν_i.",
+                holds: holds(t2).map { $0 && (t2["closed_forms_match"] as? Bool ?? false) },
+                evidence: Claim.Evidence(
+                    summary: "\(t2["random_transforms"] ?? "?") random orthogonal W: α in "
+                        + "[\(Statistics.format(t2.double("random_min"))), \(Statistics.format(t2.double("random_max")))], "
+                        + "\(t2["violations"] ?? "?") outside [\(Statistics.format(t2.double("closed_form_min"))), "
+                        + "\(Statistics.format(t2.double("closed_form_max")))]; closed forms match W_min / W_max: "
+                        + "\(yesNo(t2["closed_forms_match"])).",
+                    test: "bound check over random W (relative tolerance 1e-9) and closed forms to 1e-9",
+                    values: ["violations": t2.double("violations"), "alpha_wmin": t2.double("alpha_wmin")])),
+        ]
     }
 }

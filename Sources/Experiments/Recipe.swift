@@ -31,11 +31,14 @@ public struct RecipeSummary {
     public var sections: [ReportSection]
     /// One-line conclusions printed at the end of the run.
     public var headline: [String]
+    /// The paper's claims this recipe tests, with verdicts (result.json `claims`).
+    public var claims: [Claim]
 
-    public init(result: JSONObject, sections: [ReportSection], headline: [String]) {
+    public init(result: JSONObject, sections: [ReportSection], headline: [String], claims: [Claim] = []) {
         self.result = result
         self.sections = sections
         self.headline = headline
+        self.claims = claims
     }
 }
 

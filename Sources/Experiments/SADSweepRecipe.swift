@@ -124,68 +124,115 @@ public struct SADSweepRecipe: Recipe {
         if profile == .paper && arch == .dit4 { settings.steps = 4000 }
         let outcome = try DiffusionRun.trainAndEvaluate(
             architecture: resolved, train: train, reference: reference, settings: settings, seed: seed,
-            checkpointDirectory: run.unitDirectory(unit))
+            baseline: .rankOne(direction: v), checkpointDirectory: run.unitDirectory(unit))
         var r = outcome.json
         r["eigenvalue"] = g.values[unit.index]
         return r
+    }
+
+    /// Whether this run's training can test an ordering (the quick profile trains 3 steps).
+    var testable: Bool { profile != .quick && training.seeds >= 2 }
+
+    /// The claims for one architecture: the ordering over the indices (Spearman, when there are
+    /// at least three), the two ends (paired over seeds), and the trivial baselines.
+    func claims(
+        _ arch: Architecture, lambdas: [Double], msw: [SeedStatistics], baselines: [BaselineComparison]
+    ) -> [Claim] {
+        var claims: [Claim] = []
+        let caveat = BaselineComparison.caveat(baselines)
+        if indices.count >= 3 {
+            let rank = RankCorrelation(lambdas, msw.map(\.value))
+            claims.append(
+                Claim(
+                    id: "\(name).\(arch.name).ordering",
+                    statement: "Data along SADs with larger eigenvalues is harder to model: test MSW₂ increases "
+                        + "with the SAD's eigenvalue (\(arch.name)).",
+                    holds: testable ? rank.supportsPositive(alpha: Claim.alpha) : nil,
+                    evidence: Claim.Evidence(
+                        summary: "\(rank.summary) between λ and mean MSW₂ over SAD indices "
+                            + "\(indices.map(String.init).joined(separator: ", "))." + caveat,
+                        test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
+                        pValue: rank.pValue, values: ["rho": rank.rho ?? .nan])))
+        }
+        let first = msw.first!, last = msw.last!
+        let paired = PairedComparison(
+            smaller: last.perSeed.map { $0 ?? .nan }, larger: first.perSeed.map { $0 ?? .nan })
+        claims.append(
+            Claim(
+                id: "\(name).\(arch.name).extremes",
+                statement: "The largest-eigenvalue SAD is harder to model than the smallest-eigenvalue SAD "
+                    + "(higher test MSW₂, \(arch.name)).",
+                holds: testable ? paired.supports(alpha: Claim.alpha) : nil,
+                evidence: Claim.Evidence(
+                    summary: "MSW₂ at SAD \(indices.first!) \(first.formatted) vs SAD \(indices.last!) "
+                        + "\(last.formatted); paired \(paired.summary)." + caveat,
+                    test: "paired t-test over seeds (one-sided), α = \(Claim.alpha); sign test reported",
+                    pValue: paired.tTestP,
+                    values: ["msw2_first": first.value, "msw2_last": last.value])))
+        claims.append(
+            BaselineComparison.claim(id: "\(name).\(arch.name).beats-zero-sampler", baselines, testable: testable))
+        return claims
     }
 
     public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
         var out: JSONObject = [:]
         var sections: [ReportSection] = []
         var headline: [String] = []
+        var allClaims: [Claim] = []
         for arch in architectures {
             let g = try geometry(arch, in: run)
             let lmax = g.values[0]
-            var rows: [[String]] = [["SAD index", "λ / λ_max", "MSW₂ (mean ± SE)", "SW₂ (mean ± SE)", "seeds"]]
-            var msw: [Double] = [], mswSE: [Double] = [], sw: [Double] = [], lam: [Double] = []
+            var rows: [[String]] = [
+                ["SAD index", "λ / λ_max", "MSW₂ (mean ± SE)", "SW₂ (mean ± SE)", "zeros MSW₂ / SW₂", "fitted law", "seeds"]
+            ]
+            var stats: [SeedStatistics] = [], baselines: [BaselineComparison] = [], lam: [Double] = []
             var perIndex: [JSONObject] = []
             for i in indices {
-                let rs = (0..<training.seeds).compactMap { results[ExperimentUnit(arch.name, i, seed: $0)] }
-                let m = rs.map { $0.double("msw2") }, s = rs.map { $0.double("sw2") }
-                msw.append(Statistics.mean(m)); mswSE.append(Statistics.standardError(m))
-                sw.append(Statistics.mean(s)); lam.append(g.values[i] / lmax)
+                let rs = (0..<training.seeds).map { results[ExperimentUnit(arch.name, i, seed: $0)] ?? [:] }
+                let m = SeedStatistics(rs.map { $0.double("msw2") }), s = SeedStatistics(rs.map { $0.double("sw2") })
+                let b = BaselineComparison(model: "SAD \(i)", results: rs)
+                stats.append(m); baselines.append(b); lam.append(g.values[i] / lmax)
                 rows.append([
-                    "\(i)", Statistics.format(g.values[i] / lmax), Statistics.format(msw.last!, se: mswSE.last!),
-                    Statistics.format(sw.last!, se: Statistics.standardError(s)), "\(rs.count)",
+                    "\(i)", Statistics.format(g.values[i] / lmax), m.formatted, s.formatted,
+                    "\(Statistics.format(b.zerosMSW2.value)) / \(Statistics.format(b.zerosSW2.value))",
+                    "\(Statistics.format(b.fittedMSW2.value)) / \(Statistics.format(b.fittedSW2.value))", "\(m.count)",
                 ])
                 perIndex.append([
                     "index": i, "eigenvalue": g.values[i], "normalised_eigenvalue": g.values[i] / lmax,
-                    "msw2_mean": JSONFile.number(msw.last!), "msw2_se": JSONFile.number(mswSE.last!),
-                    "sw2_mean": JSONFile.number(sw.last!), "sw2_se": JSONFile.number(Statistics.standardError(s)),
-                    "msw2_per_seed": m.map(JSONFile.number), "sw2_per_seed": s.map(JSONFile.number),
+                    "msw2": try JSONCoding.object(m), "sw2": try JSONCoding.object(s),
+                    "baselines": try JSONCoding.object(b),
                 ])
             }
-            let rho = Statistics.spearman(lam, msw)
-            let held = msw.first! > msw.last!
+            let claims = claims(arch, lambdas: lam, msw: stats, baselines: baselines)
+            allClaims += claims
+            let verdicts = claims.map { "\($0.id): \($0.verdict)" }.joined(separator: "; ")
             let verdict =
-                "\(arch.name): MSW₂ at SAD \(indices.first!) (largest λ) = \(Statistics.format(msw.first!, se: mswSE.first!)) vs SAD \(indices.last!) (smallest λ) = \(Statistics.format(msw.last!, se: mswSE.last!)) (mean ± SE over \(training.seeds) seed\(training.seeds == 1 ? "" : "s")) — the paper's ordering (largest-eigenvalue SAD harder) \(held ? "held" : "did NOT hold")"
-                + (indices.count > 2
-                    ? "; Spearman ρ(λ, MSW₂) = \(Statistics.format(rho, 3)) over \(indices.count) indices." : ".")
+                "\(arch.name): MSW₂ at SAD \(indices.first!) (largest λ) = \(stats.first!.formatted) vs SAD "
+                + "\(indices.last!) (smallest λ) = \(stats.last!.formatted) (mean ± SE over \(training.seeds) seed"
+                + "\(training.seeds == 1 ? "" : "s")). \(verdicts)."
             headline.append(verdict)
-            out[arch.name] = [
-                "per_index": perIndex, "spearman_eigenvalue_msw2": JSONFile.number(rho),
-                "ordering_held": held, "geometry": g.summary,
-            ]
+            out[arch.name] = ["per_index": perIndex, "geometry": g.summary]
+            let msw = stats.map(\.value), mswSE = stats.map(\.error)
             let chart = SVGChart.lines(
                 title: "\(arch.name): MSW₂ vs SAD index", xLabel: "SAD index (descending eigenvalue)",
                 yLabel: "test MSW₂",
                 series: [ChartSeries(name: "MSW₂ (mean ± SE)", x: indices.map(Double.init), y: msw, error: mswSE)],
                 secondary: ChartSeries(name: "λ / λ_max", x: indices.map(Double.init), y: lam),
                 secondaryLabel: "normalised eigenvalue", secondaryLog: true)
-            let d = g.vectors.shape[0], shape = Array(g.vectors.shape.dropFirst())
+            let shape = Array(g.vectors.shape.dropFirst())
             let plane = shape.reduce(1, *)
             var chosen = Tensor(zeros: [indices.count] + shape)
             for (k, i) in indices.enumerated() {
                 for j in 0..<plane { chosen.data[k * plane + j] = g.vectors.data[i * plane + j] }
             }
-            _ = d
             sections.append(
                 ReportSection(
                     title: "\(arch.name)",
                     paragraphs: [
                         verdict,
-                        "Geometry: \(method(arch).description). Eigenvalues are normalised by λ_max = \(Statistics.format(lmax)).",
+                        "Geometry: \(method(arch).description). Eigenvalues are normalised by λ_max = "
+                            + "\(Statistics.format(lmax)). Zeros: the all-zero sampler; fitted law: "
+                            + "\(baselines.first?.fittedLaw ?? "—"), both on each unit's reference set.",
                     ],
                     table: rows,
                     figures: [
@@ -218,6 +265,6 @@ public struct SADSweepRecipe: Recipe {
                             caption: "Their DFT energy, zero frequency centred."),
                     ]))
         }
-        return RecipeSummary(result: out, sections: sections, headline: headline)
+        return RecipeSummary(result: out, sections: sections, headline: headline, claims: allClaims)
     }
 }

@@ -241,6 +241,7 @@ public struct Sweep {
         result["profile"] = recipe.profile.rawValue
         result["settings"] = recipe.settings
         result["units"] = units.count
+        result["claims"] = try summary.claims.map { try JSONCoding.object($0) }
         try JSONFile.write(result, to: directory.file("result.json"))
         try JSONFile.write(
             [
@@ -250,6 +251,15 @@ public struct Sweep {
                 "differences_from_reference": Self.differences,
             ], to: directory.file("manifest.json"))
         var sections = summary.sections
+        if !summary.claims.isEmpty {
+            sections.insert(
+                ReportSection(
+                    title: "Claims",
+                    paragraphs: ["Each of the paper's claims this recipe tests, with the test and its numbers."],
+                    table: [["claim", "verdict", "evidence", "test"]]
+                        + summary.claims.map { [$0.statement, $0.verdict, $0.evidence.summary, $0.evidence.test] }),
+                at: 0)
+        }
         if !failed.isEmpty {
             sections.insert(
                 ReportSection(

@@ -154,19 +154,32 @@ public enum SVGChart {
     }
 
     /// A scatter plot of point clouds.
-    public static func scatter(title: String, xLabel: String, yLabel: String, series: [ChartSeries]) -> String {
+    /// A scatter plot; with `limit` both axes span [−limit, limit] and points outside are left
+    /// out (their number is added to the series' legend), so that a small structure such as the
+    /// data's circle stays visible beside far-away samples.
+    public static func scatter(
+        title: String, xLabel: String, yLabel: String, series: [ChartSeries], limit: Double? = nil
+    ) -> String {
         let pw = width - left - right, ph = height - top - bottom
-        let ax = Axis(values: series.flatMap(\.x), log: false), ay = Axis(values: series.flatMap(\.y), log: false)
+        let ax = Axis(values: limit.map { [-$0, $0] } ?? series.flatMap(\.x), log: false)
+        let ay = Axis(values: limit.map { [-$0, $0] } ?? series.flatMap(\.y), log: false)
+        func inside(_ x: Double, _ y: Double) -> Bool { limit.map { abs(x) <= $0 && abs(y) <= $0 } ?? true }
         func px(_ v: Double) -> Double { ax.map(v, left, left + pw) }
         func py(_ v: Double) -> Double { ay.map(v, top + ph, top) }
         var svg = header(title: title) + axes(ax: ax, ay: ay, xLabel: xLabel, yLabel: yLabel, px: px, py: py)
         for (k, s) in series.enumerated() {
             let colour = s.colour.isEmpty ? palette[k % palette.count] : s.colour
+            var outside = 0
             for (x, y) in zip(s.x, s.y) where x.isFinite && y.isFinite {
+                guard inside(x, y) else {
+                    outside += 1
+                    continue
+                }
                 svg +=
                     "<circle cx='\(String(format: "%.1f", px(x)))' cy='\(String(format: "%.1f", py(y)))' r='1.5' fill='\(colour)' fill-opacity='0.5'/>\n"
             }
-            svg += legend(s.name, colour: colour, row: k, dashed: false)
+            let name = outside > 0 ? "\(s.name) (\(outside) outside the axes)" : s.name
+            svg += legend(name, colour: colour, row: k, dashed: false)
         }
         return svg + "</svg>\n"
     }

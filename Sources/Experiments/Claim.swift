@@ -1,0 +1,69 @@
+import Foundation
+
+/// One of the paper's claims as a recipe tests it; result.json carries them as `claims`.
+///
+/// `holds` is true when the measured numbers support the claim under the stated test, false
+/// when they do not, and nil when this profile cannot test it (e.g. the `quick` profile's
+/// three optimiser steps say nothing about which direction is easier to learn).
+public struct Claim: Codable, Equatable, Sendable {
+    /// Stable identifier ("fig6.iddpm-nearest.ordering").
+    public var id: String
+    /// The paper's claim in one sentence.
+    public var statement: String
+    public var holds: Bool?
+    public var evidence: Evidence
+
+    /// The numbers behind a verdict and the test that turned them into one.
+    public struct Evidence: Codable, Equatable, Sendable {
+        /// The numbers in words, e.g. "MSW₂ 46.8 ± 2.0 at SAD 0 vs 38.3 ± 0.7 at SAD 255".
+        public var summary: String
+        /// The test, e.g. "paired t-test over seeds (one-sided), α = 0.05".
+        public var test: String
+        public var pValue: Double?
+        /// The key numbers by name (finite values only; JSON has no NaN).
+        public var values: [String: Double]
+
+        public init(summary: String, test: String, pValue: Double? = nil, values: [String: Double] = [:]) {
+            self.summary = summary
+            self.test = test
+            self.pValue = pValue.flatMap { $0.isFinite ? $0 : nil }
+            self.values = values.filter { $0.value.isFinite }
+        }
+    }
+
+    public init(id: String, statement: String, holds: Bool?, evidence: Evidence) {
+        self.id = id
+        self.statement = statement
+        self.holds = holds
+        self.evidence = evidence
+    }
+
+    /// "held", "did NOT hold" or "not testable at this profile".
+    public var verdict: String {
+        switch holds {
+        case true?: return "held"
+        case false?: return "did NOT hold"
+        case nil: return "not testable at this profile"
+        }
+    }
+
+    /// The significance level every claim test uses.
+    public static let alpha = 0.05
+}
+
+/// Codable values as the Foundation objects a JSONObject holds (until results are typed
+/// end to end): snake_case keys, nil fields left out.
+public enum JSONCoding {
+    public static func object<T: Encodable>(_ value: T) throws -> Any {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return try JSONSerialization.jsonObject(with: encoder.encode(value), options: [.fragmentsAllowed])
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from object: Any) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(type, from: JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed]))
+    }
+}
