@@ -170,7 +170,9 @@ public struct AlignmentRecipe: Recipe {
 
     /// The prediction (α before training, Theorem 2), the two orderings the paper reads off
     /// Fig. 8, and the trivial baselines.
-    func claims(alpha: JSONObject, sw: [SeedStatistics], msw: [SeedStatistics], baselines: [BaselineComparison])
+    func claims(
+        alpha: JSONObject, sw: [SeedStatistics], msw: [SeedStatistics], baselines: [BaselineComparison]
+    )
         -> [Claim]
     {
         let a = Self.variants.map { alpha.double($0) }
@@ -192,7 +194,8 @@ public struct AlignmentRecipe: Recipe {
                 evidence: Claim.Evidence(
                     summary: "SW₂ W_min \(sw[0].formatted) vs \(name) \(sw[j].formatted): \(s.summary); MSW₂ "
                         + "\(msw[0].formatted) vs \(msw[j].formatted): \(m.summary)." + caveat,
-                    test: "paired t-test over seeds on SW₂ (one-sided), α = \(Claim.alpha); MSW₂ and sign test reported",
+                    test:
+                        "paired t-test over seeds on SW₂ (one-sided), α = \(Claim.alpha); MSW₂ and sign test reported",
                     pValue: s.tTestP,
                     values: [
                         "sw2_wmin": sw[0].value, "sw2_other": sw[j].value, "msw2_wmin": msw[0].value,
@@ -206,7 +209,8 @@ public struct AlignmentRecipe: Recipe {
                     + "and α(W_min), α(W_max) equal Theorem 2's bounds.",
                 holds: ordered && bounds,
                 evidence: Claim.Evidence(
-                    summary: "α(W_min) = \(Statistics.format(a[0], 8)), α(I) = \(Statistics.format(a[1], 8)), α(W_max) = "
+                    summary:
+                        "α(W_min) = \(Statistics.format(a[0], 8)), α(I) = \(Statistics.format(a[1], 8)), α(W_max) = "
                         + "\(Statistics.format(a[2], 8)); Theorem 2 bounds \(Statistics.format(lo, 8)) … "
                         + "\(Statistics.format(hi, 8)).",
                     test: "exact comparison (relative tolerance 1e-9)",
@@ -225,7 +229,10 @@ public struct AlignmentRecipe: Recipe {
         let prepared = try JSONFile.read(run.file("prepared/alignment.json"))
         let alpha = prepared["alpha"] as? JSONObject ?? [:]
         var rows: [[String]] = [
-            ["W", "α (prediction)", "SW₂ (mean ± SE)", "MSW₂ (mean ± SE)", "zeros SW₂ / MSW₂", "Gaussian SW₂ / MSW₂", "seeds"]
+            [
+                "W", "α (prediction)", "SW₂ (mean ± SE)", "MSW₂ (mean ± SE)", "zeros SW₂ / MSW₂", "Gaussian SW₂ / MSW₂",
+                "seeds",
+            ]
         ]
         var swStats: [SeedStatistics] = [], mswStats: [SeedStatistics] = [], baselines: [BaselineComparison] = []
         var per: JSONObject = [:]

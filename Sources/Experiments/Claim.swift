@@ -64,6 +64,7 @@ public enum JSONCoding {
     public static func decode<T: Decodable>(_ type: T.Type, from object: Any) throws -> T {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(type, from: JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed]))
+        return try decoder.decode(
+            type, from: JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed]))
     }
 }

@@ -99,11 +99,13 @@ public enum DiffusionRun {
         }
         // The baselines are fitted to the training set in data space (Wᵀ undoes the transform).
         let trainInData = try transform.map { try $0.apply(train, inverse: true) } ?? train
-        let baselines = try baseline.scores(train: trainInData, reference: reference, directions: directions, seed: seed)
+        let baselines = try baseline.scores(
+            train: trainInData, reference: reference, directions: directions, seed: seed)
         if let checkpoint { try? FileManager.default.removeItem(atPath: checkpoint) }
         func mean(_ v: ArraySlice<Double>) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
         return Outcome(
-            metrics: metrics, failure: failure, baselines: baselines, lossFirst: mean(losses.prefix(10)), lossLast: mean(losses.suffix(10)),
+            metrics: metrics, failure: failure, baselines: baselines, lossFirst: mean(losses.prefix(10)),
+            lossLast: mean(losses.suffix(10)),
             samples: samples, trainSeconds: trained.timeIntervalSince(start),
             sampleSeconds: sampled.timeIntervalSince(trained))
     }

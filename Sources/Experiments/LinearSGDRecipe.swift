@@ -234,7 +234,8 @@ public struct LinearSGDRecipe: Recipe {
                 + "eigenvalue, log(1 − 2ησ²λ_min) per step, for every data direction.",
             holds: fitted.allSatisfy(\.isFinite) ? worst <= 0.05 : nil,
             evidence: Claim.Evidence(
-                summary: "fitted log-error slopes per step \(fitted.map { Statistics.format($0, 4) }.joined(separator: ", ")) "
+                summary:
+                    "fitted log-error slopes per step \(fitted.map { Statistics.format($0, 4) }.joined(separator: ", ")) "
                     + "vs predicted \(Statistics.format(predicted, 4)); largest relative difference "
                     + "\(Statistics.format(worst, 2)).",
                 test: "least-squares slope of log error over the last three quarters of the run; holds within 5 %",

@@ -88,7 +88,8 @@ public struct ProbeSensitivityRecipe: Recipe {
                         + "\(Statistics.format(random * 100, 2)) %) (\(arch.name)).",
                     holds: profile == .quick ? nil : first10 >= 0.9,
                     evidence: Claim.Evidence(
-                        summary: "mean similarity of the first 10 SADs \(Statistics.format(first10 * 100, 3)) %, of all "
+                        summary:
+                            "mean similarity of the first 10 SADs \(Statistics.format(first10 * 100, 3)) %, of all "
                             + "\(Statistics.format(all * 100, 3)) %, over the \(pairs) ordered probe pairs.",
                         test: "mean similarity of the first 10 SADs ≥ 90 %",
                         values: ["first10": first10, "all": all, "random": random])))

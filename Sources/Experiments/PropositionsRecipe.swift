@@ -238,7 +238,8 @@ public struct PropositionsRecipe: Recipe {
                 statement: "Proposition 1: an MLP whose output layer has iid rows has geometry G = aI + b11ᵀ.",
                 holds: holds(p1),
                 evidence: Claim.Evidence(
-                    summary: "relative residual of the best (a, b) fit \(Statistics.format(p1.double("relative_residual"), 3)) "
+                    summary:
+                        "relative residual of the best (a, b) fit \(Statistics.format(p1.double("relative_residual"), 3)) "
                         + "vs split-half noise \(Statistics.format(p1.double("split_half_noise"), 3)).",
                     test: noiseTest,
                     values: [
@@ -266,7 +267,8 @@ public struct PropositionsRecipe: Recipe {
                     + "most T distinct eigenvalues (DiT/2: T = 64, DiT/4: T = 16).",
                 holds: holds(p3p2).flatMap { a in holds(p3p4).map { a && $0 } },
                 evidence: Claim.Evidence(
-                    summary: "distinct eigenvalues of the closed-form geometry: DiT/2 \(p3p2?["distinct_eigenvalues"] ?? "?") "
+                    summary:
+                        "distinct eigenvalues of the closed-form geometry: DiT/2 \(p3p2?["distinct_eigenvalues"] ?? "?") "
                         + "(T = \(p3p2?["tokens"] ?? "?")), DiT/4 \(p3p4?["distinct_eigenvalues"] ?? "?") (T = "
                         + "\(p3p4?["tokens"] ?? "?")).",
                     test: "count of distinct eigenvalues (relative tolerance 1e-9) ≤ T",
@@ -276,7 +278,8 @@ public struct PropositionsRecipe: Recipe {
                     ])),
             Claim(
                 id: "props.thm2",
-                statement: "Theorem 2: for every orthogonal W, α(W_min) ≤ α(W) ≤ α(W_max), with α(W_min) = Σλ_iν_{D+1−i} "
+                statement:
+                    "Theorem 2: for every orthogonal W, α(W_min) ≤ α(W) ≤ α(W_max), with α(W_min) = Σλ_iν_{D+1−i} "
                     + "and α(W_max) = Σλ_iν_i.",
                 holds: holds(t2).map { $0 && (t2["closed_forms_match"] as? Bool ?? false) },
                 evidence: Claim.Evidence(

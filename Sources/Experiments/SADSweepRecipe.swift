@@ -183,7 +183,10 @@ public struct SADSweepRecipe: Recipe {
             let g = try geometry(arch, in: run)
             let lmax = g.values[0]
             var rows: [[String]] = [
-                ["SAD index", "λ / λ_max", "MSW₂ (mean ± SE)", "SW₂ (mean ± SE)", "zeros MSW₂ / SW₂", "fitted law", "seeds"]
+                [
+                    "SAD index", "λ / λ_max", "MSW₂ (mean ± SE)", "SW₂ (mean ± SE)", "zeros MSW₂ / SW₂", "fitted law",
+                    "seeds",
+                ]
             ]
             var stats: [SeedStatistics] = [], baselines: [BaselineComparison] = [], lam: [Double] = []
             var perIndex: [JSONObject] = []

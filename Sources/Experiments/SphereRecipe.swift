@@ -116,9 +116,13 @@ public struct SphereRecipe: Recipe {
         }
         // The data: the sphere's equator in the plane of the first two directions (radius 1 in c/√D).
         let circle = (0..<200).map { 2 * Double.pi * Double($0) / 200 }
-        scatter.insert(ChartSeries(name: "data: edge of its projection (unit disk)", x: circle.map { cos($0) }, y: circle.map { sin($0) }), at: 0)
+        scatter.insert(
+            ChartSeries(
+                name: "data: edge of its projection (unit disk)", x: circle.map { cos($0) }, y: circle.map { sin($0) }),
+            at: 0)
         let first = msw["first"]!, last = msw["last"]!
-        let paired = PairedComparison(smaller: last.perSeed.map { $0 ?? .nan }, larger: first.perSeed.map { $0 ?? .nan })
+        let paired = PairedComparison(
+            smaller: last.perSeed.map { $0 ?? .nan }, larger: first.perSeed.map { $0 ?? .nan })
         let claims = [
             Claim(
                 id: "fig1.last-easier",

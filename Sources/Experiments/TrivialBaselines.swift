@@ -128,7 +128,9 @@ public struct BaselineComparison: Codable, Equatable, Sendable {
     public init(model: String, results: [JSONObject]) {
         self.model = model
         func metric(_ r: JSONObject, _ key: String) -> Double { r.double(key) }
-        let scores = results.map { r in (r["baselines"]).flatMap { try? JSONCoding.decode(BaselineScores.self, from: $0) } }
+        let scores = results.map { r in
+            (r["baselines"]).flatMap { try? JSONCoding.decode(BaselineScores.self, from: $0) }
+        }
         msw2 = SeedStatistics(results.map { metric($0, "msw2") })
         sw2 = SeedStatistics(results.map { metric($0, "sw2") })
         zerosMSW2 = SeedStatistics(scores.map { $0?.zeros.msw2 ?? .nan })

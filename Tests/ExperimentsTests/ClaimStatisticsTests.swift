@@ -77,7 +77,8 @@ final class ClaimStatisticsTests: XCTestCase {
                 for a in 0..<d {
                     for b in 0..<d {
                         cov[a * d + b] +=
-                            (Double(x.data[i * d + a]) - mean[a]) * (Double(x.data[i * d + b]) - mean[b]) / Double(m - 1)
+                            (Double(x.data[i * d + a]) - mean[a]) * (Double(x.data[i * d + b]) - mean[b])
+                            / Double(m - 1)
                     }
                 }
             }

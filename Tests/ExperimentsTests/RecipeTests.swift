@@ -153,7 +153,8 @@ final class RecipeTests: XCTestCase {
         let predicted = try XCTUnwrap(gd.evidence.values["predicted_rate"])
         XCTAssertEqual(predicted, log(1 - 2 * 0.01 * 0.1), accuracy: 1e-12)
         for i in 1...5 {
-            XCTAssertEqual(try XCTUnwrap(gd.evidence.values["fitted_rate_u\(i)"]), predicted, accuracy: 0.05 * -predicted)
+            XCTAssertEqual(
+                try XCTUnwrap(gd.evidence.values["fitted_rate_u\(i)"]), predicted, accuracy: 0.05 * -predicted)
         }
     }
 
