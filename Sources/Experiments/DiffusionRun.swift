@@ -59,16 +59,8 @@ public enum DiffusionRun {
         let checkpoint = checkpointDirectory.map { "\($0)/checkpoint.safetensors" }
         if let dir = checkpointDirectory {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            if FileManager.default.fileExists(atPath: checkpoint!) { try trainer.restore(from: checkpoint!) }
         }
-        var lastSave = Date()
-        while trainer.step < settings.steps {
-            try trainer.trainStep()
-            if let checkpoint, Date().timeIntervalSince(lastSave) > 300 {
-                try trainer.save(to: checkpoint)
-                lastSave = Date()
-            }
-        }
+        try trainer.run(to: settings.steps, checkpoint: checkpoint, policy: .everyFiveMinutes)
         let losses = trainer.losses.map(Double.init)
         let trained = Date()
         let sampler = AncestralSampler(schedule: architecture.schedule, steps: settings.samplingSteps)

@@ -49,42 +49,32 @@ public enum GeometrySource {
         if !CompletionManifest.isComplete(directory) {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             log("geometry of \(label): \(method.description)")
-            let sads: SADs
+            var job: GeometryJob
             switch method {
             case .analytic:
-                guard let config = architecture.config, case let .dit(d) = config.model else {
+                guard let config = architecture.config, case .dit = config.model else {
                     throw RecipeError("a closed-form geometry exists only for the DiT")
                 }
-                let spec = try GeometryRun.makeSpec(
-                    config: config, configPath: label, interpolation: nil, patchSize: d.patchSize,
-                    scheme: .reference, estimator: .importance, probe: .zero, seed: 0, networks: 2, chunkSize: 1,
-                    structure: .full)
-                let g = AnalyticGeometry.dit(
-                    DiT(config: d, shape: config.shape),
-                    schedule: NoiseSchedule(
-                        kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
-                sads = try SADs(spec: spec, exactGeometry: g)
+                job = try GeometryJob.closedForm(config: config, configPath: label)
             case let .monteCarlo(estimator, networks, probe, seed):
                 let chunkSize = min(32, max(1, networks / 4))
-                let run: GeometryRun
                 if let config = architecture.config {
                     let spec = try GeometryRun.makeSpec(
                         config: config, configPath: label, interpolation: nil, patchSize: nil,
                         scheme: .reference, estimator: estimator, probe: probe, seed: seed,
                         networks: networks, chunkSize: chunkSize)
-                    run = GeometryRun(spec: spec, config: config)
+                    job = GeometryJob(spec: spec, source: .config(config))
                 } else {
                     let net = architecture.imported!
                     let spec = try GeometryRun.makeSpec(
                         architecture: net, model: "onnx:" + label, source: net.files.joined(separator: ","),
                         identityFields: net.identityFields, estimator: estimator, probe: probe, seed: seed,
                         networks: networks, chunkSize: chunkSize)
-                    run = GeometryRun(spec: spec, architecture: net)
+                    job = GeometryJob(spec: spec, source: .architecture(net))
                 }
-                let state = try run.run(statePath: "\(directory)/state.safetensors")
-                sads = try SADs(state: state)
             }
-            try sads.write(to: directory, extra: ["method": method.description])
+            job.extra = ["method": method.description]
+            try job.run(in: directory)
         }
         let vecs = try Npy.read(vecsPath).tensor(file: vecsPath, field: "vecs", converting: true)
         let vals = try Npy.read(valsPath)

@@ -204,11 +204,12 @@ public struct LinearSGDRecipe: Recipe {
     /// 1 − 2η σ² λ_min, is the same for every data direction.
     var predictedGDRate: Double { log(1 - 2 * learningRate * sigma * sigma * lambdas.min()!) }
 
-    /// The GD log-error slope per step, fitted by least squares over the recorded points of
-    /// the last three quarters of the run whose error is still above 1e-10 (below that the
-    /// float64 iteration is at its rounding floor).
+    /// The GD log-error slope per step, fitted by least squares over the recorded points where
+    /// the transient is over (error ≤ 1 % of the initial error, so the faster modes have died
+    /// out) and the float64 iteration is still above its rounding floor (error > 1e-10).
     static func fittedRate(_ curve: [[Double]], steps: Int) -> Double? {
-        let points = curve.filter { $0[0] >= Double(steps) / 4 && $0[2] > 1e-10 && $0[2].isFinite }
+        guard let initial = curve.first?[2], initial > 0 else { return nil }
+        let points = curve.filter { $0[2] <= 1e-2 * initial && $0[2] > 1e-10 && $0[2].isFinite }
         guard points.count >= 3 else { return nil }
         let xs = points.map { $0[0] }, ys = points.map { log($0[2]) }
         let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
@@ -238,7 +239,8 @@ public struct LinearSGDRecipe: Recipe {
                     "fitted log-error slopes per step \(fitted.map { Statistics.format($0, 4) }.joined(separator: ", ")) "
                     + "vs predicted \(Statistics.format(predicted, 4)); largest relative difference "
                     + "\(Statistics.format(worst, 2)).",
-                test: "least-squares slope of log error over the last three quarters of the run; holds within 5 %",
+                test:
+                    "least-squares slope of log error once below 1 % of its start (and above 1e-10); holds within 5 %",
                 values: values))
     }
 }

@@ -106,7 +106,8 @@ struct GeometryCommand: ParsableCommand {
             if let samples {
                 let rows = try SampleRows.load(samples, weights: weights)
                 try estimate(
-                    GeometryRun(spec: try GeometryRun.makeSpec(samples: rows, chunkSize: chunkSize), samples: rows))
+                    GeometryJob(
+                        spec: try GeometryRun.makeSpec(samples: rows, chunkSize: chunkSize), source: .samples(rows)))
                 return
             }
             if onnx.isGiven {
@@ -116,31 +117,19 @@ struct GeometryCommand: ParsableCommand {
                     source: imported.files.joined(separator: ","), identityFields: imported.identityFields,
                     estimator: estimator, probe: probe, seed: seed, networks: networks, chunkSize: chunkSize,
                     structure: structure, symmetry: symmetry)
-                try estimate(GeometryRun(spec: spec, architecture: imported))
+                try estimate(GeometryJob(spec: spec, source: .architecture(imported)))
                 return
             }
             let config = try network.load()
             let scheme = network.initScheme
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             if analytic {
-                guard case let .dit(d) = config.model, scheme == .reference, probe == .zero else {
+                guard case .dit = config.model, scheme == .reference, probe == .zero else {
                     throw ValidationError(
                         "--analytic: a closed form exists only for the DiT at reference init with the zero probe")
                 }
-                let arch = DiT(config: d, shape: config.shape)
-                let spec = try GeometryRun.makeSpec(
-                    config: config, configPath: network.configPath,
-                    interpolation: network.interpolation?.rawValue, patchSize: d.patchSize, scheme: scheme,
-                    estimator: .importance, probe: .zero,
-                    seed: 0, networks: 2, chunkSize: 1, structure: .full)
-                let g = AnalyticGeometry.dit(
-                    arch,
-                    schedule: NoiseSchedule(
-                        kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps))
-                let sads = try SADs(spec: spec, exactGeometry: g)
-                try sads.write(
-                    to: out, extra: ["method": "closed form (spec §4.4): G = c_T σ_w² (K ⊗ I), no Monte Carlo"])
-                print(sads.summary)
+                try estimate(
+                    try GeometryJob.closedForm(
+                        config: config, configPath: network.configPath, interpolation: network.interpolation?.rawValue))
                 return
             }
             let spec = try GeometryRun.makeSpec(
@@ -148,33 +137,32 @@ struct GeometryCommand: ParsableCommand {
                 patchSize: network.patchSize, scheme: scheme, estimator: estimator,
                 probe: probe, seed: seed, networks: networks, chunkSize: chunkSize, structure: structure,
                 symmetry: symmetry)
-            try estimate(GeometryRun(spec: spec, config: config))
+            try estimate(GeometryJob(spec: spec, source: .config(config)))
         }
 
-        /// Runs (or resumes) the shard and writes the SADs when it is the whole run.
-        func estimate(_ geometryRun: GeometryRun) throws {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            var run = geometryRun
-            run.shard = shard
-            run.checkpointInterval = checkpointSeconds
-            let factored = run.spec.factorization.map { "factored, \($0.groups)-fold, K \($0.positions)²" } ?? "full"
-            FileHandle.standardError.write(
-                "geometry D = \(run.spec.dimension) (\(factored)): peak memory ≈ \(run.spec.memoryEstimate)\n".data(
-                    using: .utf8)!)
-            let progress = ProgressLine(label: "geometry \(run.spec.factorization == nil ? "" : "K ")\(run.shard)")
-            run.progress = { done, total in progress.update(done, total) }
-            let start = Date()
-            let state = try run.run(statePath: "\(out)/state.safetensors")
+        /// Runs (or resumes) the job's shard; prints the SADs' summary when it is the whole run.
+        func estimate(_ geometryJob: GeometryJob) throws {
+            var job = geometryJob
+            job.shard = shard
+            job.checkpointInterval = checkpointSeconds
+            job.recordsWallTime = true
+            let spec = job.spec
+            if job.exactGeometry == nil {
+                let factored = spec.factorization.map { "factored, \($0.groups)-fold, K \($0.positions)²" } ?? "full"
+                FileHandle.standardError.write(
+                    "geometry D = \(spec.dimension) (\(factored)): peak memory ≈ \(spec.memoryEstimate)\n".data(
+                        using: .utf8)!)
+            }
+            let progress = ProgressLine(label: "geometry \(spec.factorization == nil ? "" : "K ")\(shard)")
+            job.progress = { done, total in progress.update(done, total) }
+            let outcome = try job.run(in: out)
             progress.finish()
-            let seconds = Date().timeIntervalSince(start)
-            if run.shard == .whole {
-                let sads = try SADs(state: state)
-                try sads.write(to: out, extra: ["wall_seconds_last_invocation": String(format: "%.1f", seconds)])
+            if let sads = outcome.sads {
                 print(sads.summary)
             } else {
                 print(
-                    "shard \(run.shard) done in \(String(format: "%.1f", seconds)) s: \(out)/state.safetensors (merge with `sad geometry merge`)"
-                )
+                    "shard \(shard) done in \(String(format: "%.1f", outcome.seconds)) s: \(out)/state.safetensors "
+                        + "(merge with `sad geometry merge`)")
             }
         }
     }

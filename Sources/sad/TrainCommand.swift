@@ -100,22 +100,16 @@ struct Train: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         AtomicFile.removeStaleTemporaries(in: out)
         let checkpoint = "\(out)/checkpoint.safetensors"
-        if FileManager.default.fileExists(atPath: checkpoint) {
-            try trainer.restore(from: checkpoint)
-            print("resumed at step \(trainer.step)")
-        }
         let progress = ProgressLine(label: "train")
         let start = Date()
-        while trainer.step < steps {
-            let loss = try trainer.trainStep()
-            progress.update(trainer.step, steps)
-            if trainer.step % checkpointEvery == 0 || trainer.step == steps {
-                try trainer.save(to: checkpoint)
-                if !progress.enabled { print("step \(trainer.step): loss \(loss)") }
-            }
+        let resumedAt = try trainer.run(
+            to: steps, checkpoint: checkpoint, policy: CheckpointPolicy(steps: checkpointEvery)
+        ) { step, loss, saved in
+            progress.update(step, steps)
+            if saved && !progress.enabled { print("step \(step): loss \(loss)") }
         }
         progress.finish()
-        try trainer.save(to: checkpoint)
+        if resumedAt > 0 { print("resumed at step \(resumedAt)") }
         try SafeTensors.write(
             trainer.network.parameters.namedArrays(),
             metadata: ["config": config?.summary ?? "onnx:" + (imported?.files.joined(separator: ",") ?? "")],
