@@ -48,13 +48,19 @@ public struct AlignmentRecipe: Recipe {
             images = 10_000
             geometryNetworks = 1_000_000
             // Paper: batch 500, 100k iterations (200k for CIFAR-10), 1000 sampling steps, SW₂ with 64·D projections.
-            let steps = data.hasPrefix("cifar") ? 200_000 : 100_000
+            // The step count follows the images' shape (whatever file format they come in).
+            let shape = Array(try DataSource.parse(data).loadImages().shape.dropFirst())
+            let steps = Self.paperSteps(imageShape: shape)
             training = TrainingSettings(
                 trainSamples: images, steps: steps, batchSize: 500, evalSamples: images, samplingSteps: 1000,
                 projectionsPerDimension: 64, fixedProjections: nil, seeds: options.seeds ?? 5)
         }
         training.trainSamples = images
     }
+
+    /// The paper's iterations for images of this shape: 200k for CIFAR-10's 3×32×32, 100k for
+    /// MNIST (1×28×28) and CelebA-HQ (1×56×56), and 100k for any other size.
+    public static func paperSteps(imageShape: [Int]) -> Int { imageShape == [3, 32, 32] ? 200_000 : 100_000 }
 
     public var settings: JSONObject {
         var s = baseSettings
