@@ -6,14 +6,16 @@
 # projections. The all-zero sampler and the exact rank-one law with a fitted scale are measured on
 # the same reference set with the same projections.
 # Usage: Benchmarks/training-budget.sh VECS.npy OUTDIR [STEPS...]   (needs python3 + numpy)
+# Environment: CONFIG (default configs/1x16x16-iddpm.json; e.g. a copy with another learning_rate),
+# INDICES (default "255 0").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 vecs="$1"; out="$2"; shift 2
 steps=("${@:-300 1000 2000 4000}"); steps=(${steps[@]})
 sad="$root/.build/release/sad"
-config="$root/configs/1x16x16-iddpm.json"
+config="${CONFIG:-$root/configs/1x16x16-iddpm.json}"
 mkdir -p "$out"
-for index in 255 0; do
+for index in ${INDICES:-255 0}; do
   dir="$out/sad$index"; mkdir -p "$dir"
   data="rank-one:sad:$vecs:$index"
   "$sad" dataset --data "$data" --count 1000 --seed 0 --stream 1 --out "$dir/reference.npy" > /dev/null

@@ -22,6 +22,62 @@ public struct AlignmentRecipe: Recipe {
     public var imported: Architecture?
     public static let variants = ["w-min", "identity", "w-max"]
 
+    /// The prediction written before any training (prepared/alignment.json).
+    public struct Prediction: Codable, Sendable {
+        public var alpha: Alpha
+        public var config: String
+        public var dimension: Int
+
+        /// Reads and checks a prediction file: every α finite.
+        public static func read(_ path: String) throws -> Prediction {
+            let p = try JSONCoding.decode(Prediction.self, from: try JSONFile.read(path), file: path)
+            let a = p.alpha
+            for (field, v) in [
+                ("w-min", a.wMin), ("identity", a.identity), ("w-max", a.wMax), ("theorem2_min", a.theorem2Min),
+                ("theorem2_max", a.theorem2Max),
+            ] where !v.isFinite {
+                throw FormatError(file: path, field: "alpha.\(field)", expected: "a finite number", found: "\(v)")
+            }
+            return p
+        }
+    }
+
+    /// α(W) = tr(G W M Wᵀ) for each transform and Theorem 2's closed-form bounds.
+    public struct Alpha: Codable, Sendable {
+        public var wMin: Double
+        public var identity: Double
+        public var wMax: Double
+        public var theorem2Min: Double
+        public var theorem2Max: Double
+
+        enum CodingKeys: String, CodingKey {
+            case wMin = "w-min", identity, wMax = "w-max", theorem2Min, theorem2Max
+        }
+
+        /// α of a variant by name ("w-min", "identity", "w-max").
+        public subscript(variant: String) -> Double {
+            switch variant {
+            case "w-min": return wMin
+            case "w-max": return wMax
+            default: return identity
+            }
+        }
+    }
+
+    /// One transform over the seeds.
+    public struct VariantResult: Codable, Sendable {
+        public var alpha: Double
+        public var sw2: SeedStatistics
+        public var msw2: SeedStatistics
+        public var baselines: BaselineComparison
+    }
+
+    /// The numbers of result.json: each transform, and the prediction.
+    public struct Result: Codable, Sendable {
+        public var variants: [String: VariantResult]
+        public var alpha: Alpha
+    }
+
     public init(name: String, profile: Profile, options: RecipeOptions) throws {
         self.name = name
         self.profile = profile
@@ -142,22 +198,22 @@ public struct AlignmentRecipe: Recipe {
             try Npy.write(NDArray(shape: [d, d], float32: w.map(Float.init)), to: transformPath(variant, in: run))
         }
         let (lo, hi) = alignment.alphaBounds
-        let alpha: JSONObject = [
-            "w-min": alignment.alpha(wMin), "identity": alignment.alpha(nil), "w-max": alignment.alpha(wMax),
-            "theorem2_min": lo, "theorem2_max": hi,
-        ]
+        let alpha = Alpha(
+            wMin: alignment.alpha(wMin), identity: alignment.alpha(nil), wMax: alignment.alpha(wMax),
+            theorem2Min: lo, theorem2Max: hi)
         run.log(
             String(
                 format: "prediction before training: α(W_min) = %.4g ≤ α(I) = %.4g ≤ α(W_max) = %.4g (lower = easier)",
-                alignment.alpha(wMin), alignment.alpha(nil), alignment.alpha(wMax)))
-        try JSONFile.write(["alpha": alpha, "config": label(network), "dimension": d], to: marker)
+                alpha.wMin, alpha.identity, alpha.wMax))
+        try JSONFile.write(
+            try JSONCoding.object(Prediction(alpha: alpha, config: label(network), dimension: d)), to: marker)
     }
 
     public func units() throws -> [ExperimentUnit] {
         Self.variants.flatMap { v in (0..<training.seeds).map { ExperimentUnit(v, 0, seed: $0) } }
     }
 
-    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
+    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> TrainedModel {
         let (x, network) = try dataset()
         let w = try OrthogonalTransform.load(transformPath(unit.experiment, in: run))
         let z = try w.apply(x)
@@ -168,7 +224,7 @@ public struct AlignmentRecipe: Recipe {
         try Npy.write(
             Tensor(shape: [keep] + network.shape, data: Array(outcome.samples.data[0..<(keep * per)])),
             to: "\(run.unitDirectory(unit))/samples.npy")
-        return outcome.json
+        return outcome.result
     }
 
     /// Whether this run's training can test an ordering (the quick profile trains 3 steps).
@@ -177,12 +233,12 @@ public struct AlignmentRecipe: Recipe {
     /// The prediction (α before training, Theorem 2), the two orderings the paper reads off
     /// Fig. 8, and the trivial baselines.
     func claims(
-        alpha: JSONObject, sw: [SeedStatistics], msw: [SeedStatistics], baselines: [BaselineComparison]
+        alpha: Alpha, sw: [SeedStatistics], msw: [SeedStatistics], baselines: [BaselineComparison]
     )
         -> [Claim]
     {
-        let a = Self.variants.map { alpha.double($0) }
-        let lo = alpha.double("theorem2_min"), hi = alpha.double("theorem2_max")
+        let a = Self.variants.map { alpha[$0] }
+        let lo = alpha.theorem2Min, hi = alpha.theorem2Max
         let tolerance = 1e-9 * max(abs(hi), 1)
         let ordered = a[0] <= a[1] + tolerance && a[1] <= a[2] + tolerance
         let bounds = abs(a[0] - lo) <= tolerance && abs(a[2] - hi) <= tolerance
@@ -231,9 +287,8 @@ public struct AlignmentRecipe: Recipe {
         ]
     }
 
-    public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
-        let prepared = try JSONFile.read(run.file("prepared/alignment.json"))
-        let alpha = prepared["alpha"] as? JSONObject ?? [:]
+    public func summarize(_ results: [ExperimentUnit: TrainedModel], in run: RunDirectory) throws -> RecipeSummary {
+        let alpha = try Prediction.read(run.file("prepared/alignment.json")).alpha
         var rows: [[String]] = [
             [
                 "W", "α (prediction)", "SW₂ (mean ± SE)", "MSW₂ (mean ± SE)", "zeros SW₂ / MSW₂", "Gaussian SW₂ / MSW₂",
@@ -241,22 +296,20 @@ public struct AlignmentRecipe: Recipe {
             ]
         ]
         var swStats: [SeedStatistics] = [], mswStats: [SeedStatistics] = [], baselines: [BaselineComparison] = []
-        var per: JSONObject = [:]
+        var per: [String: VariantResult] = [:]
         var figures: [ReportFigure] = []
         for v in Self.variants {
-            let rs = (0..<training.seeds).map { results[ExperimentUnit(v, 0, seed: $0)] ?? [:] }
-            let s = SeedStatistics(rs.map { $0.double("sw2") }), m = SeedStatistics(rs.map { $0.double("msw2") })
+            let rs = (0..<training.seeds).map { results[ExperimentUnit(v, 0, seed: $0)] }
+            let s = SeedStatistics(rs.map { $0?.sw2Value ?? .nan }),
+                m = SeedStatistics(rs.map { $0?.msw2Value ?? .nan })
             let b = BaselineComparison(model: v, results: rs)
             swStats.append(s); mswStats.append(m); baselines.append(b)
             rows.append([
-                v, Statistics.format(alpha.double(v)), s.formatted, m.formatted,
+                v, Statistics.format(alpha[v]), s.formatted, m.formatted,
                 "\(Statistics.format(b.zerosSW2.value)) / \(Statistics.format(b.zerosMSW2.value))",
                 "\(Statistics.format(b.fittedSW2.value)) / \(Statistics.format(b.fittedMSW2.value))", "\(s.count)",
             ])
-            per[v] = [
-                "alpha": JSONFile.number(alpha.double(v)), "sw2": try JSONCoding.object(s),
-                "msw2": try JSONCoding.object(m), "baselines": try JSONCoding.object(b),
-            ]
+            per[v] = VariantResult(alpha: alpha[v], sw2: s, msw2: m, baselines: b)
             let samplesPath = "\(run.unitDirectory(ExperimentUnit(v, 0, seed: 0)))/samples.npy"
             if let samples = try? Npy.read(samplesPath).tensor(file: samplesPath, field: "samples", converting: true),
                 samples.rank == 4, samples.shape[0] >= 1, samples.shape[1] == 1 || samples.shape[1] == 3,
@@ -265,7 +318,7 @@ public struct AlignmentRecipe: Recipe {
                 figures.append(
                     .png(
                         name: "samples-\(v)", bytes: ImageGrid.png(samples, columns: 6, zoom: 2, scaling: .data),
-                        caption: "\(v): uncurated samples (seed 0), α = \(Statistics.format(alpha.double(v)))"))
+                        caption: "\(v): uncurated samples (seed 0), α = \(Statistics.format(alpha[v]))"))
             }
         }
         let claims = claims(alpha: alpha, sw: swStats, msw: mswStats, baselines: baselines)
@@ -284,11 +337,11 @@ public struct AlignmentRecipe: Recipe {
         let section = ReportSection(
             title: "Alignment on \(data)",
             paragraphs: [
-                "α(W) = tr(G W M Wᵀ) was computed before training (Theorem 2 bounds: \(Statistics.format(alpha.double("theorem2_min"))) … \(Statistics.format(alpha.double("theorem2_max"))))."
+                "α(W) = tr(G W M Wᵀ) was computed before training (Theorem 2 bounds: \(Statistics.format(alpha.theorem2Min)) … \(Statistics.format(alpha.theorem2Max)))."
                     + " Lower α predicts easier generation.", verdict,
             ],
             table: rows, figures: figures)
         return RecipeSummary(
-            result: ["variants": per, "alpha": alpha], sections: [section], headline: [verdict], claims: claims)
+            result: Result(variants: per, alpha: alpha), sections: [section], headline: [verdict], claims: claims)
     }
 }

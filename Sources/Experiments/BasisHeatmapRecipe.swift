@@ -47,7 +47,7 @@ public struct BasisHeatmapRecipe: Recipe {
         families.flatMap { f in rows.flatMap { r in (0..<training.seeds).map { ExperimentUnit(f, r, seed: $0) } } }
     }
 
-    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
+    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> TrainedModel {
         let config = try BuiltinConfigs.load("1x16x16-iddpm")
         let (basis, _) = try Basis.all(unit.experiment, shape: config.shape)
         let d = config.dimension
@@ -58,7 +58,7 @@ public struct BasisHeatmapRecipe: Recipe {
         return try DiffusionRun.trainAndEvaluate(
             config: config, train: train, reference: reference, settings: training, seed: seed,
             baseline: .rankOne(direction: v), checkpointDirectory: run.unitDirectory(unit)
-        ).json
+        ).result
     }
 
     /// The heatmap grid of a family: 16×16 by (y, x) of the basis index, or 31×31 mirrored
@@ -165,14 +165,21 @@ public struct BasisHeatmapRecipe: Recipe {
         ]
     }
 
-    public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
-        var out: JSONObject = [:], figures: [ReportFigure] = [],
+    /// The heatmaps' numbers: mean MSW₂ per (family, basis row), and every element's baselines.
+    public struct Result: Codable, Sendable {
+        /// family → basis row (as text) → mean MSW₂ over seeds (nil: no finished seed).
+        public var msw2ByFamilyAndRow: [String: [String: Double?]]
+        public var baselines: [BaselineComparison]
+    }
+
+    public func summarize(_ results: [ExperimentUnit: TrainedModel], in run: RunDirectory) throws -> RecipeSummary {
+        var out: [String: [String: Double?]] = [:], figures: [ReportFigure] = [],
             table: [[String]] = [["basis", "datasets", "mean MSW₂", "min", "max", "beat the zero sampler"]]
         var msw: [String: [Int: Double]] = [:], baselines: [BaselineComparison] = []
         for f in families {
             var values: [Int: Double] = [:], beating = 0
             for r in rows {
-                let rs = (0..<training.seeds).map { results[ExperimentUnit(f, r, seed: $0)] ?? [:] }
+                let rs = (0..<training.seeds).map { results[ExperimentUnit(f, r, seed: $0)] }
                 let b = BaselineComparison(model: "\(f) \(r)", results: rs)
                 values[r] = b.msw2.value
                 baselines.append(b)
@@ -184,7 +191,8 @@ public struct BasisHeatmapRecipe: Recipe {
                 f, "\(rows.count)", Statistics.format(Statistics.mean(all)), Statistics.format(all.min() ?? .nan),
                 Statistics.format(all.max() ?? .nan), "\(beating) of \(rows.count)",
             ])
-            out[f] = Dictionary(uniqueKeysWithValues: rows.map { ("\($0)", JSONFile.number(values[$0] ?? .nan)) })
+            out[f] = Dictionary(
+                uniqueKeysWithValues: rows.map { r in ("\(r)", values[r].flatMap { $0.isFinite ? $0 : nil }) })
             figures.append(
                 .svg(
                     name: "fig2-\(f)",
@@ -197,9 +205,7 @@ public struct BasisHeatmapRecipe: Recipe {
         let claims = try claims(msw, baselines: baselines)
         let verdict = claims.map { "\($0.id): \($0.verdict)" }.joined(separator: "; ")
         return RecipeSummary(
-            result: [
-                "msw2_by_family_and_row": out, "baselines": try baselines.map { try JSONCoding.object($0) },
-            ],
+            result: Result(msw2ByFamilyAndRow: out, baselines: baselines),
             sections: [
                 ReportSection(
                     title: "Rank-one heatmaps (Fig. 2)",

@@ -50,21 +50,3 @@ public struct Claim: Codable, Equatable, Sendable {
     /// The significance level every claim test uses.
     public static let alpha = 0.05
 }
-
-/// Codable values as the Foundation objects a JSONObject holds (until results are typed
-/// end to end): snake_case keys, nil fields left out.
-public enum JSONCoding {
-    public static func object<T: Encodable>(_ value: T) throws -> Any {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        return try JSONSerialization.jsonObject(with: encoder.encode(value), options: [.fragmentsAllowed])
-    }
-
-    public static func decode<T: Decodable>(_ type: T.Type, from object: Any) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(
-            type, from: JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed]))
-    }
-}

@@ -74,12 +74,27 @@ public struct DataProbedGeometryRecipe: Recipe {
             directory: run.unitDirectory(ExperimentUnit(experiment, 0, seed: 0)), log: run.log)
     }
 
-    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
-        let g = try geometry(unit.experiment, in: run)
-        return ["top_eigenvalues": Array(g.values.prefix(8)), "trace": g.values.reduce(0, +)]
+    /// One geometry's headline numbers (the geometry itself lives in the unit's directory).
+    public struct Unit: Codable, Sendable {
+        public var topEigenvalues: [Double]
+        public var trace: Double
     }
 
-    public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
+    /// The numbers of result.json.
+    public struct Result: Codable, Sendable {
+        public var topEigenvaluesDataProbe: [Double]
+        public var topEigenvaluesZeroProbe: [Double]
+        public var similarityFirst8Mean: Double?
+        /// Eq. 30 similarity (h = 1) of each data-probed eigenvector to the zero-probe ones.
+        public var similarity: [Double]
+    }
+
+    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Unit {
+        let g = try geometry(unit.experiment, in: run)
+        return Unit(topEigenvalues: Array(g.values.prefix(8)), trace: g.values.reduce(0, +))
+    }
+
+    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
         let probed = try geometry("data-probe", in: run), zero = try geometry("zero-probe", in: run)
         let d = probed.values.count
         let a = try SymmetricEigen<Double>(symmetric: probed.geometry, n: d),
@@ -106,11 +121,10 @@ public struct DataProbedGeometryRecipe: Recipe {
             ],
             logY: true)
         return RecipeSummary(
-            result: [
-                "top_eigenvalues_data_probe": Array(probed.values.prefix(k)),
-                "top_eigenvalues_zero_probe": Array(zero.values.prefix(k)),
-                "similarity_first8_mean": JSONFile.number(mean8), "similarity": similarity,
-            ],
+            result: Result(
+                topEigenvaluesDataProbe: Array(probed.values.prefix(k)),
+                topEigenvaluesZeroProbe: Array(zero.values.prefix(k)),
+                similarityFirst8Mean: mean8.isFinite ? mean8 : nil, similarity: similarity),
             sections: [
                 ReportSection(
                     title: "Data-probed geometry (Fig. 9)", paragraphs: [verdict],

@@ -5,6 +5,31 @@ import Metrics
 import Networks
 import Tensors
 
+/// What one train → sample → evaluate run measured: the unit result of every training recipe.
+/// Metrics are nil where the model diverged (`failure` says why).
+public struct TrainedModel: Codable, Equatable, Sendable {
+    public var msw2: Double?
+    public var sw2: Double?
+    public var numProjections: Int?
+    /// Mean training loss over the first and the last ten steps.
+    public var lossFirst10: Double?
+    public var lossLast10: Double?
+    public var failure: String?
+    /// The trivial samplers' scores on the same reference set and projections.
+    public var baselines: BaselineScores?
+    /// Wall times (never read by summaries).
+    public var timing: Timing?
+
+    public struct Timing: Codable, Equatable, Sendable {
+        public var trainSeconds: Double
+        public var sampleSeconds: Double
+    }
+
+    /// MSW₂ and SW₂ as numbers (NaN where missing), for aggregation.
+    public var msw2Value: Double { msw2 ?? .nan }
+    public var sw2Value: Double { sw2 ?? .nan }
+}
+
 /// The reference's train → sample → evaluate loop for one model (spec §2, §6), resumable
 /// inside a unit: the trainer checkpoints into the unit's directory.
 public enum DiffusionRun {
@@ -20,16 +45,14 @@ public enum DiffusionRun {
         public var trainSeconds: Double
         public var sampleSeconds: Double
 
-        public var json: JSONObject {
-            var o: JSONObject = [
-                "loss_first10": lossFirst, "loss_last10": lossLast,
-                "sw2": JSONFile.number(metrics?.sw2 ?? .nan), "msw2": JSONFile.number(metrics?.msw2 ?? .nan),
-                "timing": ["train_seconds": trainSeconds, "sample_seconds": sampleSeconds],
-            ]
-            if let failure { o["failure"] = failure }
-            if let m = metrics { o["num_projections"] = m.numProjections }
-            if let baselines { o["baselines"] = try? JSONCoding.object(baselines) }
-            return o
+        /// The unit result of this run (timings apart from the numbers).
+        public var result: TrainedModel {
+            TrainedModel(
+                msw2: metrics.flatMap { $0.msw2.isFinite ? $0.msw2 : nil },
+                sw2: metrics.flatMap { $0.sw2.isFinite ? $0.sw2 : nil }, numProjections: metrics?.numProjections,
+                lossFirst10: lossFirst.isFinite ? lossFirst : nil, lossLast10: lossLast.isFinite ? lossLast : nil,
+                failure: failure, baselines: baselines,
+                timing: TrainedModel.Timing(trainSeconds: trainSeconds, sampleSeconds: sampleSeconds))
         }
     }
 

@@ -54,7 +54,14 @@ public struct ImpulseResponseRecipe: Recipe {
         return ((nh / s).squareRoot(), (nv / s).squareRoot(), (nt / s).squareRoot())
     }
 
-    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
+    /// The relative asymmetries ‖R − gR‖/‖R‖ of a response under three symmetries of the square.
+    public struct Asymmetry: Codable, Sendable {
+        public var asymmetryFlipHorizontal: Double
+        public var asymmetryFlipVertical: Double
+        public var asymmetryTranspose: Double
+    }
+
+    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Asymmetry {
         let config = try BuiltinConfigs.load("1x16x16-iddpm").with(
             interpolation: Interpolation(rawValue: unit.experiment)!)
         let net = ScoreNetwork(makeArchitecture(config), seed: UInt64(unit.seed), scheme: .symmetric)
@@ -66,22 +73,26 @@ public struct ImpulseResponseRecipe: Recipe {
         try FileManager.default.createDirectory(atPath: run.unitDirectory(unit), withIntermediateDirectories: true)
         try Npy.write(Tensor(shape: config.shape, data: r), to: "\(run.unitDirectory(unit))/response.npy")
         let a = Self.asymmetry(r, 16, 16)
-        return [
-            "asymmetry_flip_horizontal": a.flipH, "asymmetry_flip_vertical": a.flipV,
-            "asymmetry_transpose": a.transpose,
-        ]
+        return Asymmetry(
+            asymmetryFlipHorizontal: a.flipH, asymmetryFlipVertical: a.flipV, asymmetryTranspose: a.transpose)
     }
 
-    public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
+    /// result.json: the mean asymmetries per resampling ("nearest", "area") over the seeds.
+    public typealias Result = [String: Asymmetry]
+
+    public func summarize(_ results: [ExperimentUnit: Asymmetry], in run: RunDirectory) throws -> RecipeSummary {
         var rows: [[String]] = [["resampling", "‖R − flipₕR‖/‖R‖", "‖R − flipᵥR‖/‖R‖", "‖R − Rᵀ‖/‖R‖", "seeds"]]
-        var out: JSONObject = [:]
+        var out: Result = [:]
         var images: [Float] = []
         for interp in ["nearest", "area"] {
             let rs = (0..<seeds).compactMap { results[ExperimentUnit(interp, 0, seed: $0)] }
-            let keys = ["asymmetry_flip_horizontal", "asymmetry_flip_vertical", "asymmetry_transpose"]
-            let means = keys.map { k in Statistics.mean(rs.map { $0.double(k) }) }
+            let mean = Asymmetry(
+                asymmetryFlipHorizontal: Statistics.mean(rs.map(\.asymmetryFlipHorizontal)),
+                asymmetryFlipVertical: Statistics.mean(rs.map(\.asymmetryFlipVertical)),
+                asymmetryTranspose: Statistics.mean(rs.map(\.asymmetryTranspose)))
+            let means = [mean.asymmetryFlipHorizontal, mean.asymmetryFlipVertical, mean.asymmetryTranspose]
             rows.append([interp] + means.map { Statistics.format($0, 3) } + ["\(rs.count)"])
-            out[interp] = Dictionary(uniqueKeysWithValues: zip(keys, means.map(JSONFile.number)))
+            out[interp] = mean
             let path = "\(run.unitDirectory(ExperimentUnit(interp, 0, seed: 0)))/response.npy"
             let r = try Npy.read(path).tensor(file: path, field: "response", converting: true)
             // A unit file read back is untrusted: the grid below indexes 16 × 16 values.
@@ -93,8 +104,8 @@ public struct ImpulseResponseRecipe: Recipe {
             images += r.data
             images += (0..<256).map { k in r.data[k] - r.data[(k / 16) * 16 + 15 - k % 16] }
         }
-        let flip = { (i: String) in (out[i] as? JSONObject)?.double("asymmetry_flip_horizontal") ?? .nan }
-        let transpose = { (i: String) in (out[i] as? JSONObject)?.double("asymmetry_transpose") ?? .nan }
+        let flip = { (i: String) in out[i]?.asymmetryFlipHorizontal ?? .nan }
+        let transpose = { (i: String) in out[i]?.asymmetryTranspose ?? .nan }
         let near = flip("nearest"), area = flip("area")
         let claim = Claim(
             id: "fig3.nearest-asymmetric",

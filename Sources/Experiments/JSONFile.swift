@@ -27,3 +27,51 @@ extension Dictionary where Key == String, Value == Any {
     /// A numeric field of a unit result (NSNull → NaN).
     public func double(_ key: String) -> Double { (self[key] as? NSNumber)?.doubleValue ?? .nan }
 }
+
+/// Codable values as the Foundation objects a JSONObject holds (until results are typed
+/// end to end): snake_case keys, nil fields left out.
+public enum JSONCoding {
+    public static func object<T: Encodable>(_ value: T) throws -> Any {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return try JSONSerialization.jsonObject(with: encoder.encode(value), options: [.fragmentsAllowed])
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from object: Any) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(
+            type, from: JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed]))
+    }
+
+    /// The same for a value read from `file`: a mismatch is a FormatError naming the field
+    /// (its coding path), what was expected and what was found.
+    public static func decode<T: Decodable>(_ type: T.Type, from object: Any, file: String) throws -> T {
+        do { return try decode(type, from: object) } catch let error as DecodingError {
+            func field(_ path: [CodingKey], _ key: CodingKey? = nil) -> String {
+                let keys = (path + (key.map { [$0] } ?? [])).map { $0.intValue.map(String.init) ?? $0.stringValue }
+                return keys.isEmpty ? "(file)" : keys.joined(separator: ".")
+            }
+            switch error {
+            case let .keyNotFound(key, context):
+                throw FormatError(
+                    file: file, field: field(context.codingPath, key), expected: "a value of \(T.self)",
+                    found: "nothing")
+            case let .typeMismatch(expected, context):
+                throw FormatError(
+                    file: file, field: field(context.codingPath), expected: "\(expected)",
+                    found: context.debugDescription)
+            case let .valueNotFound(expected, context):
+                throw FormatError(
+                    file: file, field: field(context.codingPath), expected: "\(expected)", found: "null")
+            case let .dataCorrupted(context):
+                throw FormatError(
+                    file: file, field: field(context.codingPath), expected: "a valid \(T.self)",
+                    found: context.debugDescription)
+            @unknown default:
+                throw FormatError(file: file, field: "(file)", expected: "a valid \(T.self)", found: "\(error)")
+            }
+        }
+    }
+}

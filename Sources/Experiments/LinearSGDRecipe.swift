@@ -56,7 +56,24 @@ public struct LinearSGDRecipe: Recipe {
         return c
     }
 
-    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
+    /// One SGD run: its late and final errors, GD's final error, and the error curve as rows
+    /// [step, SGD error, GD error] at the recorded steps.
+    public struct Unit: Codable, Sendable {
+        public var lambda: Double
+        public var lateError: Double
+        public var finalError: Double
+        public var gdFinalError: Double
+        public var curve: [[Double]]
+    }
+
+    /// The numbers of result.json.
+    public struct Result: Codable, Sendable {
+        public var pearsonRLambdaLateError: Double?
+        public var lambdas: [Double]
+        public var lateError: [SeedStatistics]
+    }
+
+    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Unit {
         let n = lambdas.count
         // Columns u_j.
         let u = try RandomOrthogonal.matrix(n: n, stream: RandomStream(seed: 0, purpose: .experiment, index: 0))
@@ -109,10 +126,9 @@ public struct LinearSGDRecipe: Recipe {
                 }
             }
         }
-        return [
-            "lambda": lambdas[unit.index], "late_error": late / Double(max(lateCount, 1)), "final_error": error(theta),
-            "gd_final_error": error(gdTheta), "curve": curve,
-        ]
+        return Unit(
+            lambda: lambdas[unit.index], lateError: late / Double(max(lateCount, 1)), finalError: error(theta),
+            gdFinalError: error(gdTheta), curve: curve)
     }
 
     /// The steps at which a unit records its error curve (log-spaced, plus step 0).
@@ -120,16 +136,19 @@ public struct LinearSGDRecipe: Recipe {
         Set((0..<checkpoints).map { Int(pow(Double(steps), Double($0) / Double(checkpoints - 1)).rounded()) })
     }
 
-    public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
+    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
         let expectedSteps = curveSteps.union([0]).sorted().map(Double.init)
-        var lateMeans: [Double] = [], lateSE: [Double] = []
+        var lateMeans: [Double] = [], lateSE: [Double] = [], lateStats: [SeedStatistics] = []
         var series: [ChartSeries] = [], gdSeries: [ChartSeries] = []
         var rows: [[String]] = [["eigenvector", "λ", "late SGD error (mean ± SE)", "GD error at end"]]
         for i in 0..<lambdas.count {
             let rs = (0..<seeds).compactMap { results[ExperimentUnit("u", i, seed: $0)] }
-            let late = rs.map { $0.double("late_error") }
-            lateMeans.append(Statistics.mean(late)); lateSE.append(Statistics.standardError(late))
-            let curves = rs.compactMap { $0["curve"] as? [[Double]] }
+            let late = SeedStatistics(
+                (0..<seeds).map { results[ExperimentUnit("u", i, seed: $0)]?.lateError ?? .nan })
+            lateStats.append(late)
+            lateMeans.append(late.value)
+            lateSE.append(late.error)
+            let curves = rs.map(\.curve)
             // Unit results are read back from disk: every curve must have the same steps and
             // three columns (step, SGD error, GD error), or the unit file is refused.
             for (k, c) in curves.enumerated()
@@ -150,7 +169,7 @@ public struct LinearSGDRecipe: Recipe {
             }
             rows.append([
                 "u\(i + 1)", "\(lambdas[i])", Statistics.format(lateMeans.last!, se: lateSE.last!),
-                Statistics.format(Statistics.mean(rs.map { $0.double("gd_final_error") })),
+                Statistics.format(Statistics.mean(rs.map(\.gdFinalError))),
             ])
         }
         let r = Statistics.pearson(lambdas, lateMeans)
@@ -165,10 +184,7 @@ public struct LinearSGDRecipe: Recipe {
             title: "‖Ω_t − Ω*‖ vs step (gradient descent)", xLabel: "step", yLabel: "error",
             series: gdSeries, logX: true, logY: true)
         return RecipeSummary(
-            result: [
-                "pearson_r_lambda_late_error": JSONFile.number(r), "lambdas": lambdas,
-                "late_error_mean": lateMeans.map(JSONFile.number), "late_error_se": lateSE.map(JSONFile.number),
-            ],
+            result: Result(pearsonRLambdaLateError: r.isFinite ? r : nil, lambdas: lambdas, lateError: lateStats),
             sections: [
                 ReportSection(
                     title: "Theorem 1 (Fig. 4)", paragraphs: [verdict], table: rows,
@@ -219,10 +235,10 @@ public struct LinearSGDRecipe: Recipe {
     }
 
     /// Theorem 1, GD half: every direction's GD error decays at the predicted slowest rate.
-    func gdRateClaim(_ results: [ExperimentUnit: JSONObject]) -> Claim {
+    func gdRateClaim(_ results: [ExperimentUnit: Unit]) -> Claim {
         var fitted: [Double] = []
         for i in 0..<lambdas.count {
-            let curve = results[ExperimentUnit("u", i, seed: 0)]?["curve"] as? [[Double]] ?? []
+            let curve = results[ExperimentUnit("u", i, seed: 0)]?.curve ?? []
             fitted.append(Self.fittedRate(curve, steps: steps) ?? .nan)
         }
         let predicted = predictedGDRate

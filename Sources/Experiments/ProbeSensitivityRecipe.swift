@@ -45,13 +45,28 @@ public struct ProbeSensitivityRecipe: Recipe {
             directory: run.unitDirectory(unit), log: run.log)
     }
 
-    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
-        let g = try geometry(unit, in: run)
-        return ["top_eigenvalues": Array(g.values.prefix(8))]
+    /// One probe's geometry, by its leading eigenvalues (the geometry is in the unit's directory).
+    public struct Unit: Codable, Sendable {
+        public var topEigenvalues: [Double]
     }
 
-    public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
-        var out: JSONObject = [:], series: [ChartSeries] = [],
+    /// One architecture's similarities across the probes.
+    public struct ArchitectureResult: Codable, Sendable {
+        /// Mean Eq. 30 similarity of each SAD over the ordered probe pairs.
+        public var similarityPerIndex: [Double]
+        public var first10Mean: Double
+        public var allMean: Double
+        /// The random baseline (2h + 1)/D.
+        public var baseline: Double
+    }
+
+    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Unit {
+        let g = try geometry(unit, in: run)
+        return Unit(topEigenvalues: Array(g.values.prefix(8)))
+    }
+
+    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
+        var out: [String: ArchitectureResult] = [:], series: [ChartSeries] = [],
             rows: [[String]] = [["architecture", "first 10 (mean)", "all (mean)", "random baseline"]]
         var headline: [String] = []
         var claims: [Claim] = []
@@ -75,9 +90,8 @@ public struct ProbeSensitivityRecipe: Recipe {
                 arch.name, Statistics.format(first10, 3), Statistics.format(all, 3),
                 Statistics.format(3 / Double(d), 2),
             ])
-            out[arch.name] = [
-                "similarity_per_index": mean, "first10_mean": first10, "all_mean": all, "baseline": 3 / Double(d),
-            ]
+            out[arch.name] = ArchitectureResult(
+                similarityPerIndex: mean, first10Mean: first10, allMean: all, baseline: 3 / Double(d))
             series.append(ChartSeries(name: arch.name, x: (0..<d).map(Double.init), y: mean))
             let random = 3 / Double(d)
             claims.append(

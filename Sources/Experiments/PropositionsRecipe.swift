@@ -60,7 +60,59 @@ public struct PropositionsRecipe: Recipe {
 
     static func frobenius(_ x: [Double]) -> Double { x.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 
-    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
+    /// Proposition 1: the best a I + b 11ᵀ fit and its residual against the noise.
+    public struct Prop1: Codable, Sendable {
+        public var a: Double
+        public var b: Double
+        public var relativeResidual: Double
+        public var splitHalfNoise: Double
+        public var holds: Bool
+    }
+
+    /// Proposition 2: the spread of the channel blocks against the noise.
+    public struct Prop2: Codable, Sendable {
+        public var diagonalBlockSpread: Double
+        public var offDiagonalBlockSpread: Double
+        public var splitHalfNoise: Double
+        public var holds: Bool
+    }
+
+    /// Proposition 3 for one patch size: distinct eigenvalues against the token count T.
+    public struct Prop3Patch: Codable, Sendable {
+        public var distinctEigenvalues: Int
+        public var tokens: Int
+        public var holds: Bool
+    }
+
+    public struct Prop3: Codable, Sendable {
+        public var p2: Prop3Patch
+        public var p4: Prop3Patch
+    }
+
+    /// Theorem 2: α at W_min, I, W_max, the closed forms, and random orthogonal W.
+    public struct Thm2: Codable, Sendable {
+        public var alphaWmin: Double
+        public var alphaWmax: Double
+        public var alphaIdentity: Double
+        public var closedFormMin: Double
+        public var closedFormMax: Double
+        public var randomMin: Double
+        public var randomMax: Double
+        public var violations: Int
+        public var randomTransforms: Int
+        public var closedFormsMatch: Bool
+        public var holds: Bool
+    }
+
+    /// A unit's result: exactly one of the four checks (also result.json's layout, all four).
+    public struct Checks: Codable, Sendable {
+        public var prop1: Prop1?
+        public var prop2: Prop2?
+        public var prop3: Prop3?
+        public var thm2: Thm2?
+    }
+
+    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Checks {
         let dir = run.unitDirectory(unit)
         switch unit.experiment {
         case "prop1":
@@ -78,9 +130,8 @@ public struct PropositionsRecipe: Recipe {
             let (a, b, rel) = residual(g)
             // Noise level: the same fit residual of the half difference, scaled to the total.
             let noise = Self.frobenius(zip(ga, gb).map { ($0 - $1) / 2 }) / Self.frobenius(g)
-            return [
-                "a": a, "b": b, "relative_residual": rel, "split_half_noise": noise, "holds": rel <= 3 * noise + 1e-9,
-            ]
+            return Checks(
+                prop1: Prop1(a: a, b: b, relativeResidual: rel, splitHalfNoise: noise, holds: rel <= 3 * noise + 1e-9))
         case "prop2":
             var config = try BuiltinConfigs.load("1x16x16-iddpm")
             config.shape = [3, 16, 16]
@@ -111,12 +162,12 @@ public struct PropositionsRecipe: Recipe {
             let diagonalMean = (0..<(p * p)).map { k in diagonal.reduce(0.0) { $0 + $1[k] } / Double(c) }
             let noise =
                 Statistics.mean((0..<c).map { Self.frobenius(block(half, $0, $0)) }) / Self.frobenius(diagonalMean)
-            return [
-                "diagonal_block_spread": s.diag, "off_diagonal_block_spread": s.off, "split_half_noise": noise,
-                "holds": s.diag <= 3 * noise && s.off <= 3 * noise,
-            ]
+            return Checks(
+                prop2: Prop2(
+                    diagonalBlockSpread: s.diag, offDiagonalBlockSpread: s.off, splitHalfNoise: noise,
+                    holds: s.diag <= 3 * noise && s.off <= 3 * noise))
         case "prop3":
-            var out: JSONObject = [:]
+            var out: [Prop3Patch] = []
             for patch in [2, 4] {
                 let config = try BuiltinConfigs.load("1x16x16-dit").with(patchSize: patch)
                 guard case let .dit(dc) = config.model else { throw RecipeError("1x16x16-dit is not a DiT") }
@@ -129,11 +180,10 @@ public struct PropositionsRecipe: Recipe {
                     distinct.append(v)
                 }
                 let tokens = (16 / patch) * (16 / patch)
-                out["p\(patch)"] = [
-                    "distinct_eigenvalues": distinct.count, "tokens": tokens, "holds": distinct.count <= tokens,
-                ]
+                out.append(
+                    Prop3Patch(distinctEigenvalues: distinct.count, tokens: tokens, holds: distinct.count <= tokens))
             }
-            return out
+            return Checks(prop3: Prop3(p2: out[0], p4: out[1]))
         default:  // thm2
             let config = try BuiltinConfigs.load("1x16x16-iddpm")
             let g = try GeometrySource.load(
@@ -164,61 +214,30 @@ public struct PropositionsRecipe: Recipe {
                 if a < lo * (1 - 1e-9) { below += 1 }
                 if a > hi * (1 + 1e-9) { above += 1 }
             }
-            return [
-                "alpha_wmin": aMin, "alpha_wmax": aMax, "closed_form_min": lo, "closed_form_max": hi,
-                "alpha_identity": alignment.alpha(nil),
-                "random_min": smallest, "random_max": largest, "violations": below + above,
-                "random_transforms": randomTransforms,
-                "closed_forms_match": abs(aMin - lo) <= 1e-9 * abs(hi) && abs(aMax - hi) <= 1e-9 * abs(hi),
-                "holds": below + above == 0,
-            ]
+            return Checks(
+                thm2: Thm2(
+                    alphaWmin: aMin, alphaWmax: aMax, alphaIdentity: alignment.alpha(nil), closedFormMin: lo,
+                    closedFormMax: hi, randomMin: smallest, randomMax: largest, violations: below + above,
+                    randomTransforms: randomTransforms,
+                    closedFormsMatch: abs(aMin - lo) <= 1e-9 * abs(hi) && abs(aMax - hi) <= 1e-9 * abs(hi),
+                    holds: below + above == 0))
         }
     }
 
-    static func yesNo(_ v: Any?) -> String { (v as? Bool).map { $0 ? "yes" : "NO" } ?? "?" }
+    static func yesNo(_ v: Bool?) -> String { v.map { $0 ? "yes" : "NO" } ?? "?" }
 
-    public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
-        let p1 = results[ExperimentUnit("prop1", 0, seed: 0)] ?? [:],
-            p2 = results[ExperimentUnit("prop2", 0, seed: 0)] ?? [:]
-        let p3 = results[ExperimentUnit("prop3", 0, seed: 0)] ?? [:],
-            t2 = results[ExperimentUnit("thm2", 0, seed: 0)] ?? [:]
-        let rows: [[String]] = [
-            ["claim", "measured", "noise / bound", "holds"],
-            [
-                "Prop. 1 (MLP): G = aI + b11ᵀ",
-                "relative residual \(Statistics.format(p1.double("relative_residual"), 3)) (a = \(Statistics.format(p1.double("a"))), b = \(Statistics.format(p1.double("b"))))",
-                "split-half noise \(Statistics.format(p1.double("split_half_noise"), 3))", Self.yesNo(p1["holds"]),
-            ],
-            [
-                "Prop. 2 (CNN): G = I⊗A + 11ᵀ⊗B",
-                "block spread: diagonal \(Statistics.format(p2.double("diagonal_block_spread"), 3)), off-diagonal \(Statistics.format(p2.double("off_diagonal_block_spread"), 3))",
-                "split-half noise \(Statistics.format(p2.double("split_half_noise"), 3))", Self.yesNo(p2["holds"]),
-            ],
-            [
-                "Prop. 3 (DiT/2): ≤ T distinct eigenvalues",
-                "\(((p3["p2"] as? JSONObject)?["distinct_eigenvalues"]) ?? "?")",
-                "T = \(((p3["p2"] as? JSONObject)?["tokens"]) ?? "?")", Self.yesNo((p3["p2"] as? JSONObject)?["holds"]),
-            ],
-            [
-                "Prop. 3 (DiT/4)", "\(((p3["p4"] as? JSONObject)?["distinct_eigenvalues"]) ?? "?")",
-                "T = \(((p3["p4"] as? JSONObject)?["tokens"]) ?? "?")", Self.yesNo((p3["p4"] as? JSONObject)?["holds"]),
-            ],
-            [
-                "Thm. 2: α(W_min) ≤ α(W) ≤ α(W_max)",
-                "\(t2["random_transforms"] ?? "?") random W: α in [\(Statistics.format(t2.double("random_min"))), \(Statistics.format(t2.double("random_max")))], \(t2["violations"] ?? "?") violations",
-                "[\(Statistics.format(t2.double("closed_form_min"))), \(Statistics.format(t2.double("closed_form_max")))]",
-                Self.yesNo(t2["holds"]),
-            ],
-        ]
-        let claims = Self.claims(p1: p1, p2: p2, p3: p3, t2: t2)
-        let headline = claims.map { "\($0.id): \($0.verdict)." }
+    public func summarize(_ results: [ExperimentUnit: Checks], in run: RunDirectory) throws -> RecipeSummary {
+        let checks = Checks(
+            prop1: results[ExperimentUnit("prop1", 0, seed: 0)]?.prop1,
+            prop2: results[ExperimentUnit("prop2", 0, seed: 0)]?.prop2,
+            prop3: results[ExperimentUnit("prop3", 0, seed: 0)]?.prop3,
+            thm2: results[ExperimentUnit("thm2", 0, seed: 0)]?.thm2)
+        let claims = Self.claims(checks)
+        let rows: [[String]] =
+            [["claim", "measured", "test", "holds"]]
+            + claims.map { [$0.statement, $0.evidence.summary, $0.evidence.test, Self.yesNo($0.holds)] }
         return RecipeSummary(
-            result: [
-                "prop1": p1.filter { $0.key != "timing" && $0.key != "unit" },
-                "prop2": p2.filter { $0.key != "timing" && $0.key != "unit" },
-                "prop3": p3.filter { $0.key != "timing" && $0.key != "unit" },
-                "thm2": t2.filter { $0.key != "timing" && $0.key != "unit" },
-            ],
+            result: checks,
             sections: [
                 ReportSection(
                     title: "Propositions 1–3 and Theorem 2",
@@ -226,73 +245,69 @@ public struct PropositionsRecipe: Recipe {
                         "Monte Carlo checks compare the structure's residual with the estimate's own split-half noise."
                     ], table: rows)
             ],
-            headline: headline, claims: claims)
+            headline: claims.map { "\($0.id): \($0.verdict)." }, claims: claims)
     }
 
-    /// A unit's own verdict ("holds"), nil when the unit failed or lacks it.
-    static func holds(_ r: JSONObject?) -> Bool? { r?["holds"] as? Bool }
-
-    static func claims(p1: JSONObject, p2: JSONObject, p3: JSONObject, t2: JSONObject) -> [Claim] {
-        let p3p2 = p3["p2"] as? JSONObject, p3p4 = p3["p4"] as? JSONObject
+    static func claims(_ c: Checks) -> [Claim] {
         let noiseTest = "structure residual ≤ 3 × the estimate's split-half noise (Monte Carlo)"
+        func f(_ v: Double?, _ digits: Int = 4) -> String { Statistics.format(v ?? .nan, digits) }
+        let p1 = c.prop1, p2 = c.prop2, p3 = c.prop3, t2 = c.thm2
         return [
             Claim(
                 id: "props.prop1",
                 statement: "Proposition 1: an MLP whose output layer has iid rows has geometry G = aI + b11ᵀ.",
-                holds: holds(p1),
+                holds: p1?.holds,
                 evidence: Claim.Evidence(
-                    summary:
-                        "relative residual of the best (a, b) fit \(Statistics.format(p1.double("relative_residual"), 3)) "
-                        + "vs split-half noise \(Statistics.format(p1.double("split_half_noise"), 3)).",
+                    summary: "relative residual of the best (a, b) fit \(f(p1?.relativeResidual, 3)) (a = \(f(p1?.a)), "
+                        + "b = \(f(p1?.b))) vs split-half noise \(f(p1?.splitHalfNoise, 3)).",
                     test: noiseTest,
                     values: [
-                        "relative_residual": p1.double("relative_residual"),
-                        "split_half_noise": p1.double("split_half_noise"),
+                        "relative_residual": p1?.relativeResidual ?? .nan,
+                        "split_half_noise": p1?.splitHalfNoise ?? .nan,
                     ])),
             Claim(
                 id: "props.prop2",
                 statement: "Proposition 2: a CNN whose output layer has iid filters has G = I_C ⊗ A + 11ᵀ ⊗ B "
                     + "(equal diagonal channel blocks, equal off-diagonal blocks).",
-                holds: holds(p2),
+                holds: p2?.holds,
                 evidence: Claim.Evidence(
-                    summary: "block spread: diagonal \(Statistics.format(p2.double("diagonal_block_spread"), 3)), "
-                        + "off-diagonal \(Statistics.format(p2.double("off_diagonal_block_spread"), 3)); split-half "
-                        + "noise \(Statistics.format(p2.double("split_half_noise"), 3)).",
+                    summary: "block spread: diagonal \(f(p2?.diagonalBlockSpread, 3)), off-diagonal "
+                        + "\(f(p2?.offDiagonalBlockSpread, 3)); split-half noise \(f(p2?.splitHalfNoise, 3)).",
                     test: noiseTest,
                     values: [
-                        "diagonal_block_spread": p2.double("diagonal_block_spread"),
-                        "off_diagonal_block_spread": p2.double("off_diagonal_block_spread"),
-                        "split_half_noise": p2.double("split_half_noise"),
+                        "diagonal_block_spread": p2?.diagonalBlockSpread ?? .nan,
+                        "off_diagonal_block_spread": p2?.offDiagonalBlockSpread ?? .nan,
+                        "split_half_noise": p2?.splitHalfNoise ?? .nan,
                     ])),
             Claim(
                 id: "props.prop3",
                 statement: "Proposition 3: a token-wise transformer output with a fixed orthonormal unpatchify has at "
                     + "most T distinct eigenvalues (DiT/2: T = 64, DiT/4: T = 16).",
-                holds: holds(p3p2).flatMap { a in holds(p3p4).map { a && $0 } },
+                holds: p3.map { $0.p2.holds && $0.p4.holds },
                 evidence: Claim.Evidence(
-                    summary:
-                        "distinct eigenvalues of the closed-form geometry: DiT/2 \(p3p2?["distinct_eigenvalues"] ?? "?") "
-                        + "(T = \(p3p2?["tokens"] ?? "?")), DiT/4 \(p3p4?["distinct_eigenvalues"] ?? "?") (T = "
-                        + "\(p3p4?["tokens"] ?? "?")).",
+                    summary: "distinct eigenvalues of the closed-form geometry: DiT/2 "
+                        + "\(p3.map { "\($0.p2.distinctEigenvalues) (T = \($0.p2.tokens))" } ?? "?"), DiT/4 "
+                        + "\(p3.map { "\($0.p4.distinctEigenvalues) (T = \($0.p4.tokens))" } ?? "?").",
                     test: "count of distinct eigenvalues (relative tolerance 1e-9) ≤ T",
                     values: [
-                        "distinct_p2": p3p2?.double("distinct_eigenvalues") ?? .nan,
-                        "distinct_p4": p3p4?.double("distinct_eigenvalues") ?? .nan,
+                        "distinct_p2": p3.map { Double($0.p2.distinctEigenvalues) } ?? .nan,
+                        "distinct_p4": p3.map { Double($0.p4.distinctEigenvalues) } ?? .nan,
                     ])),
             Claim(
                 id: "props.thm2",
                 statement:
                     "Theorem 2: for every orthogonal W, α(W_min) ≤ α(W) ≤ α(W_max), with α(W_min) = Σλ_iν_{D+1−i} "
                     + "and α(W_max) = Σλ_iν_i.",
-                holds: holds(t2).map { $0 && (t2["closed_forms_match"] as? Bool ?? false) },
+                holds: t2.map { $0.holds && $0.closedFormsMatch },
                 evidence: Claim.Evidence(
-                    summary: "\(t2["random_transforms"] ?? "?") random orthogonal W: α in "
-                        + "[\(Statistics.format(t2.double("random_min"))), \(Statistics.format(t2.double("random_max")))], "
-                        + "\(t2["violations"] ?? "?") outside [\(Statistics.format(t2.double("closed_form_min"))), "
-                        + "\(Statistics.format(t2.double("closed_form_max")))]; closed forms match W_min / W_max: "
-                        + "\(yesNo(t2["closed_forms_match"])).",
+                    summary: "\(t2.map { "\($0.randomTransforms)" } ?? "?") random orthogonal W: α in "
+                        + "[\(f(t2?.randomMin)), \(f(t2?.randomMax))], \(t2.map { "\($0.violations)" } ?? "?") outside "
+                        + "[\(f(t2?.closedFormMin)), \(f(t2?.closedFormMax))]; closed forms match W_min / W_max: "
+                        + "\(yesNo(t2?.closedFormsMatch)).",
                     test: "bound check over random W (relative tolerance 1e-9) and closed forms to 1e-9",
-                    values: ["violations": t2.double("violations"), "alpha_wmin": t2.double("alpha_wmin")])),
+                    values: [
+                        "violations": t2.map { Double($0.violations) } ?? .nan, "alpha_wmin": t2?.alphaWmin ?? .nan,
+                    ])),
         ]
     }
 }

@@ -9,8 +9,12 @@ import Reports
 /// `run(_:in:)`, and once every unit has a result, `summarize` turns them into
 /// `result.json`, figures and report sections. Unit results must be deterministic functions
 /// of (recipe, profile, unit) so that sharded and unsharded runs merge to the same result;
-/// timings go under the `"timing"` key, which summaries ignore.
+/// timings go under a `timing` field, which summaries ignore.
+///
+/// Unit results and summaries are typed (`UnitResult`, the summary's `result`): a unit file
+/// is decoded back into its type, field by field, before any summary reads it.
 public protocol Recipe {
+    associatedtype UnitResult: Codable & Sendable
     /// Registry name ("fig6").
     var name: String { get }
     var title: String { get }
@@ -19,14 +23,14 @@ public protocol Recipe {
     var settings: JSONObject { get }
     func prepare(in run: RunDirectory) throws
     func units() throws -> [ExperimentUnit]
-    func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject
-    func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary
+    func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> UnitResult
+    func summarize(_ results: [ExperimentUnit: UnitResult], in run: RunDirectory) throws -> RecipeSummary
 }
 
 /// What a recipe's summary produces.
 public struct RecipeSummary {
-    /// The numbers (result.json).
-    public var result: JSONObject
+    /// The numbers (result.json), a recipe's own Codable summary type.
+    public var result: any Encodable & Sendable
     /// Report sections with figures.
     public var sections: [ReportSection]
     /// One-line conclusions printed at the end of the run.
@@ -34,7 +38,9 @@ public struct RecipeSummary {
     /// The paper's claims this recipe tests, with verdicts (result.json `claims`).
     public var claims: [Claim]
 
-    public init(result: JSONObject, sections: [ReportSection], headline: [String], claims: [Claim] = []) {
+    public init(
+        result: any Encodable & Sendable, sections: [ReportSection], headline: [String], claims: [Claim] = []
+    ) {
         self.result = result
         self.sections = sections
         self.headline = headline

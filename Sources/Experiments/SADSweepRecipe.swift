@@ -21,6 +21,46 @@ public struct SADSweepRecipe: Recipe {
     public var training: TrainingSettings
     public var geometryNetworks: Int
 
+    /// One unit: the trained model's numbers and the SAD's eigenvalue (one flat JSON object).
+    public struct Unit: Codable, Sendable {
+        public var model: TrainedModel
+        public var eigenvalue: Double
+
+        enum Keys: String, CodingKey { case eigenvalue }
+
+        public init(model: TrainedModel, eigenvalue: Double) {
+            self.model = model
+            self.eigenvalue = eigenvalue
+        }
+
+        public init(from decoder: any Decoder) throws {
+            model = try TrainedModel(from: decoder)
+            eigenvalue = try decoder.container(keyedBy: Keys.self).decode(Double.self, forKey: .eigenvalue)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            try model.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(eigenvalue, forKey: .eigenvalue)
+        }
+    }
+
+    /// One SAD index of one architecture, over the seeds.
+    public struct IndexResult: Codable, Sendable {
+        public var index: Int
+        public var eigenvalue: Double
+        public var normalisedEigenvalue: Double
+        public var msw2: SeedStatistics
+        public var sw2: SeedStatistics
+        public var baselines: BaselineComparison
+    }
+
+    /// One architecture: every index, and its geometry's summary.
+    public struct ArchitectureResult: Codable, Sendable {
+        public var perIndex: [IndexResult]
+        public var geometry: String
+    }
+
     public init(profile: Profile, options: RecipeOptions) {
         name = "fig6"
         title = "MSW2 on rank-one data along SADs"
@@ -107,7 +147,7 @@ public struct SADSweepRecipe: Recipe {
         }
     }
 
-    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
+    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Unit {
         let arch = try architecture(named: unit.experiment)
         let resolved = try arch.resolve()
         let g = try geometry(arch, in: run)
@@ -125,9 +165,7 @@ public struct SADSweepRecipe: Recipe {
         let outcome = try DiffusionRun.trainAndEvaluate(
             architecture: resolved, train: train, reference: reference, settings: settings, seed: seed,
             baseline: .rankOne(direction: v), checkpointDirectory: run.unitDirectory(unit))
-        var r = outcome.json
-        r["eigenvalue"] = g.values[unit.index]
-        return r
+        return Unit(model: outcome.result, eigenvalue: g.values[unit.index])
     }
 
     /// Whether this run's training can test an ordering (the quick profile trains 3 steps).
@@ -174,8 +212,8 @@ public struct SADSweepRecipe: Recipe {
         return claims
     }
 
-    public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
-        var out: JSONObject = [:]
+    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
+        var out: [String: ArchitectureResult] = [:]
         var sections: [ReportSection] = []
         var headline: [String] = []
         var allClaims: [Claim] = []
@@ -189,10 +227,11 @@ public struct SADSweepRecipe: Recipe {
                 ]
             ]
             var stats: [SeedStatistics] = [], baselines: [BaselineComparison] = [], lam: [Double] = []
-            var perIndex: [JSONObject] = []
+            var perIndex: [IndexResult] = []
             for i in indices {
-                let rs = (0..<training.seeds).map { results[ExperimentUnit(arch.name, i, seed: $0)] ?? [:] }
-                let m = SeedStatistics(rs.map { $0.double("msw2") }), s = SeedStatistics(rs.map { $0.double("sw2") })
+                let rs = (0..<training.seeds).map { results[ExperimentUnit(arch.name, i, seed: $0)]?.model }
+                let m = SeedStatistics(rs.map { $0?.msw2Value ?? .nan })
+                let s = SeedStatistics(rs.map { $0?.sw2Value ?? .nan })
                 let b = BaselineComparison(model: "SAD \(i)", results: rs)
                 stats.append(m); baselines.append(b); lam.append(g.values[i] / lmax)
                 rows.append([
@@ -200,11 +239,10 @@ public struct SADSweepRecipe: Recipe {
                     "\(Statistics.format(b.zerosMSW2.value)) / \(Statistics.format(b.zerosSW2.value))",
                     "\(Statistics.format(b.fittedMSW2.value)) / \(Statistics.format(b.fittedSW2.value))", "\(m.count)",
                 ])
-                perIndex.append([
-                    "index": i, "eigenvalue": g.values[i], "normalised_eigenvalue": g.values[i] / lmax,
-                    "msw2": try JSONCoding.object(m), "sw2": try JSONCoding.object(s),
-                    "baselines": try JSONCoding.object(b),
-                ])
+                perIndex.append(
+                    IndexResult(
+                        index: i, eigenvalue: g.values[i], normalisedEigenvalue: g.values[i] / lmax, msw2: m, sw2: s,
+                        baselines: b))
             }
             let claims = claims(arch, lambdas: lam, msw: stats, baselines: baselines)
             allClaims += claims
@@ -214,7 +252,7 @@ public struct SADSweepRecipe: Recipe {
                 + "\(indices.last!) (smallest λ) = \(stats.last!.formatted) (mean ± SE over \(training.seeds) seed"
                 + "\(training.seeds == 1 ? "" : "s")). \(verdicts)."
             headline.append(verdict)
-            out[arch.name] = ["per_index": perIndex, "geometry": g.summary]
+            out[arch.name] = ArchitectureResult(perIndex: perIndex, geometry: g.summary)
             let msw = stats.map(\.value), mswSE = stats.map(\.error)
             let chart = SVGChart.lines(
                 title: "\(arch.name): MSW₂ vs SAD index", xLabel: "SAD index (descending eigenvalue)",

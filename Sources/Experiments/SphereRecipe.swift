@@ -23,6 +23,51 @@ public struct SphereRecipe: Recipe {
         training = TrainingSettings.profile(profile, paperSteps: 10_000, seeds: options.seeds)
     }
 
+    /// One unit: the trained model's numbers and the sphere fidelity of its samples (flat JSON).
+    public struct Unit: Codable, Sendable {
+        public var model: TrainedModel
+        /// Mean and standard deviation of ‖c‖/√D over the samples (1 on the sphere).
+        public var radiusMean: Double
+        public var radiusSd: Double
+        /// Mean ‖x − Vc‖/√D (0 in the span).
+        public var offSpanResidualMean: Double
+
+        enum Keys: String, CodingKey { case radiusMean, radiusSd, offSpanResidualMean }
+
+        public init(model: TrainedModel, radiusMean: Double, radiusSd: Double, offSpanResidualMean: Double) {
+            self.model = model
+            self.radiusMean = radiusMean
+            self.radiusSd = radiusSd
+            self.offSpanResidualMean = offSpanResidualMean
+        }
+
+        public init(from decoder: any Decoder) throws {
+            model = try TrainedModel(from: decoder)
+            let c = try decoder.container(keyedBy: Keys.self)
+            radiusMean = try c.decode(Double.self, forKey: .radiusMean)
+            radiusSd = try c.decode(Double.self, forKey: .radiusSd)
+            offSpanResidualMean = try c.decode(Double.self, forKey: .offSpanResidualMean)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            try model.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(radiusMean, forKey: .radiusMean)
+            try c.encode(radiusSd, forKey: .radiusSd)
+            try c.encode(offSpanResidualMean, forKey: .offSpanResidualMean)
+        }
+    }
+
+    /// One span ("first" or "last") over the seeds.
+    public struct SpanResult: Codable, Sendable {
+        public var msw2: SeedStatistics
+        public var sw2: SeedStatistics
+        public var radiusMean: SeedStatistics
+        public var radiusSd: SeedStatistics
+        public var offSpanResidualMean: SeedStatistics
+        public var baselines: BaselineComparison
+    }
+
     public var settings: JSONObject {
         [
             "architecture": "dit-p2", "geometry": "closed form (exact)", "first": [0, 1, 2], "last": [253, 254, 255],
@@ -42,7 +87,7 @@ public struct SphereRecipe: Recipe {
         ["first", "last"].flatMap { e in (0..<training.seeds).map { ExperimentUnit(e, 0, seed: $0) } }
     }
 
-    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
+    public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Unit {
         let config = try Architecture.dit2.config()
         let g = try geometry(in: run)
         let d = config.dimension
@@ -69,40 +114,40 @@ public struct SphereRecipe: Recipe {
             for j in 0..<3 { coords[s * 3 + j] = Float(c[j] / root) }
         }
         try Npy.write(Tensor(shape: [n, 3], data: coords), to: "\(run.unitDirectory(unit))/coordinates.npy")
-        var r = outcome.json
-        r["radius_mean"] = Statistics.mean(radius)
-        r["radius_sd"] = Statistics.standardError(radius) * Double(radius.count).squareRoot()
-        r["off_span_residual_mean"] = Statistics.mean(residual)
-        return r
+        return Unit(
+            model: outcome.result, radiusMean: Statistics.mean(radius),
+            radiusSd: Statistics.standardError(radius) * Double(radius.count).squareRoot(),
+            offSpanResidualMean: Statistics.mean(residual))
     }
 
     /// Whether this run's training can test an ordering (the quick profile trains 3 steps).
     var testable: Bool { profile != .quick && training.seeds >= 2 }
 
-    public func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
+    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
         var rows: [[String]] = [
             [
                 "SADs", "MSW₂", "SW₂", "zeros MSW₂ / SW₂", "fitted sphere MSW₂ / SW₂", "radius/√D (1 ideal)",
                 "radius sd", "off-span residual/√D (0 ideal)",
             ]
         ]
-        var out: JSONObject = [:], scatter: [ChartSeries] = []
+        var out: [String: SpanResult] = [:], scatter: [ChartSeries] = []
         var msw: [String: SeedStatistics] = [:], baselines: [BaselineComparison] = []
         for e in ["first", "last"] {
-            let rs = (0..<training.seeds).map { results[ExperimentUnit(e, 0, seed: $0)] ?? [:] }
-            let keys = ["msw2", "sw2", "radius_mean", "radius_sd", "off_span_residual_mean"]
-            let stats = keys.map { k in SeedStatistics(rs.map { $0.double(k) }) }
-            let b = BaselineComparison(model: "\(e) three SADs", results: rs)
-            msw[e] = stats[0]
+            let rs = (0..<training.seeds).map { results[ExperimentUnit(e, 0, seed: $0)] }
+            func stats(_ value: (Unit) -> Double) -> SeedStatistics { SeedStatistics(rs.map { $0.map(value) ?? .nan }) }
+            let span = SpanResult(
+                msw2: stats(\.model.msw2Value), sw2: stats(\.model.sw2Value), radiusMean: stats(\.radiusMean),
+                radiusSd: stats(\.radiusSd), offSpanResidualMean: stats(\.offSpanResidualMean),
+                baselines: BaselineComparison(model: "\(e) three SADs", results: rs.map { $0?.model }))
+            let b = span.baselines
+            msw[e] = span.msw2
             baselines.append(b)
             rows.append(
-                [e] + stats[0..<2].map(\.formatted) + [
+                [e, span.msw2.formatted, span.sw2.formatted] + [
                     "\(Statistics.format(b.zerosMSW2.value)) / \(Statistics.format(b.zerosSW2.value))",
                     "\(Statistics.format(b.fittedMSW2.value)) / \(Statistics.format(b.fittedSW2.value))",
-                ] + stats[2...].map(\.formatted))
-            var o: JSONObject = Dictionary(uniqueKeysWithValues: try zip(keys, stats.map { try JSONCoding.object($0) }))
-            o["baselines"] = try JSONCoding.object(b)
-            out[e] = o
+                ] + [span.radiusMean, span.radiusSd, span.offSpanResidualMean].map(\.formatted))
+            out[e] = span
             let path = "\(run.unitDirectory(ExperimentUnit(e, 0, seed: 0)))/coordinates.npy"
             if let c = try? Npy.read(path).tensor(file: path, field: "coordinates", converting: true), c.rank == 2,
                 c.shape[1] == 3

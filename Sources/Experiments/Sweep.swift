@@ -159,7 +159,14 @@ public struct Sweep {
         try prepare()
         AtomicFile.removeStaleTemporaries(in: directory.path)
         AtomicFile.removeStaleTemporaries(in: directory.file("units"))
+        try runUnits(recipe)
         let all = try recipe.units()
+        let done = all.filter { FileManager.default.fileExists(atPath: directory.unitResult($0)) }.count
+        return (done, all.count)
+    }
+
+    /// Runs this shard's units that have no result file yet, writing each as it finishes.
+    func runUnits<R: Recipe>(_ recipe: R) throws {
         let mine = try myUnits()
         let sweepStart = Date()
         var ran = 0
@@ -175,23 +182,24 @@ public struct Sweep {
                 "unit \(k + 1)/\(mine.count): \(unit)" + String(format: " (%.0f s elapsed", elapsed) + eta + ")")
             ran += 1
             let start = Date()
-            var result: JSONObject
+            var record: JSONObject
             do {
-                result = try recipe.run(unit, in: directory)
+                guard let encoded = try JSONCoding.object(try recipe.run(unit, in: directory)) as? JSONObject else {
+                    throw RecipeError("\(recipe.name): a unit result must encode as a JSON object")
+                }
+                record = encoded
             } catch  where error is Trainer.Diverged || error is NonFiniteError {
                 // A diverged unit is a result: recorded as failed (with the reason) so the
                 // sweep still merges and reports, instead of throwing on every rerun.
-                result = ["failed": "\(error)"]
+                record = ["failed": "\(error)"]
                 directory.log("unit \(unit) failed: \(error)")
             }
-            var timing = result["timing"] as? JSONObject ?? [:]
+            var timing = record["timing"] as? JSONObject ?? [:]
             timing["wall_seconds"] = Date().timeIntervalSince(start)
-            result["timing"] = timing
-            result["unit"] = ["experiment": unit.experiment, "index": unit.index, "seed": unit.seed]
-            try JSONFile.write(result, to: path)
+            record["timing"] = timing
+            record["unit"] = ["experiment": unit.experiment, "index": unit.index, "seed": unit.seed]
+            try JSONFile.write(record, to: path)
         }
-        let done = all.filter { FileManager.default.fileExists(atPath: directory.unitResult($0)) }.count
-        return (done, all.count)
     }
 
     /// Units without a result yet.
@@ -202,40 +210,11 @@ public struct Sweep {
     /// Summarises every unit's result into result.json, manifest.json and report.html.
     @discardableResult
     public func merge(command: String = "") throws -> (summary: RecipeSummary, report: String) {
+        let (summary, failed, wall) = try summarize(recipe)
         let units = try recipe.units()
-        let lacking = try missing()
-        guard lacking.isEmpty else {
-            throw RecipeError(
-                "\(lacking.count) of \(units.count) units have no result yet (first: \(lacking[0])); run the "
-                    + "remaining shards"
-            )
+        guard var result = try JSONCoding.object(summary.result) as? JSONObject else {
+            throw RecipeError("\(recipe.name): a summary must encode as a JSON object")
         }
-        var results: [ExperimentUnit: JSONObject] = [:]
-        var wall = 0.0
-        var failed: [String] = []
-        for unit in units {
-            let path = directory.unitResult(unit)
-            let r = try JSONFile.read(path)
-            // Unit files are untrusted input: each must be the result of the unit it is named after.
-            let u = r["unit"] as? JSONObject
-            guard u?["experiment"] as? String == unit.experiment, (u?["index"] as? NSNumber)?.intValue == unit.index,
-                (u?["seed"] as? NSNumber)?.intValue == unit.seed
-            else {
-                throw FormatError(
-                    file: path, field: "unit",
-                    expected: "{experiment: \(unit.experiment), index: \(unit.index), seed: \(unit.seed)}",
-                    found: "\(r["unit"].map { "\($0)" } ?? "nothing")")
-            }
-            let seconds = ((r["timing"] as? JSONObject)?["wall_seconds"] as? NSNumber)?.doubleValue ?? 0
-            wall += seconds.isFinite && seconds >= 0 ? seconds : 0
-            if let reason = r["failed"] as? String {
-                failed.append("\(unit): \(reason)")
-                continue  // summaries see a failed unit as missing (NaN)
-            }
-            results[unit] = r
-        }
-        let summary = try recipe.summarize(results, in: directory)
-        var result = summary.result
         result["failed_units"] = failed
         result["recipe"] = recipe.name
         result["profile"] = recipe.profile.rawValue
@@ -283,6 +262,44 @@ public struct Sweep {
             subtitle: "ScoreAnisotropy \(version) — " + summary.headline.joined(separator: " "),
             sections: sections, to: directory.path)
         return (summary, report)
+    }
+
+    /// Reads every unit file back (untrusted input: each must name its unit and decode into
+    /// the recipe's unit type) and summarises the finished ones. Returns the summary, the
+    /// failed units with their reasons, and the units' total wall time.
+    func summarize<R: Recipe>(_ recipe: R) throws -> (RecipeSummary, [String], Double) {
+        let units = try recipe.units()
+        let lacking = try missing()
+        guard lacking.isEmpty else {
+            throw RecipeError(
+                "\(lacking.count) of \(units.count) units have no result yet (first: \(lacking[0])); run the "
+                    + "remaining shards"
+            )
+        }
+        var results: [ExperimentUnit: R.UnitResult] = [:]
+        var wall = 0.0
+        var failed: [String] = []
+        for unit in units {
+            let path = directory.unitResult(unit)
+            let r = try JSONFile.read(path)
+            let u = r["unit"] as? JSONObject
+            guard u?["experiment"] as? String == unit.experiment, (u?["index"] as? NSNumber)?.intValue == unit.index,
+                (u?["seed"] as? NSNumber)?.intValue == unit.seed
+            else {
+                throw FormatError(
+                    file: path, field: "unit",
+                    expected: "{experiment: \(unit.experiment), index: \(unit.index), seed: \(unit.seed)}",
+                    found: "\(r["unit"].map { "\($0)" } ?? "nothing")")
+            }
+            let seconds = ((r["timing"] as? JSONObject)?["wall_seconds"] as? NSNumber)?.doubleValue ?? 0
+            wall += seconds.isFinite && seconds >= 0 ? seconds : 0
+            if let reason = r["failed"] as? String {
+                failed.append("\(unit): \(reason)")
+                continue  // summaries see a failed unit as missing (NaN)
+            }
+            results[unit] = try JSONCoding.decode(R.UnitResult.self, from: r, file: path)
+        }
+        return (try recipe.summarize(results, in: directory), failed, wall)
     }
 
     /// A settings value as compact JSON text (strings as they are).

@@ -123,16 +123,13 @@ public struct BaselineComparison: Codable, Equatable, Sendable {
     public var fittedSW2: SeedStatistics
     public var fittedLaw: String
 
-    /// - Parameter results: the model's unit results, one per seed (each with "msw2", "sw2" and
-    ///   "baselines"); a unit without baselines counts as failed.
-    public init(model: String, results: [JSONObject]) {
+    /// - Parameter results: the model's unit results, one per seed (nil = a failed unit; a
+    ///   unit without baselines counts as failed for them).
+    public init(model: String, results: [TrainedModel?]) {
         self.model = model
-        func metric(_ r: JSONObject, _ key: String) -> Double { r.double(key) }
-        let scores = results.map { r in
-            (r["baselines"]).flatMap { try? JSONCoding.decode(BaselineScores.self, from: $0) }
-        }
-        msw2 = SeedStatistics(results.map { metric($0, "msw2") })
-        sw2 = SeedStatistics(results.map { metric($0, "sw2") })
+        let scores = results.map { $0?.baselines }
+        msw2 = SeedStatistics(results.map { $0?.msw2Value ?? .nan })
+        sw2 = SeedStatistics(results.map { $0?.sw2Value ?? .nan })
         zerosMSW2 = SeedStatistics(scores.map { $0?.zeros.msw2 ?? .nan })
         zerosSW2 = SeedStatistics(scores.map { $0?.zeros.sw2 ?? .nan })
         fittedMSW2 = SeedStatistics(scores.map { $0?.fitted.msw2 ?? .nan })

@@ -43,20 +43,11 @@ struct Align: ParsableCommand {
             options: options, version: sadVersion)
         try sweep.prepare()
         let path = "\(out)/prepared/alignment.json"
-        let a = try JSONFile.read(path)
-        for key in ["w-min", "identity", "w-max", "theorem2_min", "theorem2_max"] {
-            guard let v = ((a["alpha"] as? JSONObject)?[key] as? NSNumber)?.doubleValue, v.isFinite else {
-                throw FormatError(
-                    file: path, field: "alpha.\(key)", expected: "a finite number",
-                    found: "\((a["alpha"] as? JSONObject)?[key] ?? "nothing")")
-            }
-        }
-        let alpha = a["alpha"] as? JSONObject ?? [:]
+        let alpha = try AlignmentRecipe.Prediction.read(path).alpha
         print(
             String(
                 format: "α(W_min) = %.6g\nα(I)     = %.6g\nα(W_max) = %.6g\nTheorem 2 bounds: [%.6g, %.6g]",
-                alpha.double("w-min"), alpha.double("identity"), alpha.double("w-max"), alpha.double("theorem2_min"),
-                alpha.double("theorem2_max")))
+                alpha.wMin, alpha.identity, alpha.wMax, alpha.theorem2Min, alpha.theorem2Max))
         print(
             "Prediction: W_min easiest, then I, then W_max. Transforms: \(out)/prepared/. Train and measure: "
                 + "sad reproduce fig8 --profile \(profile.rawValue) --data \(data) --out \(out)"

@@ -15,15 +15,18 @@ final class FailedUnitTests: XCTestCase {
         var settings: JSONObject { ["units": 3] }
         func prepare(in run: RunDirectory) throws {}
         func units() throws -> [ExperimentUnit] { (0..<3).map { ExperimentUnit("u", $0, seed: 0) } }
-        func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> JSONObject {
+        struct Value: Codable, Sendable { var value: Double }
+        struct Finished: Codable, Sendable { var finished: Int }
+        func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Value {
             if unit.index == 1 { throw Trainer.Diverged(step: 17, loss: .nan) }
             if unit.index == 2 {
                 throw NonFiniteError(tensor: "samples 0…9", context: "sampling", index: 3, value: .infinity)
             }
-            return ["value": Double(unit.index)]
+            return Value(value: Double(unit.index))
         }
-        func summarize(_ results: [ExperimentUnit: JSONObject], in run: RunDirectory) throws -> RecipeSummary {
-            RecipeSummary(result: ["finished": results.count], sections: [], headline: ["\(results.count) finished"])
+        func summarize(_ results: [ExperimentUnit: Value], in run: RunDirectory) throws -> RecipeSummary {
+            RecipeSummary(
+                result: Finished(finished: results.count), sections: [], headline: ["\(results.count) finished"])
         }
     }
 

@@ -147,7 +147,8 @@ final class RecipeTests: XCTestCase {
     func testTheorem1LateErrorCorrelatesWithEigenvalue() throws {
         let (sweep, _) = try run("fig4")
         let summary = try sweep.merge().summary
-        XCTAssertGreaterThan(summary.result.double("pearson_r_lambda_late_error"), 0.8)
+        let result = try XCTUnwrap(summary.result as? LinearSGDRecipe.Result)
+        XCTAssertGreaterThan(try XCTUnwrap(result.pearsonRLambdaLateError), 0.8)
         // The GD half: every direction's fitted rate within 5 % of log(1 − 2ησ²λ_min).
         let gd = try XCTUnwrap(summary.claims.first { $0.id == "fig4.gd-rate" })
         let predicted = try XCTUnwrap(gd.evidence.values["predicted_rate"])
@@ -161,12 +162,12 @@ final class RecipeTests: XCTestCase {
     /// Fig. 3: nearest breaks the flip symmetry, area keeps it up to float32 rounding.
     func testImpulseResponseSymmetry() throws {
         let (sweep, _) = try run("fig3")
-        let result = try sweep.merge().summary.result
-        let near = (result["nearest"] as! JSONObject).double("asymmetry_flip_horizontal")
-        let area = (result["area"] as! JSONObject).double("asymmetry_flip_horizontal")
+        let result = try XCTUnwrap(sweep.merge().summary.result as? ImpulseResponseRecipe.Result)
+        let near = try XCTUnwrap(result["nearest"]).asymmetryFlipHorizontal
+        let area = try XCTUnwrap(result["area"]).asymmetryFlipHorizontal
         XCTAssertGreaterThan(near, 0.3)
         XCTAssertLessThan(area, 0.1)
-        XCTAssertLessThan((result["nearest"] as! JSONObject).double("asymmetry_transpose"), 1e-3)
+        XCTAssertLessThan(try XCTUnwrap(result["nearest"]).asymmetryTranspose, 1e-3)
     }
 
     func testUnknownRecipeAndMissingDataAreErrors() {
