@@ -49,8 +49,11 @@ public struct PropositionsRecipe: Recipe {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let spec = try GeometryRun.makeSpec(
             config: config, configPath: label, interpolation: nil, patchSize: nil, scheme: .reference,
-            estimator: estimator, probe: .zero, seed: 0, networks: networks, chunkSize: min(32, networks / 4))
-        // The matrix and its halves are all this check needs: no SAD files, and no state kept.
+            estimator: estimator, probe: .zero, seed: 0, networks: networks, chunkSize: min(32, networks / 4),
+            structure: .full, symmetry: .none)
+        // The full, unaveraged estimate: the replicated-block structure (I_C ⊗ K) and the grid
+        // symmetry average would impose exactly the structure under test. The matrix and its
+        // halves are all this check needs: no SAD files, and no state kept.
         var job = GeometryJob(spec: spec, source: .config(config))
         job.writeFiles = false
         let state = try job.run(in: dir).state!

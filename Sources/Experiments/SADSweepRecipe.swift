@@ -72,7 +72,9 @@ public struct SADSweepRecipe: Recipe {
             indices = [0, 255]
             geometryNetworks = 128
         case .cpu:
-            architectures = [.iddpmNearest]
+            // All four architectures of the paper's Fig. 6 (108 units, several hours on 2 cores:
+            // run it in the background, sharded or resumed).
+            architectures = Architecture.all
             indices = fig6Indices
             geometryNetworks = 32_768
         case .paper:
@@ -88,6 +90,7 @@ public struct SADSweepRecipe: Recipe {
         var r = SADSweepRecipe(profile: .cpu, options: RecipeOptions())
         r.name = "demo"
         r.title = "SADs of the default U-Net; rank-one training along the top and bottom SAD"
+        r.architectures = [.iddpmNearest]
         r.indices = [0, 255]
         r.geometryNetworks = 4096
         r.training = TrainingSettings(

@@ -36,4 +36,24 @@ final class BasisHeatmapLayoutTests: XCTestCase {
         XCTAssertEqual(dct[15][15], 1)
         XCTAssertEqual([dct[16][16], dct[14][14], dct[14][16], dct[16][14]], [2, 2, 2, 2])
     }
+
+    /// The cpu profile's reduced grid: 8×8 elements per basis, at the even cells of each
+    /// family's heatmap layout (so the DC term and every region are sampled), 320 units.
+    func testCPUProfileRunsAnEvenEightByEightGrid() throws {
+        let recipe = BasisHeatmapRecipe(profile: .cpu, options: RecipeOptions())
+        XCTAssertEqual(try recipe.units().count, 5 * 64)
+        for family in recipe.families {
+            let rows = try XCTUnwrap(recipe.rows[family])
+            XCTAssertEqual(rows.count, 64, family)
+            let (_, indices) = try Basis.all(family, shape: [1, 16, 16])
+            let cells = Set(
+                rows.map { k -> Int in
+                    let (r, c) = BasisHeatmapRecipe.cell(indices[k])
+                    XCTAssertTrue(r % 2 == 0 && c % 2 == 0, family)
+                    return r * 16 + c
+                })
+            XCTAssertEqual(cells.count, 64, family)
+            XCTAssertTrue(cells.contains(0), "\(family): the (0, 0) cell (DC or top-left pixel)")
+        }
+    }
 }
