@@ -90,6 +90,7 @@ let package = Package(
                 "Experiments", "Diffusion", "Reports", "Geometry", "Networks", "Datasets", "Formats", "Tensors",
             ]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         // Replays the committed fuzzing corpus (Tests/Fixtures/fuzz-corpus) through every reader.
         .testTarget(name: "ReaderHarnessTests", dependencies: ["ReaderHarness"]),
         // Drives the built `sad` executable end to end on bad inputs and faults.

@@ -30,9 +30,7 @@ extension Probe: ExpressibleByArgument {
 }
 
 /// Where a run's work is emitted: a Slurm array or a GNU parallel line.
-enum JobEmitter: String, CaseIterable, ExpressibleByArgument {
-    case slurm, parallel
-}
+extension JobScript.Scheduler: ExpressibleByArgument {}
 
 /// Range checks shared by the commands' `validate()`: each names the flag, the accepted range
 /// and the value found, before any arithmetic uses the value.

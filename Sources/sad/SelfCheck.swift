@@ -1,11 +1,9 @@
 import ArgumentParser
 import Benchmarks
-import Formats
 import Foundation
 import Tensors
 
-/// A self-check of the numerical engine (seconds): RNG known answers, autodiff vs finite
-/// differences, eigendecomposition, file round trips, a speed figure.
+/// `sad self-check`: prints ``EngineSelfCheck`` and fails when any check fails.
 struct SelfCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "self-check",
@@ -16,70 +14,13 @@ struct SelfCheck: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         print("ScoreAnisotropy \(sadVersion) — engine self-check (\(Parallel.threadCount) threads)\n")
-        var failures = 0
-        func report(_ name: String, _ ok: Bool, _ detail: String) {
-            print("  [\(ok ? "ok" : "FAIL")] \(name): \(detail)")
-            if !ok { failures += 1 }
-        }
-
-        // 1. Philox known answer (Random123 test vector).
-        let kat = Philox.block(counter: SIMD4(0, 0, 0, 0), key: SIMD2(0, 0))
-        report(
-            "Philox4x32-10 known answer", kat == SIMD4(0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8),
-            String(format: "%08x %08x %08x %08x", kat[0], kat[1], kat[2], kat[3]))
-
-        // 2. Normal moments.
-        let z = RandomStream(seed: 2026, purpose: .test).normals(1 << 20)
-        let mean = z.reduce(0.0) { $0 + Double($1) } / Double(z.count)
-        let variance = z.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(z.count) - mean * mean
-        report(
-            "normal generator", abs(mean) < 0.005 && abs(variance - 1) < 0.01,
-            String(format: "mean %+.4f, variance %.4f over 2^20 draws", mean, variance))
-
-        // 3. A small conv → GroupNorm → SiLU → attention graph: analytic vs finite-difference gradients.
-        let x = RandomStream(seed: 1, purpose: .test, index: 0).normalTensor([2, 4, 4, 4])
-        let w = RandomStream(seed: 1, purpose: .test, index: 1).normalTensor([4, 4, 3, 3], std: 0.3)
-        let check = GradientCheck.check([x, w]) { v in
-            let h = groupNorm(conv2d(v[0], weight: v[1], bias: nil, padding: 1), groups: 2, weight: nil, bias: nil)
-                .silu()
-            let tokens = h.reshaped([2, 4, 16]).permuted([0, 2, 1])  // (N, T, C)
-            return scaledDotProductAttention(q: tokens, k: tokens, v: tokens)
-        }
-        report(
-            "autodiff vs finite differences", check.worst < 1e-2,
-            String(format: "worst relative error %.2e (conv2d, GroupNorm, SiLU, attention)", check.worst))
-
-        // 4. Eigendecomposition of a known spectrum.
-        let n = 64
-        var a = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { a[i * n + i] = Double(i) }
-        let eig = try SymmetricEigen<Double>(symmetric: a, n: n)
-        report(
-            "symmetric eigendecomposition", eig.values.first == Double(n - 1) && eig.values.last == 0,
-            "descending \(eig.values.first!) … \(eig.values.last!)")
-
-        // 5. File formats round trip through an atomic write.
-        let dir = FileManager.default.temporaryDirectory.path
-        let path = "\(dir)/sad-demo-\(getpid()).safetensors"
-        try SafeTensors.write([("x", NDArray(x))], metadata: ["origin": "sad demo"], to: path)
-        let back = try SafeTensors.read(path).tensor("x")
-        try? FileManager.default.removeItem(atPath: path)
-        report("safetensors round trip", back == x, "\(x.count) floats")
-
-        // 6. A quick speed figure.
-        let images = RandomStream(seed: 3, purpose: .test).normalTensor([256, 32, 16, 16])
-        let kernel = RandomStream(seed: 4, purpose: .test).normalTensor([32, 32, 3, 3], std: 0.06)
-        let seconds = Stopwatch.best(repetitions: 2) {
-            _ = Conv2d.forward(images, weight: kernel, bias: nil, padding: 1)
-        }
-        let gflops =
-            Conv2d.Geometry(input: images.shape, weight: kernel.shape, stride: 1, padding: 1).forwardFLOPs(batch: 256)
-            / seconds / 1e9
+        let (checks, gflops) = try EngineSelfCheck.run()
+        for c in checks { print("  [\(c.passed ? "ok" : "FAIL")] \(c.name): \(c.detail)") }
         print(
             String(
                 format: "\n  conv2d 32→32 3×3 16×16, batch 256: %.1f GFLOP/s (see `sad bench` for ratios to peak)",
                 gflops))
-
+        let failures = checks.filter { !$0.passed }.count
         print(failures == 0 ? "\nAll engine checks passed." : "\n\(failures) engine check(s) FAILED.")
         if failures > 0 { throw ExitCode.failure }
     }

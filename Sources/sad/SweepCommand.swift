@@ -23,7 +23,7 @@ struct SweepCommand: ParsableCommand {
         @OptionGroup var target: SweepTarget
 
         @Option(help: "slurm or parallel.")
-        var emit: JobEmitter = .slurm
+        var emit: JobScript.Scheduler = .slurm
 
         @Option(help: "Number of shards.")
         var shards = 16
@@ -50,50 +50,15 @@ struct SweepCommand: ParsableCommand {
 
         func run() throws {
             let (recipe, _) = try target.make(self.recipe)
-            let units = try recipe.units().count
-            var flags = "--profile \(recipe.profile.rawValue)"
-            if let data = target.data { flags += " --data \(quoted(data))" }
-            if let seeds = target.seeds { flags += " --seeds \(seeds)" }
-            let base = "\(quoted(sad)) reproduce \(recipe.name) \(flags) --out \(quoted(out)) --threads \(threads)"
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let path: String
-            switch emit {
-            case .slurm:
-                path = "\(out)/submit-slurm.sh"
-                let script = """
-                    #!/bin/bash
-                    # \(recipe.name) (\(recipe.title)), profile \(recipe.profile.rawValue): \(units) units in \(shards) shards.
-                    # Submit with: bash \(path)
-                    # Shards are deterministic (unit k runs in shard k mod \(shards)); finished units are skipped on resubmission.
-                    set -euo pipefail
-                    prep=$(sbatch --parsable --job-name=sad-\(recipe.name)-prep --cpus-per-task=\(threads) --time=\(time) \\
-                      --wrap "\(base) --shard 0/\(shards) --prepare-only")
-                    array=$(sbatch --parsable --dependency=afterok:$prep --job-name=sad-\(recipe.name) --array=0-\(shards - 1) \\
-                      --cpus-per-task=\(threads) --time=\(time) --wrap "\(base) --shard \\${SLURM_ARRAY_TASK_ID}/\(shards)")
-                    sbatch --dependency=afterok:$array --job-name=sad-\(recipe.name)-merge --time=01:00:00 \\
-                      --wrap "\(quoted(sad)) sweep merge --out \(quoted(out))"
-
-                    """
-                try script.write(toFile: path, atomically: true, encoding: .utf8)
-            case .parallel:
-                path = "\(out)/run-parallel.sh"
-                let script = """
-                    #!/bin/bash
-                    # \(recipe.name), profile \(recipe.profile.rawValue): \(units) units in \(shards) shards with GNU parallel.
-                    set -euo pipefail
-                    \(base) --shard 0/\(shards) --prepare-only
-                    seq 0 \(shards - 1) | parallel -j \(max(1, ProcessInfo.processInfo.activeProcessorCount / threads)) "\(base) --shard {}/\(shards)"
-                    \(quoted(sad)) sweep merge --out \(quoted(out))
-
-                    """
-                try script.write(toFile: path, atomically: true, encoding: .utf8)
-            }
-            print("wrote \(path) (\(units) units, \(shards) shards)")
-        }
-
-        func quoted(_ s: String) -> String {
-            s.allSatisfy { $0.isLetter || $0.isNumber || "/._-:,=".contains($0) }
-                ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+            var flags: [String] = []
+            if let data = target.data { flags += ["--data", JobScript.quoted(data)] }
+            if let seeds = target.seeds { flags += ["--seeds", "\(seeds)"] }
+            let script = JobScript(
+                scheduler: emit, recipe: recipe.name, title: recipe.title, profile: recipe.profile,
+                units: try recipe.units().count, shards: shards, threads: threads, time: time, out: out, sad: sad,
+                flags: flags, jobs: max(1, ProcessInfo.processInfo.activeProcessorCount / threads))
+            try script.write()
+            print("wrote \(script.path) (\(script.units) units, \(shards) shards)")
         }
     }
 
