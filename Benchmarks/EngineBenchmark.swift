@@ -58,7 +58,8 @@ public struct EngineBenchmark {
         log(
             String(
                 format:
-                    "sgemm 32×288·288×256 (conv-shaped): %.1f GFLOP/s on 1 core, %.1f GFLOP/s on %d threads (peak reference)",
+                    "sgemm 32×288·288×256 (conv-shaped): %.1f GFLOP/s on 1 core, %.1f GFLOP/s on %d threads (peak "
+                    + "reference)",
                 one, all, threads))
 
         // conv2d 32→32 3×3 pad 1 at 16×16, batch convBatch.
@@ -77,7 +78,8 @@ public struct EngineBenchmark {
         log(
             String(
                 format:
-                    "conv2d 32→32 3×3 16×16 batch %d: forward %.1f GFLOP/s (%.0f ms, %.0f%% of sgemm peak), backward %.1f GFLOP/s (%.0f ms, %.0f%% of peak)",
+                    "conv2d 32→32 3×3 16×16 batch %d: forward %.1f GFLOP/s (%.0f ms, %.0f%% of sgemm peak), "
+                    + "backward %.1f GFLOP/s (%.0f ms, %.0f%% of peak)",
                 convBatch, fwdG, fwd * 1e3, 100 * fwdG / all, bwdG, bwd * 1e3, 100 * bwdG / all))
 
         // RNG: standard normals on one core.
@@ -110,7 +112,8 @@ public struct EngineBenchmark {
             log(
                 String(
                     format:
-                        "symmetric eigendecomposition n = %d: %.3f s (Float32 ssyevd_work), %.3f s (Float64 dsyevd_work), 1 core",
+                        "symmetric eigendecomposition n = %d: %.3f s (Float32 ssyevd_work), %.3f s (Float64 "
+                        + "dsyevd_work), 1 core",
                     n, t32, t64))
         }
         return Result(

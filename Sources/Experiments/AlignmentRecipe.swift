@@ -83,7 +83,8 @@ public struct AlignmentRecipe: Recipe {
         self.profile = profile
         guard name != "fig10" || options.data != nil else {
             throw RecipeError(
-                "fig10 needs --data: CIFAR-10 (cifar:data_batch_1.bin,…) or a PNG folder such as CelebA-HQ 56×56 grey (png:DIR)"
+                "fig10 needs --data: CIFAR-10 (cifar:data_batch_1.bin,…) or a PNG folder such as CelebA-HQ 56×56 "
+                    + "grey (png:DIR)"
             )
         }
         data = options.data ?? "fashion-mnist"
@@ -279,7 +280,8 @@ public struct AlignmentRecipe: Recipe {
                     values: ["alpha_wmin": a[0], "alpha_identity": a[1], "alpha_wmax": a[2]])),
             ordering(
                 1, id: "\(name).wmin-better-than-identity",
-                statement: "Training on W_min-rotated data gives lower SW₂ than training on the data as it is (W = I)."),
+                statement: "Training on W_min-rotated data gives lower SW₂ than training on the data as it is (W = "
+                    + "I)."),
             ordering(
                 2, id: "\(name).wmin-better-than-wmax",
                 statement: "Training on W_min-rotated data gives lower SW₂ than on W_max-rotated data."),
@@ -337,7 +339,8 @@ public struct AlignmentRecipe: Recipe {
         let section = ReportSection(
             title: "Alignment on \(data)",
             paragraphs: [
-                "α(W) = tr(G W M Wᵀ) was computed before training (Theorem 2 bounds: \(Statistics.format(alpha.theorem2Min)) … \(Statistics.format(alpha.theorem2Max)))."
+                "α(W) = tr(G W M Wᵀ) was computed before training (Theorem 2 bounds: "
+                    + "\(Statistics.format(alpha.theorem2Min)) … \(Statistics.format(alpha.theorem2Max)))."
                     + " Lower α predicts easier generation.", verdict,
             ],
             table: rows, figures: figures)

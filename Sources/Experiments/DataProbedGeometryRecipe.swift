@@ -182,7 +182,8 @@ public struct DataProbedGeometryRecipe: Recipe {
                 holds: testable ? mean8 < 0.5 : nil,
                 evidence: Claim.Evidence(
                     summary: "mean Eq. 30 similarity (h = 1) of the first 8 data-probed eigenvectors to the zero-probe "
-                        + "ones \(Statistics.format(mean8, 3)) (identical: 1; random: \(Statistics.format(3 / Double(d), 2))).",
+                        + "ones \(Statistics.format(mean8, 3)) (identical: 1; random: "
+                        + "\(Statistics.format(3 / Double(d), 2))).",
                     test: "mean similarity of the first 8 below 0.5", values: ["similarity_first8": mean8])),
             Claim(
                 id: "fig9.frequency-rises",
@@ -192,7 +193,8 @@ public struct DataProbedGeometryRecipe: Recipe {
                 evidence: Claim.Evidence(
                     summary: "\(rank.summary) between the index (descending eigenvalue) and the DFT-energy-weighted "
                         + "mean radial frequency of the first \(k) eigenvectors (from "
-                        + "\(Statistics.format(frequency.first ?? .nan, 3)) to \(Statistics.format(frequency.last ?? .nan, 3)) "
+                        + "\(Statistics.format(frequency.first ?? .nan, 3)) to "
+                        + "\(Statistics.format(frequency.last ?? .nan, 3)) "
                         + "cycles per side).",
                     test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
                     pValue: rank.pValue, values: ["rho": rank.rho ?? .nan])),

@@ -131,7 +131,8 @@ public struct ImpulseResponseRecipe: Recipe {
                         .png(
                             name: "fig3-responses", bytes: grid,
                             caption:
-                                "Left to right: nearest response, nearest R − flipₕR, area response, area R − flipₕR (seed 0; each image scaled to its own max |value|)."
+                                "Left to right: nearest response, nearest R − flipₕR, area response, area R − "
+                                + "flipₕR (seed 0; each image scaled to its own max |value|)."
                         )
                     ])
             ],

@@ -252,7 +252,8 @@ public struct LinearSGDRecipe: Recipe {
             holds: fitted.allSatisfy(\.isFinite) ? worst <= 0.05 : nil,
             evidence: Claim.Evidence(
                 summary:
-                    "fitted log-error slopes per step \(fitted.map { Statistics.format($0, 4) }.joined(separator: ", ")) "
+                    "fitted log-error slopes per step "
+                    + "\(fitted.map { Statistics.format($0, 4) }.joined(separator: ", ")) "
                     + "vs predicted \(Statistics.format(predicted, 4)); largest relative difference "
                     + "\(Statistics.format(worst, 2)).",
                 test:

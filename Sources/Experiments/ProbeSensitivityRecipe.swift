@@ -114,11 +114,13 @@ public struct ProbeSensitivityRecipe: Recipe {
                     holds: profile == .quick ? nil : first10 >= 5 * random,
                     evidence: Claim.Evidence(
                         summary: "first 10 SADs \(Statistics.format(first10 * 100, 3)) % vs random "
-                            + "\(Statistics.format(random * 100, 2)) % (ratio \(Statistics.format(first10 / random, 3))).",
+                            + "\(Statistics.format(random * 100, 2)) % (ratio "
+                            + "\(Statistics.format(first10 / random, 3))).",
                         test: "mean similarity of the first 10 SADs ≥ 5 × the random baseline (2h + 1)/D",
                         values: ["first10": first10, "random": random])))
             headline.append(
-                "\(arch.name): Eq. 30 similarity across \(probes) probes, first 10 SADs \(Statistics.format(first10 * 100, 3)) % (random \(Statistics.format(300 / Double(d), 2)) %)."
+                "\(arch.name): Eq. 30 similarity across \(probes) probes, first 10 SADs "
+                    + "\(Statistics.format(first10 * 100, 3)) % (random \(Statistics.format(300 / Double(d), 2)) %)."
             )
         }
         let chart = SVGChart.lines(

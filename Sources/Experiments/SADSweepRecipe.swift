@@ -291,12 +291,14 @@ public struct SADSweepRecipe: Recipe {
                                 ],
                                 logY: true),
                             caption:
-                                "All eigenvalues (descending, log scale); the paper's prediction: small eigenvalue = easy direction."
+                                "All eigenvalues (descending, log scale); the paper's prediction: small eigenvalue "
+                                + "= easy direction."
                         ),
                         .svg(
                             name: "\(arch.name)-msw2", content: chart,
                             caption:
-                                "Test MSW₂ (mean ± SE over seeds) against the SAD index; dashed: normalised eigenvalue (right axis, log)."
+                                "Test MSW₂ (mean ± SE over seeds) against the SAD index; dashed: normalised "
+                                + "eigenvalue (right axis, log)."
                         ),
                         .png(
                             name: "\(arch.name)-sads",

@@ -243,7 +243,12 @@ public enum Npy {
                 throw FormatError(
                     file: file, field: "header", expected: "keys descr, fortran_order and shape",
                     found:
-                        "missing \([descr == nil ? "descr" : nil, fortran == nil ? "fortran_order" : nil, shape == nil ? "shape" : nil].compactMap { $0 }.joined(separator: ", "))"
+                        "missing "
+                        + [
+                            descr == nil ? "descr" : nil, fortran == nil ? "fortran_order" : nil,
+                            shape == nil ? "shape" : nil,
+                        ]
+                        .compactMap { $0 }.joined(separator: ", ")
                 )
             }
             return Header(descr: descr, fortranOrder: fortran, shape: shape)

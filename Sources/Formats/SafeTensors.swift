@@ -206,7 +206,9 @@ public enum SafeTensors {
         for (name, array) in arrays {
             let bytes = array.littleEndianBytes()
             parts.append(
-                "\(jsonString(name)):{\"dtype\":\"\(dtypeName(array.dtype))\",\"shape\":[\(array.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes.count)]}"
+                "\(jsonString(name)):{\"dtype\":\"\(dtypeName(array.dtype))\","
+                    + "\"shape\":[\(array.shape.map(String.init).joined(separator: ","))],"
+                    + "\"data_offsets\":[\(offset),\(offset + bytes.count)]}"
             )
             offset += bytes.count
             payload += bytes

@@ -184,7 +184,8 @@ public struct SADs {
                     + "float32 rounding differs from PyTorch's (every reference fixture passes)",
                 spec.estimator == "reference"
                     ? "estimator: as geometry.py (uniform t, weight inside F)"
-                    : "estimator \(spec.estimator): same expectation as geometry.py, lower variance (importance-sampled t"
+                    : "estimator \(spec.estimator): same expectation as geometry.py, lower variance "
+                        + "(importance-sampled t"
                         + (spec.estimator == "marginal" ? ", output layer integrated out analytically)" : ")"),
             ],
             "producer": "ScoreAnisotropy sad",

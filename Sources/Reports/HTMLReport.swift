@@ -42,7 +42,8 @@ public enum HTMLReport {
             <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
             <style>
             body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
-            h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
+            h1 { font-size: 1.6em; }
+            h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
             table { border-collapse: collapse; margin: 1em 0; font-size: .9em; }
             td, th { border: 1px solid #ccc; padding: .25em .6em; text-align: right; } th { background: #f3f3f3; }
             figure { display: inline-block; margin: .5em 1em .5em 0; vertical-align: top; }
@@ -68,10 +69,12 @@ public enum HTMLReport {
                 switch figure {
                 case let .svg(name, content, caption):
                     html +=
-                        "<figure id=\"\(escape(name))\">\(content)<figcaption>\(escape(caption))</figcaption></figure>\n"
+                        "<figure id=\"\(escape(name))\">\(content)"
+                        + "<figcaption>\(escape(caption))</figcaption></figure>\n"
                 case let .png(name, bytes, caption):
                     html +=
-                        "<figure id=\"\(escape(name))\"><img alt=\"\(escape(name))\" src=\"data:image/png;base64,\(Data(bytes).base64EncodedString())\">"
+                        "<figure id=\"\(escape(name))\"><img alt=\"\(escape(name))\" "
+                        + "src=\"data:image/png;base64,\(Data(bytes).base64EncodedString())\">"
                         + "<figcaption>\(escape(caption))</figcaption></figure>\n"
                 }
             }

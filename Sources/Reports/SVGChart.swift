@@ -107,7 +107,8 @@ public enum SVGChart {
                 svg += "<text x='\(left + pw + 6)' y='\(y + 4)' font-size='11' fill='#555'>\(format(t))</text>\n"
             }
             svg +=
-                "<text transform='translate(\(width - 14),\(top + ph / 2)) rotate(90)' text-anchor='middle' font-size='12' fill='#555'>\(escape(secondaryLabel))</text>\n"
+                "<text transform='translate(\(width - 14),\(top + ph / 2)) rotate(90)' text-anchor='middle' "
+                + "font-size='12' fill='#555'>\(escape(secondaryLabel))</text>\n"
             svg += polyline(s, colour: "#777", px: px, py: py2, dashed: true)
             svg += legend(s.name, colour: "#777", row: series.count, dashed: true)
         }
@@ -125,21 +126,25 @@ public enum SVGChart {
         svg += "<rect x='\(left)' y='\(top)' width='\(pw)' height='\(ph)' fill='none' stroke='#333'/>\n"
         for t in ay.tickValues {
             svg +=
-                "<line x1='\(left - 4)' y1='\(py(t))' x2='\(left)' y2='\(py(t))' stroke='#333'/><text x='\(left - 8)' y='\(py(t) + 4)' text-anchor='end' font-size='11'>\(format(t))</text>\n"
+                "<line x1='\(left - 4)' y1='\(py(t))' x2='\(left)' y2='\(py(t))' stroke='#333'/><text "
+                + "x='\(left - 8)' y='\(py(t) + 4)' text-anchor='end' font-size='11'>\(format(t))</text>\n"
         }
         svg +=
-            "<text transform='translate(16,\(top + ph / 2)) rotate(-90)' text-anchor='middle' font-size='12'>\(escape(yLabel))</text>\n"
+            "<text transform='translate(16,\(top + ph / 2)) rotate(-90)' text-anchor='middle' "
+            + "font-size='12'>\(escape(yLabel))</text>\n"
         let group = pw / Double(max(categories.count, 1))
         let bar = group * 0.8 / Double(max(series.count, 1))
         for (c, name) in categories.enumerated() {
             svg +=
-                "<text x='\(left + (Double(c) + 0.5) * group)' y='\(top + ph + 18)' text-anchor='middle' font-size='12'>\(escape(name))</text>\n"
+                "<text x='\(left + (Double(c) + 0.5) * group)' y='\(top + ph + 18)' text-anchor='middle' "
+                + "font-size='12'>\(escape(name))</text>\n"
             for (k, s) in series.enumerated() where c < s.y.count && s.y[c].isFinite {
                 let colour = s.colour.isEmpty ? palette[k % palette.count] : s.colour
                 let x = left + Double(c) * group + group * 0.1 + Double(k) * bar
                 let y0 = py(0), y1 = py(s.y[c])
                 svg +=
-                    "<rect x='\(x)' y='\(min(y0, y1))' width='\(bar * 0.9)' height='\(abs(y0 - y1))' fill='\(colour)'/>\n"
+                    "<rect x='\(x)' y='\(min(y0, y1))' width='\(bar * 0.9)' height='\(abs(y0 - y1))' "
+                    + "fill='\(colour)'/>\n"
                 if let e = s.error?[c], e > 0 {
                     let cx = x + bar * 0.45
                     svg += "<line x1='\(cx)' y1='\(py(s.y[c] - e))' x2='\(cx)' y2='\(py(s.y[c] + e))' stroke='#000'/>\n"
@@ -176,7 +181,8 @@ public enum SVGChart {
                     continue
                 }
                 svg +=
-                    "<circle cx='\(String(format: "%.1f", px(x)))' cy='\(String(format: "%.1f", py(y)))' r='1.5' fill='\(colour)' fill-opacity='0.5'/>\n"
+                    "<circle cx='\(String(format: "%.1f", px(x)))' cy='\(String(format: "%.1f", py(y)))' r='1.5' "
+                    + "fill='\(colour)' fill-opacity='0.5'/>\n"
             }
             let name = outside > 0 ? "\(s.name) (\(outside) outside the axes)" : s.name
             svg += legend(name, colour: colour, row: k, dashed: false)
@@ -195,16 +201,19 @@ public enum SVGChart {
             for c in 0..<cols {
                 let fill = grid[r][c].map { colour(($0 - lo) / (hi - lo)) } ?? "#bbbbbb"
                 svg +=
-                    "<rect x='\(20 + Double(c) * size)' y='\(40 + Double(r) * size)' width='\(size)' height='\(size)' fill='\(fill)'/>\n"
+                    "<rect x='\(20 + Double(c) * size)' y='\(40 + Double(r) * size)' width='\(size)' "
+                    + "height='\(size)' fill='\(fill)'/>\n"
             }
         }
         let bx = 40 + Double(cols) * size
         for k in 0..<50 {
             svg +=
-                "<rect x='\(bx)' y='\(40 + Double(49 - k) * 5)' width='14' height='5' fill='\(colour(Double(k) / 49))'/>\n"
+                "<rect x='\(bx)' y='\(40 + Double(49 - k) * 5)' width='14' height='5' "
+                + "fill='\(colour(Double(k) / 49))'/>\n"
         }
         svg +=
-            "<text x='\(bx + 18)' y='44' font-size='11'>\(format(hi))</text><text x='\(bx + 18)' y='290' font-size='11'>\(format(lo))</text>\n"
+            "<text x='\(bx + 18)' y='44' font-size='11'>\(format(hi))</text><text x='\(bx + 18)' y='290' "
+            + "font-size='11'>\(format(lo))</text>\n"
         svg += "<text x='\(bx)' y='310' font-size='11'>\(escape(colourLabel))</text>\n"
         return svg + "</svg>\n"
     }
@@ -222,7 +231,8 @@ public enum SVGChart {
     }
 
     static func header(title: String) -> String {
-        "<svg xmlns='http://www.w3.org/2000/svg' width='\(Int(width))' height='\(Int(height))' viewBox='0 0 \(Int(width)) \(Int(height))' font-family='sans-serif'>\n"
+        "<svg xmlns='http://www.w3.org/2000/svg' width='\(Int(width))' height='\(Int(height))' viewBox='0 0 "
+            + "\(Int(width)) \(Int(height))' font-family='sans-serif'>\n"
             + "<rect width='100%' height='100%' fill='white'/>\n"
             + "<text x='\(width / 2)' y='22' text-anchor='middle' font-size='15'>\(escape(title))</text>\n"
     }
@@ -235,17 +245,22 @@ public enum SVGChart {
         for t in ax.tickValues {
             let x = px(t)
             svg +=
-                "<line x1='\(x)' y1='\(top + ph)' x2='\(x)' y2='\(top + ph + 4)' stroke='#333'/><text x='\(x)' y='\(top + ph + 17)' text-anchor='middle' font-size='11'>\(format(t))</text>\n"
+                "<line x1='\(x)' y1='\(top + ph)' x2='\(x)' y2='\(top + ph + 4)' stroke='#333'/><text x='\(x)' "
+                + "y='\(top + ph + 17)' text-anchor='middle' font-size='11'>\(format(t))</text>\n"
         }
         for t in ay.tickValues {
             let y = py(t)
             svg +=
-                "<line x1='\(left - 4)' y1='\(y)' x2='\(left)' y2='\(y)' stroke='#333'/><line x1='\(left)' y1='\(y)' x2='\(left + pw)' y2='\(y)' stroke='#eee'/><text x='\(left - 8)' y='\(y + 4)' text-anchor='end' font-size='11'>\(format(t))</text>\n"
+                "<line x1='\(left - 4)' y1='\(y)' x2='\(left)' y2='\(y)' stroke='#333'/><line x1='\(left)' "
+                + "y1='\(y)' x2='\(left + pw)' y2='\(y)' stroke='#eee'/>"
+                + "<text x='\(left - 8)' y='\(y + 4)' text-anchor='end' font-size='11'>\(format(t))</text>\n"
         }
         svg +=
-            "<text x='\(left + pw / 2)' y='\(height - 12)' text-anchor='middle' font-size='12'>\(escape(xLabel))</text>\n"
+            "<text x='\(left + pw / 2)' y='\(height - 12)' text-anchor='middle' "
+            + "font-size='12'>\(escape(xLabel))</text>\n"
         svg +=
-            "<text transform='translate(16,\(top + ph / 2)) rotate(-90)' text-anchor='middle' font-size='12'>\(escape(yLabel))</text>\n"
+            "<text transform='translate(16,\(top + ph / 2)) rotate(-90)' text-anchor='middle' "
+            + "font-size='12'>\(escape(yLabel))</text>\n"
         return svg
     }
 
@@ -254,7 +269,8 @@ public enum SVGChart {
     ) -> String {
         let pts = zip(s.x, s.y).filter { $0.0.isFinite && $0.1.isFinite }
         var svg =
-            "<polyline fill='none' stroke='\(colour)' stroke-width='1.6'\(dashed ? " stroke-dasharray='5,3'" : "") points='"
+            "<polyline fill='none' stroke='\(colour)' stroke-width='1.6'\(dashed ? " stroke-dasharray='5,3'" : "") "
+            + "points='"
             + pts.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }.joined(separator: " ") + "'/>\n"
         for (i, (x, y)) in zip(s.x, s.y).enumerated() where x.isFinite && y.isFinite {
             if pts.count <= 64 {
@@ -272,7 +288,8 @@ public enum SVGChart {
     static func legend(_ name: String, colour: String, row: Int, dashed: Bool) -> String {
         let y = top + 14 + Double(row) * 16, x = left + 10
         return
-            "<line x1='\(x)' y1='\(y - 4)' x2='\(x + 18)' y2='\(y - 4)' stroke='\(colour)' stroke-width='2'\(dashed ? " stroke-dasharray='5,3'" : "")/>"
+            "<line x1='\(x)' y1='\(y - 4)' x2='\(x + 18)' y2='\(y - 4)' stroke='\(colour)' "
+            + "stroke-width='2'\(dashed ? " stroke-dasharray='5,3'" : "")/>"
             + "<text x='\(x + 24)' y='\(y)' font-size='11'>\(escape(name))</text>\n"
     }
 }

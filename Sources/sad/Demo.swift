@@ -32,9 +32,11 @@ struct Demo: ParsableCommand {
         print(
             """
             ScoreAnisotropy \(sadVersion) demo (\(Parallel.threadCount) threads)
-            1. SADs of the iDDPM U-Net (1x16x16, nearest) from \(recipe.geometryNetworks) random networks (marginal estimator).
+            1. SADs of the iDDPM U-Net (1x16x16, nearest) from \(recipe.geometryNetworks) random networks \
+            (marginal estimator).
             2. Prediction: data along SAD 0 (largest eigenvalue) is harder to model than along SAD 255 (smallest).
-            3. Check: train \(recipe.training.seeds) small DDPM(s) per direction (\(recipe.training.steps) steps, batch \(recipe.training.batchSize)), sample \(recipe.training.evalSamples), measure MSW₂.
+            3. Check: train \(recipe.training.seeds) small DDPM(s) per direction (\(recipe.training.steps) steps, \
+            batch \(recipe.training.batchSize)), sample \(recipe.training.evalSamples), measure MSW₂.
 
             """)
         let sweep = Sweep(

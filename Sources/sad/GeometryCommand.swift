@@ -301,7 +301,9 @@ struct GeometryCommand: ParsableCommand {
                 directory: out, files: ["vecs.npy", "vals.npy", "geometry.npy"],
                 identity: SHA256.hex(try AtomicFile.read(path)))
             print(
-                "data second moment of \(images.shape[0]) images, D = \(d): trace \(String(format: "%.4g", eig.values.reduce(0, +))), λ_max \(String(format: "%.4g", eig.values[0]))"
+                "data second moment of \(images.shape[0]) images, D = \(d): trace "
+                    + String(format: "%.4g", eig.values.reduce(0, +)) + ", λ_max "
+                    + String(format: "%.4g", eig.values[0])
             )
         }
     }

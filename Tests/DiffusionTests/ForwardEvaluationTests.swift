@@ -35,7 +35,8 @@ final class ForwardEvaluationTests: XCTestCase {
         let file = try SafeTensors.read("\(fixtures)/dit-1x16x16-p2/tensors.safetensors")
         let config = try NetworkConfig.parse(
             Array(
-                #"{"shape": [1, 16, 16], "learning_rate": 1e-4, "grad_clip": 1.0, "diffuser": {"T": 1000, "linear": true, "model": {"hidden_size": 48, "depth": 8, "num_heads": 4, "mlp_ratio": 2}}}"#
+                (#"{"shape": [1, 16, 16], "learning_rate": 1e-4, "grad_clip": 1.0, "diffuser": {"T": 1000, "#
+                    + #""linear": true, "model": {"hidden_size": 48, "depth": 8, "num_heads": 4, "mlp_ratio": 2}}}"#)
                     .utf8))
         let net = try ScoreNetwork(makeArchitecture(config), checkpoint: file)
         let badT = SafeTensors.File(

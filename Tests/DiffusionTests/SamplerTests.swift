@@ -53,7 +53,8 @@ final class SamplerTests: XCTestCase {
     func testSamplesIndependentOfBatching() throws {
         let config = try NetworkConfig.parse(
             Array(
-                #"{"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true, "model": {"type": "mlp", "hidden": [16], "time_embedding_dim": 8}}}"#
+                (#"{"shape": [1, 4, 4], "learning_rate": 1e-3, "grad_clip": 1, "diffuser": {"T": 1000, "#
+                    + #""linear": true, "model": {"type": "mlp", "hidden": [16], "time_embedding_dim": 8}}}"#)
                     .utf8))
         let net = ScoreNetwork(makeArchitecture(config), seed: 4)
         let sampler = AncestralSampler(schedule: NoiseSchedule(kind: .linear, timesteps: 1000), steps: 20)

@@ -41,7 +41,8 @@ final class TrainerTests: XCTestCase {
     func smallSetup() throws -> (NetworkConfig, Tensor) {
         let config = try NetworkConfig.parse(
             Array(
-                #"{"shape": [1, 4, 4], "learning_rate": 1e-2, "grad_clip": 1, "diffuser": {"T": 1000, "linear": true, "model": {"type": "mlp", "hidden": [32, 32], "time_embedding_dim": 8}}}"#
+                (#"{"shape": [1, 4, 4], "learning_rate": 1e-2, "grad_clip": 1, "diffuser": {"T": 1000, "#
+                    + #""linear": true, "model": {"type": "mlp", "hidden": [32, 32], "time_embedding_dim": 8}}}"#)
                     .utf8))
         var v = Tensor(zeros: [1, 4, 4]); v.data[5] = 1
         let z = RandomStream(seed: 1, purpose: .data).normals(64)

@@ -73,7 +73,8 @@ final class NpyTests: XCTestCase {
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [
             "python3", "-c",
-            "import numpy as np; a = np.load('\(path)'); assert a.dtype == np.float64 and a.shape == (2, 2) and a[1, 1] == 4.5; print('ok')",
+            "import numpy as np; a = np.load('\(path)'); assert a.dtype == np.float64 and a.shape == (2, 2) and "
+                + "a[1, 1] == 4.5; print('ok')",
         ]
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -72,7 +72,8 @@ final class SafeTensorsTests: XCTestCase {
         assertFormatError(
             try SafeTensors.decode(
                 make(
-                    #"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}"#,
+                    #"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"#
+                        + #""data_offsets":[2,4]}}"#,
                     data: four)),
             mentions: ["b.data_offsets", "no overlap"])
         assertFormatError(

@@ -153,9 +153,11 @@ final class NetworkFamilyTests: XCTestCase {
             } catch { XCTFail("\(error)", line: line) }
         }
         let unet =
-            #""base_channels": 32, "num_res_attn_blocks": 1, "channel_mults": [1, 1], "is_attn": [false, false, false], "num_heads": 4, "dropout": 0.0, "use_scale_shift_norm": false"#
+            #""base_channels": 32, "num_res_attn_blocks": 1, "channel_mults": [1, 1], "is_attn": [false, "#
+            + #"false, false], "num_heads": 4, "dropout": 0.0, "use_scale_shift_norm": false"#
         func wrap(_ model: String, shape: String = "[1, 16, 16]") -> String {
-            #"{"shape": \#(shape), "learning_rate": 1e-4, "grad_clip": 1.0, "diffuser": {"T": 1000, "linear": true, "model": {\#(model)}}}"#
+            #"{"shape": \#(shape), "learning_rate": 1e-4, "grad_clip": 1.0, "diffuser": {"T": 1000, "#
+                + #""linear": true, "model": {\#(model)}}}"#
         }
         expectError("{", ["c.json", "valid JSON"])
         expectError(wrap(unet + #", "colour": 1"#), ["diffuser.model.colour", "unknown key"])
