@@ -76,25 +76,32 @@ let package = Package(
             ],
             path: "Sources/sad"
         ),
+        // Paths, fixtures and scratch directories shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["Formats", "Networks"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Formats", "Tensors"]),
-        .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Networks", "Diffusion", "Formats", "Tensors"]),
+        .testTarget(name: "NetworksTests", dependencies: ["TestSupport", "Networks", "Formats", "Tensors"]),
         .testTarget(
-            name: "InteropTests", dependencies: ["Interop", "Geometry", "Diffusion", "Networks", "Formats", "Tensors"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Formats", "Tensors"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Formats", "Tensors"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Networks", "Formats", "Tensors"]),
+            name: "GeometryTests",
+            dependencies: ["TestSupport", "Geometry", "Networks", "Diffusion", "Formats", "Tensors"]),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["TestSupport", "Interop", "Geometry", "Diffusion", "Networks", "Formats", "Tensors"]),
+        .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "Formats", "Tensors"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Formats", "Tensors"]),
+        .testTarget(
+            name: "DiffusionTests", dependencies: ["TestSupport", "Diffusion", "Networks", "Formats", "Tensors"]),
         .testTarget(
             name: "ExperimentsTests",
             dependencies: [
-                "Experiments", "Diffusion", "Reports", "Geometry", "Networks", "Datasets", "Formats", "Tensors",
+                "TestSupport", "Experiments", "Diffusion", "Reports", "Geometry", "Networks", "Datasets", "Formats",
+                "Tensors",
             ]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Tensors"], exclude: ["Samples"]),
+        .testTarget(name: "FormatsTests", dependencies: ["TestSupport", "Formats", "Tensors"], exclude: ["Samples"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         // Replays the committed fuzzing corpus (Tests/Fixtures/fuzz-corpus) through every reader.
         .testTarget(name: "ReaderHarnessTests", dependencies: ["ReaderHarness"]),
         // Drives the built `sad` executable end to end on bad inputs and faults.
-        .testTarget(name: "CLITests", dependencies: ["Formats", "Tensors", "sad"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Formats", "Tensors", "sad"]),
     ] + fuzzTargets,
     swiftLanguageModes: [.v5]
 )

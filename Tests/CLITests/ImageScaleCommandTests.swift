@@ -1,14 +1,12 @@
 import Formats
 import Foundation
+import TestSupport
 import XCTest
 
 /// Image-scale geometry from the command line: the memory estimate and its refusal, the
 /// factored summary, the matrix-free sketch, and the 3×64×64 config in training.
 final class ImageScaleCommandTests: XCTestCase {
-    var configs: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("configs").path
-    }
+    var configs: String { TestPaths.configs }
 
     /// The peak memory is printed before the run; a geometry over the budget is refused with
     /// the estimate and the sketch as the way out.

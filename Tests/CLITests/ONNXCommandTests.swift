@@ -1,11 +1,11 @@
 import Formats
 import Foundation
+import TestSupport
 import XCTest
 
 /// `sad forward/inspect/geometry --onnx` end to end on the copied exports.
 final class ONNXCommandTests: XCTestCase {
-    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/onnx").path
+    let fixtures = TestPaths.onnxFixtures
     var tiny: [String] {
         ["--onnx", fixtures + "/malformed/tiny.seed0.onnx", "--onnx", fixtures + "/malformed/tiny.seed1.onnx"]
     }

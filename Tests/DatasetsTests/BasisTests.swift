@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Datasets
 import Formats
 import Tensors
 
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures").path
+let fixtures = TestPaths.fixtures
 
 final class BasisTests: XCTestCase {
     /// Every basis, exact ordering, abs 1e-6 (manifest tolerance).

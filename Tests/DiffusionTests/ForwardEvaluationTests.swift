@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Diffusion
 import Formats
@@ -8,12 +9,9 @@ import Tensors
 /// `sad forward`'s computation on a fixture file used as checkpoint, inputs and batch.
 final class ForwardEvaluationTests: XCTestCase {
     func testFixtureRoundTripThroughForwardEvaluation() throws {
-        let file = try SafeTensors.read("\(fixtures)/dit-1x16x16-p2-perturbed/tensors.safetensors")
-        let manifest =
-            try JSONSerialization.jsonObject(
-                with: Data(try AtomicFile.read("\(fixtures)/dit-1x16x16-p2-perturbed/manifest.json"))) as! [String: Any]
-        let config = try NetworkConfig.parse(
-            Array(try JSONSerialization.data(withJSONObject: manifest["config_after_mutation"]!)))
+        let fixture = Fixture("dit-1x16x16-p2-perturbed")
+        let file = try fixture.tensors()
+        let config = try fixture.config()
         let net = try ScoreNetwork(makeArchitecture(config), checkpoint: file)
         let results = Dictionary(
             try ForwardEvaluation.run(config: config, network: net, inputs: file, dsmBatch: file),

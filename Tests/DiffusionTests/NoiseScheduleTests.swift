@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Diffusion
 import Formats
 import Tensors
 
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures").path
+let fixtures = TestPaths.fixtures
 
 final class NoiseScheduleTests: XCTestCase {
     /// Float32 buffers within the manifest's abs 1e-7 / rel 1e-6; Float64 originals to 1e-12.

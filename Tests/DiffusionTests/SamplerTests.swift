@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Diffusion
 import Formats
@@ -30,12 +31,9 @@ final class SamplerTests: XCTestCase {
 
     /// The recorded 10-step run: feed the reference's initial state and noise.
     func testTenStepSamplingRunMatchesReference() throws {
-        let dir = "\(fixtures)/sample-iddpm-1x16x16-nearest-steps10"
-        let f = try SafeTensors.read("\(dir)/tensors.safetensors")
-        let manifest =
-            try JSONSerialization.jsonObject(with: Data(try AtomicFile.read("\(dir)/manifest.json"))) as! [String: Any]
-        let config = try NetworkConfig.parse(
-            Array(try JSONSerialization.data(withJSONObject: manifest["config_after_mutation"]!)))
+        let fixture = Fixture("sample-iddpm-1x16x16-nearest-steps10")
+        let f = try fixture.tensors()
+        let config = try fixture.config()
         let net = try ScoreNetwork(makeArchitecture(config), checkpoint: f)
         let sampler = AncestralSampler(schedule: NoiseSchedule(kind: .linear, timesteps: 1000), steps: 10)
         XCTAssertEqual(sampler.times, try f.array("sample.times").integers!)

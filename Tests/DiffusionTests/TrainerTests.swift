@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Diffusion
 import Formats
@@ -9,12 +10,10 @@ final class TrainerTests: XCTestCase {
     /// One clipped Adam step on the reference batch: the clipping uses the reference's total
     /// norm, and the first Adam step equals PyTorch's closed form lr·m̂/(√v̂ + eps).
     func testClippedAdamStepOnReferenceBatch() throws {
-        let f = try SafeTensors.read("\(fixtures)/iddpm-1x16x16-nearest/tensors.safetensors")
-        let manifest =
-            try JSONSerialization.jsonObject(
-                with: Data(try AtomicFile.read("\(fixtures)/iddpm-1x16x16-nearest/manifest.json"))) as! [String: Any]
-        let config = try NetworkConfig.parse(
-            Array(try JSONSerialization.data(withJSONObject: manifest["config_after_mutation"]!)))
+        let fixture = Fixture("iddpm-1x16x16-nearest")
+        let f = try fixture.tensors()
+        let manifest = try fixture.manifest()
+        let config = try fixture.config()
         let net = try ScoreNetwork(makeArchitecture(config), checkpoint: f)
         var (_, _, grads) = net.lossAndGradients(
             xt: try f.tensor("train.x_t"), timesteps: try f.array("train.t").integers!.map(Float.init),

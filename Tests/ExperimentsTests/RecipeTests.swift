@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import TestSupport
 import XCTest
 @testable import Experiments
 import Formats
@@ -9,12 +10,6 @@ import Geometry
 import Networks
 import Reports
 import Tensors
-
-func scratchDirectory(_ name: String) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sad-\(name)-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
 
 /// A small real-image stand-in (1x16x16 smooth random images in [−1, 1]) for the alignment recipes.
 func syntheticImages(_ n: Int) throws -> String {
@@ -179,8 +174,7 @@ final class RecipeTests: XCTestCase {
     }
 
     func testBuiltinConfigsEqualTheFiles() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
+        let root = TestPaths.root
         for (name, text) in BuiltinConfigs.json {
             XCTAssertEqual(
                 try String(contentsOfFile: "\(root)/configs/\(name).json", encoding: .utf8).trimmingCharacters(
@@ -194,8 +188,7 @@ final class RecipeTests: XCTestCase {
     }
 
     func testBuiltinLabelsResolveAsTheyAreRecorded() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
+        let root = TestPaths.root
         XCTAssertEqual(try BuiltinConfigs.resolve("builtin:1x28x28-iddpm").shape, [1, 28, 28])
         XCTAssertEqual(try BuiltinConfigs.resolve("\(root)/configs/1x16x16-iddpm.json").shape, [1, 16, 16])
         XCTAssertThrowsError(try BuiltinConfigs.resolve("builtin:2x16x16-iddpm")) {

@@ -1,12 +1,12 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Formats
 import Tensors
 
 let samplesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Samples")
     .path
-let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures").path
+let fixturesDirectory = TestPaths.fixtures
 
 func temporaryDirectory() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sad-tests-\(UUID().uuidString)").path

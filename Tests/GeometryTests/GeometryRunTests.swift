@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Geometry
 import Diffusion
@@ -6,8 +7,7 @@ import Formats
 import Networks
 import Tensors
 
-let configRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("configs").path
+let configRoot = TestPaths.configs
 
 func config(_ name: String) throws -> NetworkConfig { try NetworkConfig.load("\(configRoot)/\(name).json") }
 

@@ -2,10 +2,10 @@ import Formats
 import Interop
 import Networks
 import Tensors
+import TestSupport
 import XCTest
 
-let onnxFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures/onnx").path
+let onnxFixtures = TestPaths.onnxFixtures
 
 func fixture(_ name: String, seed: Int) -> String { "\(onnxFixtures)/\(name).seed\(seed).onnx" }
 

@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Metrics
 import Formats
 import Tensors
 
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures").path
+let fixtures = TestPaths.fixtures
 
 final class SlicedWassersteinTests: XCTestCase {
     /// The reference's projections and values (checked there against POT): rel 1e-5.

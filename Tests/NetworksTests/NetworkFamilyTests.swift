@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Networks
 import Formats
 import Tensors
 
-let configRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("configs").path
+let configRoot = TestPaths.configs
 
 func loadConfig(_ name: String) throws -> NetworkConfig { try NetworkConfig.load("\(configRoot)/\(name).json") }
 

@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Networks
 import Formats
 import Tensors
 
-let fixtureRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures").path
+let fixtureRoot = TestPaths.fixtures
 
 /// A reference fixture folder: manifest.json + tensors.safetensors (see Tests/Fixtures/README.md).
 struct Fixture {
