@@ -102,63 +102,106 @@ public struct RunDirectory: Sendable {
     }
 }
 
-/// Every recipe, by name.
+/// Every recipe, by name: one table of (name, description, whether it takes --onnx, how to
+/// build it for a profile and options).
 public enum Recipes {
-    public static let names = [
-        "fig1", "fig2", "fig3", "fig4", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "props",
+    /// One row of the registry.
+    public struct Entry: Sendable {
+        public let name: String
+        public let description: String
+        /// Whether `--onnx` (the user's own network) applies.
+        public let takesONNX: Bool
+        let make: @Sendable (Profile, RecipeOptions) throws -> any Recipe
+    }
+
+    public static let registry: [Entry] = [
+        Entry(
+            name: "fig1", description: "sphere in the span of the first vs last three SADs (DiT/2)", takesONNX: false
+        ) { SphereRecipe(profile: $0, options: $1) },
+        Entry(
+            name: "fig2", description: "rank-one heatmaps over canonical, DCT, DST, Hadamard, Haar bases (iDDPM)",
+            takesONNX: false
+        ) { BasisHeatmapRecipe(profile: $0, options: $1) },
+        Entry(
+            name: "fig3", description: "impulse response with a symmetric init, nearest vs area resampling",
+            takesONNX: false
+        ) { ImpulseResponseRecipe(profile: $0, options: $1) },
+        Entry(
+            name: "fig4", description: "Theorem 1 in R^5: SGD error vs step per eigenvector", takesONNX: false
+        ) { LinearSGDRecipe(profile: $0, options: $1) },
+        Entry(
+            name: "fig6", description: "MSW2 vs SAD index with eigenvalues (iDDPM nearest/area, DiT/2, DiT/4)",
+            takesONNX: true, make: makeSADSweep),
+        Entry(
+            name: "fig7",
+            description: "alignment W_min / I / W_max on real images: samples and alpha (Fashion-MNIST by default)",
+            takesONNX: true
+        ) { try makeAlignment("fig7", $0, $1) },
+        Entry(
+            name: "fig8",
+            description: "alignment W_min / I / W_max: SW2 / MSW2 bars with alpha (Fashion-MNIST by default)",
+            takesONNX: true
+        ) { try makeAlignment("fig8", $0, $1) },
+        Entry(
+            name: "fig9", description: "eigenvectors of the data-probed geometry (one image, forward diffusion)",
+            takesONNX: false
+        ) { DataProbedGeometryRecipe(profile: $0, options: $1) },
+        Entry(
+            name: "fig10", description: "alignment on a colour or larger dataset (needs --data: cifar:… or png:DIR)",
+            takesONNX: true
+        ) { try makeAlignment("fig10", $0, $1) },
+        Entry(
+            name: "fig11", description: "probe sensitivity: Eq. 30 similarity across 5 degenerate probes",
+            takesONNX: false
+        ) { ProbeSensitivityRecipe(profile: $0, options: $1) },
+        Entry(
+            name: "props",
+            description: "Propositions 1-3 (output-layer geometries) and Theorem 2 (alpha bounds over random W)",
+            takesONNX: false
+        ) { PropositionsRecipe(profile: $0, options: $1) },
     ]
 
-    public static let descriptions: [String: String] = [
-        "fig1": "sphere in the span of the first vs last three SADs (DiT/2)",
-        "fig2": "rank-one heatmaps over canonical, DCT, DST, Hadamard, Haar bases (iDDPM)",
-        "fig3": "impulse response with a symmetric init, nearest vs area resampling",
-        "fig4": "Theorem 1 in R^5: SGD error vs step per eigenvector",
-        "fig6": "MSW2 vs SAD index with eigenvalues (iDDPM nearest/area, DiT/2, DiT/4)",
-        "fig7": "alignment W_min / I / W_max on real images: samples and alpha (Fashion-MNIST by default)",
-        "fig8": "alignment W_min / I / W_max: SW2 / MSW2 bars with alpha (Fashion-MNIST by default)",
-        "fig9": "eigenvectors of the data-probed geometry (one image, forward diffusion)",
-        "fig10": "alignment on a colour or larger dataset (needs --data: cifar:… or png:DIR)",
-        "fig11": "probe sensitivity: Eq. 30 similarity across 5 degenerate probes",
-        "props": "Propositions 1-3 (output-layer geometries) and Theorem 2 (alpha bounds over random W)",
-    ]
+    /// The registry's names, in order.
+    public static let names = registry.map(\.name)
+
+    public static let descriptions = Dictionary(uniqueKeysWithValues: registry.map { ($0.name, $0.description) })
 
     public static func make(
         _ name: String, profile: Profile, options: RecipeOptions = RecipeOptions()
     ) throws -> any Recipe {
         try options.validate()
-        let takesONNX = ["fig6", "fig7", "fig8", "fig10"]
-        if options.onnx != nil && !takesONNX.contains(name) {
-            throw RecipeError("--onnx applies to \(takesONNX.joined(separator: ", ")) only, not \(name)")
-        }
-        switch name {
-        case "fig1": return SphereRecipe(profile: profile, options: options)
-        case "fig2": return BasisHeatmapRecipe(profile: profile, options: options)
-        case "fig3": return ImpulseResponseRecipe(profile: profile, options: options)
-        case "fig4": return LinearSGDRecipe(profile: profile, options: options)
-        case "fig6":
-            var r = SADSweepRecipe(profile: profile, options: options)
-            if let onnx = options.onnx {
-                let a = try Architecture.imported(onnx, initOverrides: options.initOverrides)
-                r.architectures = [a]
-                // The profile's indices (0, D/8 − 1, …, D − 1 or the two ends) for this network's D.
-                let d = try a.resolve().dimension
-                r.indices = r.indices.count == 2 ? [0, d - 1] : (0...8).map { max(0, $0 * d / 8 - 1) }
-            }
-            return r
-        case "demo": return SADSweepRecipe.demo(seeds: options.seeds ?? 2)  // `sad demo` (profile fixed)
-        case "fig7", "fig8", "fig10":
-            var r = try AlignmentRecipe(name: name, profile: profile, options: options)
-            if let onnx = options.onnx {
-                r.imported = try Architecture.imported(onnx, initOverrides: options.initOverrides)
-            }
-            return r
-        case "fig9": return DataProbedGeometryRecipe(profile: profile, options: options)
-        case "fig11": return ProbeSensitivityRecipe(profile: profile, options: options)
-        case "props": return PropositionsRecipe(profile: profile, options: options)
-
-        default:
+        // `sad demo` (its profile is fixed).
+        if name == "demo" && options.onnx == nil { return SADSweepRecipe.demo(seeds: options.seeds ?? 2) }
+        guard let entry = registry.first(where: { $0.name == name }) else {
             throw RecipeError("unknown recipe '\(name)': expected one of \(names.joined(separator: ", "))")
         }
+        if options.onnx != nil && !entry.takesONNX {
+            let takes = registry.filter(\.takesONNX).map(\.name).joined(separator: ", ")
+            throw RecipeError("--onnx applies to \(takes) only, not \(name)")
+        }
+        return try entry.make(profile, options)
+    }
+
+    /// Fig. 6, on the user's imported network when `--onnx` is given.
+    static func makeSADSweep(_ profile: Profile, _ options: RecipeOptions) throws -> any Recipe {
+        var r = SADSweepRecipe(profile: profile, options: options)
+        if let onnx = options.onnx {
+            let a = try Architecture.imported(onnx, initOverrides: options.initOverrides)
+            r.architectures = [a]
+            // The profile's indices (0, D/8 − 1, …, D − 1 or the two ends) for this network's D.
+            let d = try a.resolve().dimension
+            r.indices = r.indices.count == 2 ? [0, d - 1] : (0...8).map { max(0, $0 * d / 8 - 1) }
+        }
+        return r
+    }
+
+    /// Figs. 7, 8, 10, on the user's imported network when `--onnx` is given.
+    static func makeAlignment(_ name: String, _ profile: Profile, _ options: RecipeOptions) throws -> any Recipe {
+        var r = try AlignmentRecipe(name: name, profile: profile, options: options)
+        if let onnx = options.onnx {
+            r.imported = try Architecture.imported(onnx, initOverrides: options.initOverrides)
+        }
+        return r
     }
 }
 
