@@ -30,7 +30,7 @@ public protocol Recipe {
 /// What a recipe's summary produces.
 public struct RecipeSummary {
     /// The numbers (result.json), a recipe's own Codable summary type.
-    public var result: any Encodable & Sendable
+    public var result: any Codable & Sendable
     /// Report sections with figures.
     public var sections: [ReportSection]
     /// One-line conclusions printed at the end of the run.
@@ -39,7 +39,7 @@ public struct RecipeSummary {
     public var claims: [Claim]
 
     public init(
-        result: any Encodable & Sendable, sections: [ReportSection], headline: [String], claims: [Claim] = []
+        result: any Codable & Sendable, sections: [ReportSection], headline: [String], claims: [Claim] = []
     ) {
         self.result = result
         self.sections = sections

@@ -123,6 +123,13 @@ public struct BaselineComparison: Codable, Equatable, Sendable {
     public var fittedSW2: SeedStatistics
     public var fittedLaw: String
 
+    // Written as snake case (zeros_msw2 …); these raw values make the round trip through
+    // JSONCoding's snake-case strategies exact for the acronyms.
+    enum CodingKeys: String, CodingKey {
+        case model, msw2, sw2, fittedLaw
+        case zerosMSW2 = "zerosMsw2", zerosSW2 = "zerosSw2", fittedMSW2 = "fittedMsw2", fittedSW2 = "fittedSw2"
+    }
+
     /// - Parameter results: the model's unit results, one per seed (nil = a failed unit; a
     ///   unit without baselines counts as failed for them).
     public init(model: String, results: [TrainedModel?]) {

@@ -99,13 +99,31 @@ struct SweepCommand: ParsableCommand {
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Rebuild result.json, figures and report.html of a finished run directory.")
+        abstract: "Rebuild result.json, figures and report.html of a finished run directory.",
+        discussion: "With several finished alignment runs (fig7/fig8/fig10, one dataset each) and --out, writes "
+            + "Fig. 8 across the datasets into --out instead.")
 
-    @Argument(help: "Run directory.")
-    var directory: String
+    @Argument(help: "Run directory (or several alignment run directories with --out).")
+    var directories: [String]
+
+    @Option(help: "Output directory of the combined Fig. 8 summary across datasets.")
+    var out: String?
+
+    func validate() throws {
+        guard !directories.isEmpty else { throw ValidationError("give a run directory") }
+        guard directories.count == 1 || out != nil else {
+            throw ValidationError("several run directories: give --out for the combined summary")
+        }
+    }
 
     func run() throws {
-        let sweep = try Sweep.open(directory, version: sadVersion)
+        if let out {
+            let (result, report) = try AlignmentSummary.write(runs: directories, to: out, version: sadVersion)
+            for claim in result.claims { print("\(claim.id): \(claim.verdict)") }
+            print(report)
+            return
+        }
+        let sweep = try Sweep.open(directories[0], version: sadVersion)
         let (_, report) = try sweep.merge(command: CommandLine.arguments.joined(separator: " "))
         print(report)
     }

@@ -64,6 +64,7 @@ final class RecipeTests: XCTestCase {
             // result.json's claims decode back to exactly the summary's claims.
             let claims = try JSONCoding.decode([Claim].self, from: result["claims"] as Any)
             XCTAssertEqual(claims, summary.claims, name)
+            XCTAssertTrue(try Self.roundTrips(summary.result), "\(name): the summary decodes back to itself")
             XCTAssertFalse(claims.isEmpty || claims.contains { !$0.id.hasPrefix("\(name).") }, name)
             for c in claims {
                 XCTAssertFalse(c.statement.isEmpty || c.evidence.summary.isEmpty || c.evidence.test.isEmpty, c.id)
@@ -94,6 +95,14 @@ final class RecipeTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(training.count, 10)
         for id in training { XCTAssertEqual(verdicts[id], .some(nil), "\(id) is not testable at the quick profile") }
+    }
+
+    /// Encodes, decodes into the same type and encodes again: the same JSON.
+    static func roundTrips<T: Codable>(_ value: T) throws -> Bool {
+        let a = try JSONCoding.object(value)
+        let b = try JSONCoding.object(try JSONCoding.decode(T.self, from: a))
+        return NSDictionary(dictionary: a as? [String: Any] ?? [:]).isEqual(to: b as? [String: Any] ?? [:])
+            && (a as? [String: Any])?.isEmpty == false
     }
 
     /// Every unit with a sample metric scores the trivial samplers on the same reference set:

@@ -58,6 +58,32 @@ final class ThreeChannelTests: XCTestCase {
             let grid = try PNG.read("\(dir)/figures/samples-\(variant).png")
             XCTAssertEqual(grid.channels, 3, variant)
         }
+        // Fig. 8 across datasets: this CIFAR-format run beside a 1-channel one.
+        let grey = try scratchDirectory("fig8-grey")
+        let greyOptions = RecipeOptions(data: try syntheticImages(64))
+        let greySweep = Sweep(
+            recipe: try Recipes.make("fig8", profile: .quick, options: greyOptions),
+            directory: RunDirectory(path: grey), options: greyOptions, version: "test")
+        try greySweep.execute()
+        try greySweep.merge()
+        let combined = try scratchDirectory("fig8-datasets")
+        let (both, report) = try AlignmentSummary.write(runs: [grey, dir], to: combined, version: "test")
+        XCTAssertEqual(both.datasets.map(\.data), [greyOptions.data!, data])
+        XCTAssertEqual(
+            both.claims.map(\.id), ["fig8-datasets.wmin-better-than-identity", "fig8-datasets.wmin-better-than-wmax"])
+        XCTAssertEqual(both.claims.map(\.holds), [nil, nil], "not testable at the quick profile")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: report))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(combined)/figures/fig8-datasets.svg"))
+        // A run that is not an alignment run is refused by name.
+        let other = try scratchDirectory("fig3")
+        let fig3 = Sweep(
+            recipe: try Recipes.make("fig3", profile: .quick), directory: RunDirectory(path: other),
+            options: RecipeOptions(), version: "test")
+        try fig3.execute()
+        try fig3.merge()
+        XCTAssertThrowsError(try AlignmentSummary.write(runs: [grey, other], to: combined, version: "test")) {
+            XCTAssertTrue("\($0)".contains("recipe") && "\($0)".contains("fig3"), "\($0)")
+        }
         // The paper profile's step count comes from the shape (CIFAR-10: 200k), not the name.
         XCTAssertEqual(AlignmentRecipe.paperSteps(imageShape: [3, 32, 32]), 200_000)
         XCTAssertEqual(AlignmentRecipe.paperSteps(imageShape: [1, 28, 28]), 100_000)
