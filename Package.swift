@@ -60,7 +60,10 @@ let package = Package(
             name: "Benchmarks",
             dependencies: ["Tensors", "Networks", "Interop", "Geometry", "Metrics", "Diffusion", "Datasets"],
             path: "Benchmarks",
-            exclude: ["e2e-rank-one.sh", "onnx-acceptance.sh"]),
+            exclude: [
+                "e2e-rank-one.sh", "onnx-acceptance.sh", "image-scale.sh", "probe-sensitivity.sh", "training-budget.sh",
+                "pytorch",
+            ]),
         // One entry point per reader of untrusted files (fuzzing and the corpus-replay test).
         .target(
             name: "ReaderHarness",

@@ -254,6 +254,7 @@ public struct AlignmentRecipe: Recipe {
             return Claim(
                 id: id, statement: statement,
                 holds: testable ? (s.supports(alpha: Claim.alpha) ?? false) : nil,
+                directionAgrees: s.meanDifference.map { $0 > 0 },
                 evidence: Claim.Evidence(
                     summary: "SW₂ W_min \(sw[0].formatted) vs \(name) \(sw[j].formatted): \(s.summary); MSW₂ "
                         + "\(msw[0].formatted) vs \(msw[j].formatted): \(m.summary)." + caveat,

@@ -174,6 +174,7 @@ public struct BasisHeatmapRecipe: Recipe {
                 statement: "Contrary to the spectral-bias intuition, the U-Net struggles with low-frequency data: over "
                     + "the DCT, DST and Hadamard elements, MSW₂ falls as the frequency fx + fy rises.",
                 holds: testable && frequency.count >= 3 ? low.supportsPositive(alpha: Claim.alpha) : nil,
+                directionAgrees: low.rho.map { $0 > 0 },
                 evidence: Claim.Evidence(
                     summary: "\(low.summary) between frequency and −MSW₂ over \(frequency.count) elements." + caveat,
                     test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
@@ -183,6 +184,7 @@ public struct BasisHeatmapRecipe: Recipe {
                 statement: "Vectors localised in space (canonical, Haar) are modelled better (lower MSW₂) than the "
                     + "frequency and sequency vectors (DCT, DST, Hadamard).",
                 holds: testable && Set(group).count == 2 ? local.supportsPositive(alpha: Claim.alpha) : nil,
+                directionAgrees: local.rho.map { $0 > 0 },
                 evidence: Claim.Evidence(
                     summary: "\(local.summary) between the group (0 localised, 1 frequency) and MSW₂ "
                         + "(a rank-sum test)." + caveat,

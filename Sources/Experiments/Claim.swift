@@ -11,6 +11,9 @@ public struct Claim: Codable, Equatable, Sendable {
     /// The paper's claim in one sentence.
     public var statement: String
     public var holds: Bool?
+    /// For a statistical test: whether the point estimate lies in the claimed direction, so
+    /// that a `false` verdict can say "not significant" rather than "contradicted".
+    public var directionAgrees: Bool?
     public var evidence: Evidence
 
     /// The numbers behind a verdict and the test that turned them into one.
@@ -31,19 +34,22 @@ public struct Claim: Codable, Equatable, Sendable {
         }
     }
 
-    public init(id: String, statement: String, holds: Bool?, evidence: Evidence) {
+    public init(id: String, statement: String, holds: Bool?, directionAgrees: Bool? = nil, evidence: Evidence) {
         self.id = id
         self.statement = statement
         self.holds = holds
+        self.directionAgrees = directionAgrees
         self.evidence = evidence
     }
 
-    /// "held", "did NOT hold" or "not testable at this profile".
+    /// "held", "did NOT hold", "not significant (the direction agrees)" or "not testable at
+    /// this profile".
     public var verdict: String {
-        switch holds {
-        case true?: return "held"
-        case false?: return "did NOT hold"
-        case nil: return "not testable at this profile"
+        switch (holds, directionAgrees) {
+        case (true?, _): return "held"
+        case (false?, true?): return "not significant at α = \(Self.alpha) (the direction agrees)"
+        case (false?, _): return "did NOT hold"
+        case (nil, _): return "not testable at this profile"
         }
     }
 

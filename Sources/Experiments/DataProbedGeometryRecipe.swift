@@ -190,6 +190,7 @@ public struct DataProbedGeometryRecipe: Recipe {
                 statement: "The data-probed eigenvectors are harmonic-like: their frequency rises as the eigenvalue "
                     + "falls.",
                 holds: testable ? rank.supportsPositive(alpha: Claim.alpha) : nil,
+                directionAgrees: rank.rho.map { $0 > 0 },
                 evidence: Claim.Evidence(
                     summary: "\(rank.summary) between the index (descending eigenvalue) and the DFT-energy-weighted "
                         + "mean radial frequency of the first \(k) eigenvectors (from "

@@ -208,6 +208,7 @@ public struct LinearSGDRecipe: Recipe {
             statement: "Theorem 1 (SGD): the late-phase error of linear DSM grows with the eigenvalue λ_i of A = ΦΦᵀ "
                 + "along which the data lie.",
             holds: seeds >= 2 ? rank.supportsPositive(alpha: Claim.alpha) : nil,
+            directionAgrees: rank.rho.map { $0 > 0 },
             evidence: Claim.Evidence(
                 summary: "\(rank.summary) between λ_i and the late error (mean over \(seeds) seeds); Pearson r = "
                     + "\(Statistics.format(r, 3)).",

@@ -189,6 +189,7 @@ public struct SADSweepRecipe: Recipe {
                     statement: "Data along SADs with larger eigenvalues is harder to model: test MSW₂ increases "
                         + "with the SAD's eigenvalue (\(arch.name)).",
                     holds: testable ? rank.supportsPositive(alpha: Claim.alpha) : nil,
+                    directionAgrees: rank.rho.map { $0 > 0 },
                     evidence: Claim.Evidence(
                         summary: "\(rank.summary) between λ and mean MSW₂ over SAD indices "
                             + "\(indices.map(String.init).joined(separator: ", "))." + caveat,
@@ -204,6 +205,7 @@ public struct SADSweepRecipe: Recipe {
                 statement: "The largest-eigenvalue SAD is harder to model than the smallest-eigenvalue SAD "
                     + "(higher test MSW₂, \(arch.name)).",
                 holds: testable ? paired.supports(alpha: Claim.alpha) : nil,
+                directionAgrees: paired.meanDifference.map { $0 > 0 },
                 evidence: Claim.Evidence(
                     summary: "MSW₂ at SAD \(indices.first!) \(first.formatted) vs SAD \(indices.last!) "
                         + "\(last.formatted); paired \(paired.summary)." + caveat,

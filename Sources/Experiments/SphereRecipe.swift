@@ -174,6 +174,7 @@ public struct SphereRecipe: Recipe {
                 statement: "DiT/2 models a 3-D sphere in the span of the last three SADs better (lower MSW₂) than one "
                     + "in the span of the first three.",
                 holds: testable ? paired.supports(alpha: Claim.alpha) : nil,
+                directionAgrees: paired.meanDifference.map { $0 > 0 },
                 evidence: Claim.Evidence(
                     summary: "MSW₂ first \(first.formatted) vs last \(last.formatted); paired \(paired.summary)."
                         + BaselineComparison.caveat(baselines),

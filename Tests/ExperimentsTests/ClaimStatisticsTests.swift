@@ -105,4 +105,17 @@ final class ClaimStatisticsTests: XCTestCase {
         XCTAssertEqual(scores.zeros.sw2, 1, accuracy: 0.1)
         XCTAssertLessThan(scores.fitted.sw2, 0.2)
     }
+
+    /// A verdict tells "not significant" (right direction, p ≥ α) from "contradicted".
+    func testVerdictsSeparateNotSignificantFromContradicted() {
+        let evidence = Claim.Evidence(summary: "s", test: "t")
+        func claim(_ holds: Bool?, _ direction: Bool?) -> String {
+            Claim(id: "x", statement: "s", holds: holds, directionAgrees: direction, evidence: evidence).verdict
+        }
+        XCTAssertEqual(claim(true, true), "held")
+        XCTAssertTrue(claim(false, true).contains("not significant"))
+        XCTAssertEqual(claim(false, false), "did NOT hold")
+        XCTAssertEqual(claim(false, nil), "did NOT hold")
+        XCTAssertEqual(claim(nil, true), "not testable at this profile")
+    }
 }
