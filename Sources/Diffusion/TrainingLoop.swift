@@ -50,9 +50,8 @@ extension Trainer {
             }
             onStep(step, loss, saved)
         }
-        if let checkpoint, resumedAt == steps || !FileManager.default.fileExists(atPath: checkpoint) {
-            try save(to: checkpoint)
-        }
+        // A run with nothing left to do (steps = 0 from scratch) still leaves its checkpoint.
+        if let checkpoint, !FileManager.default.fileExists(atPath: checkpoint) { try save(to: checkpoint) }
         return resumedAt
     }
 }

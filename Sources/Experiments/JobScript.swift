@@ -51,9 +51,14 @@ public struct JobScript: Sendable, Equatable {
         try SettingError.check(shards, in: 1...100_000, "shards")
         try SettingError.check(threads, in: 1...1024, "threads")
         try SettingError.check(jobs, in: 1...100_000, "jobs")
-        guard time.range(of: #"^[0-9]{1,4}:[0-5][0-9]:[0-5][0-9]$"#, options: .regularExpression) != nil else {
+        guard Self.isWallTime(time) else {
             throw SettingError(setting: "time", expected: "HH:MM:SS", found: "'\(time)'")
         }
+    }
+
+    /// Whether `s` is a Slurm wall-time limit HH:MM:SS (hours up to 4 digits).
+    public static func isWallTime(_ s: String) -> Bool {
+        s.range(of: #"^[0-9]{1,4}:[0-5][0-9]:[0-5][0-9]$"#, options: .regularExpression) != nil
     }
 
     /// The file the script is written to, inside the run directory.

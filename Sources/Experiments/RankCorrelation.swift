@@ -44,11 +44,12 @@ public struct RankCorrelation: Codable, Equatable, Sendable {
         } else {
             // Fisher–Yates with a fixed Philox stream; p = (k + 1)/(N + 1) counts the observed order.
             let stream = RandomStream(seed: 0x5EED, purpose: .experiment, index: UInt64(count))
-            let draws = stream.uniforms(Self.permutations * (count - 1))
+            // Permutation s uses the stream's elements [s(n − 1), (s + 1)(n − 1)): memory O(n).
             var perm = ry
             for s in 0..<Self.permutations {
+                let draws = stream.uniforms(count - 1, offset: s * (count - 1))
                 for i in stride(from: count - 1, to: 0, by: -1) {
-                    let u = Double(draws[s * (count - 1) + (count - 1 - i)])
+                    let u = Double(draws[count - 1 - i])
                     let j = min(Int(u * Double(i + 1)), i)
                     perm.swapAt(i, j)
                 }

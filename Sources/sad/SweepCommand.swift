@@ -43,7 +43,7 @@ struct SweepCommand: ParsableCommand {
         func validate() throws {
             try Check.range(shards, 1...100_000, "--shards")
             try Check.range(threads, 1...1024, "--threads")
-            guard time.range(of: #"^[0-9]{1,4}:[0-5][0-9]:[0-5][0-9]$"#, options: .regularExpression) != nil else {
+            guard JobScript.isWallTime(time) else {
                 throw ValidationError("--time: expected HH:MM:SS, found '\(time)'")
             }
         }

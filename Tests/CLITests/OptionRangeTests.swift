@@ -62,6 +62,9 @@ final class OptionRangeTests: XCTestCase {
         assertRefused(try box.run(geometry + ["--init-scheme", "xavier"]), mentions: ["--init-scheme", "xavier"])
         assertRefused(try box.run(["reproduce", "fig4", "--profile", "huge"]), mentions: ["--profile", "huge"])
         assertRefused(try box.run(["sweep", "fig4", "--emit", "pbs", "--out", "s"]), mentions: ["--emit", "pbs"])
+        assertRefused(try box.run(["sweep", "fig4", "--time", "24h", "--out", "s"]), mentions: ["--time", "24h"])
+        // Several run directories are a combined Fig. 8 summary, which needs --out.
+        assertRefused(try box.run(["report", "a", "b"]), mentions: ["--out"])
     }
 
     func testEnvironmentVariables() throws {
