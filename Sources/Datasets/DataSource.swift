@@ -8,6 +8,9 @@ import Tensors
 /// * `rank-one:FAMILY:A:B` — N(0, D·v vᵀ) along a basis vector (canonical x y, dct fx fy,
 ///   dst fx fy, hadamard sx sy);
 /// * `rank-one:sad:VECS.npy:INDEX` — along row INDEX of a saved `vecs.npy` (descending SADs);
+/// * `gaussian:sad:VECS.npy:LIST` — N(0, (D/k) Σ_{i ∈ LIST} u_i u_iᵀ): equal variance on k rows
+///   of `vecs.npy` (LIST: indices and ranges `0,3,10-20` or a strided range `0-255/8`), the
+///   same total variance D as a rank-one law;
 /// * `idx:PATH` — MNIST-format images (.gz or raw); `fashion-mnist` — the Debian package's;
 /// * `cifar:PATH[,PATH…]` — CIFAR-10 binary batches;
 /// * `png:DIR` — a folder of class subfolders of PNG images (the reference's ImageFolder).
@@ -18,11 +21,12 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     case pngFolder(path: String)
     case rankOneBasis(family: String, a: Int, b: Int)
     case rankOneSAD(vecs: String, index: Int)
+    case gaussianSADs(vecs: String, indices: [Int])
 
     /// Whether samples are drawn (the count is a setting) rather than read from a file.
     public var isSynthetic: Bool {
         switch self {
-        case .rankOneBasis, .rankOneSAD: return true
+        case .rankOneBasis, .rankOneSAD, .gaussianSADs: return true
         case .array, .idx, .cifar, .pngFolder: return false
         }
     }
@@ -35,6 +39,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         case let .pngFolder(p): return "png:\(p)"
         case let .rankOneBasis(f, a, b): return "rank-one:\(f):\(a):\(b)"
         case let .rankOneSAD(v, i): return "rank-one:sad:\(v):\(i)"
+        case let .gaussianSADs(v, list): return "gaussian:sad:\(v):" + list.map(String.init).joined(separator: ",")
         }
     }
 
@@ -43,7 +48,8 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             SettingError(
                 setting: "data",
                 expected:
-                    "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, idx:PATH, fashion-mnist, "
+                    "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, gaussian:sad:VECS.npy:LIST, "
+                    + "idx:PATH, fashion-mnist, "
                     + "cifar:PATH[,PATH] or png:DIR",
                 found: text)
         }
@@ -64,14 +70,40 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             else { throw fail() }
             return .rankOneBasis(family: parts[1], a: a, b: b)
         }
+        if text.hasPrefix("gaussian:sad:") {
+            let rest = text.dropFirst("gaussian:sad:".count)
+            guard let colon = rest.lastIndex(of: ":"), colon != rest.startIndex else { throw fail() }
+            let path = String(rest[..<colon])
+            guard let list = parseIndexList(String(rest[rest.index(after: colon)...])) else { throw fail() }
+            return .gaussianSADs(vecs: path, indices: list)
+        }
         guard text.hasSuffix(".npy") else { throw fail() }
         return .array(path: text)
+    }
+
+    /// `0,3,10-20` or `0-255/8` → the indices in the order written, each at most once (nil:
+    /// malformed, empty, negative, above 10⁶ or repeated).
+    static func parseIndexList(_ text: String) -> [Int]? {
+        var out: [Int] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let strided = item.split(separator: "/", omittingEmptySubsequences: false)
+            guard strided.count <= 2, let step = Int(strided.count == 2 ? strided[1] : "1"), step >= 1 else {
+                return nil
+            }
+            let ends = strided[0].split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+            guard ends.count <= 2, let a = ends[0], let b = ends.last!, a >= 0, a <= b, b <= 1_000_000 else {
+                return nil
+            }
+            out += Array(stride(from: a, through: b, by: step))
+        }
+        guard !out.isEmpty, Set(out).count == out.count else { return nil }
+        return out
     }
 
     /// The unit direction of a rank-one source.
     public func direction(shape: [Int]) throws -> Tensor {
         switch self {
-        case .array, .idx, .cifar, .pngFolder:
+        case .array, .idx, .cifar, .pngFolder, .gaussianSADs:
             throw SettingError(setting: "data", expected: "a rank-one source", found: description)
         case let .rankOneBasis(family, a, b):
             switch family {
@@ -81,27 +113,43 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             default: return try Basis.hadamard(sx: a, sy: b).vector(shape: shape)
             }
         case let .rankOneSAD(path, index):
-            let vecs = try Npy.read(path).tensor(file: path, field: "vecs", converting: true)
-            let d = shape.reduce(1, *)
-            guard vecs.rank >= 2, vecs.shape[0] == d, vecs.count == d * d else {
-                throw FormatError(
-                    file: path, field: "vecs", expected: "(\(d), \(shape.map(String.init).joined(separator: ", ")))",
-                    found: "\(vecs.shape)")
-            }
-            guard index >= 0 && index < d else {
-                throw FormatError(file: path, field: "index", expected: "0…\(d - 1)", found: "\(index)")
-            }
-            var v = Tensor(shape: shape, data: Array(vecs.data[(index * d)..<((index + 1) * d)]))
-            try FormatError.requireFinite(v.data, file: path, field: "vecs[\(index)]")
-            let n = Float(v.norm)
-            guard n.isNormal, abs(n - 1) <= 1e-2 else {
-                throw FormatError(
-                    file: path, field: "vecs[\(index)]", expected: "a unit vector (a SAD of vecs.npy)",
-                    found: "norm \(n)")
-            }
-            v.data = v.data.map { $0 / n }
-            return v
+            return try Self.sadRow(path, index, shape: shape)
         }
+    }
+
+    /// Row `index` of a `vecs.npy` (D, C, H, W) as a unit vector, every field checked.
+    static func sadRow(_ path: String, _ index: Int, shape: [Int], vecs given: Tensor? = nil) throws -> Tensor {
+        let vecs = try given ?? Npy.read(path).tensor(file: path, field: "vecs", converting: true)
+        let d = shape.reduce(1, *)
+        guard vecs.rank >= 2, vecs.shape[0] == d, vecs.count == d * d else {
+            throw FormatError(
+                file: path, field: "vecs", expected: "(\(d), \(shape.map(String.init).joined(separator: ", ")))",
+                found: "\(vecs.shape)")
+        }
+        guard index >= 0 && index < d else {
+            throw FormatError(file: path, field: "index", expected: "0…\(d - 1)", found: "\(index)")
+        }
+        var v = Tensor(shape: shape, data: Array(vecs.data[(index * d)..<((index + 1) * d)]))
+        try FormatError.requireFinite(v.data, file: path, field: "vecs[\(index)]")
+        let n = Float(v.norm)
+        guard n.isNormal, abs(n - 1) <= 1e-2 else {
+            throw FormatError(
+                file: path, field: "vecs[\(index)]", expected: "a unit vector (a SAD of vecs.npy)",
+                found: "norm \(n)")
+        }
+        v.data = v.data.map { $0 / n }
+        return v
+    }
+
+    /// The k unit directions (k, C, H, W) of a `gaussian:sad` source and the variance D/k on
+    /// each (refused for the other sources).
+    public func gaussianDirections(shape: [Int]) throws -> (directions: [Tensor], variance: Float) {
+        guard case let .gaussianSADs(path, indices) = self else {
+            throw SettingError(setting: "data", expected: "a gaussian:sad source", found: description)
+        }
+        let vecs = try Npy.read(path).tensor(file: path, field: "vecs", converting: true)
+        let rows = try indices.map { try Self.sadRow(path, $0, shape: shape, vecs: vecs) }
+        return (rows, Float(shape.reduce(1, *)) / Float(indices.count))
     }
 
     /// A real-image source's images at their stored size (N, C, H, W) in [−1, 1], so a
@@ -117,7 +165,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         case let .idx(path): return try ImageDatasets.idxImages(path)
         case let .cifar(paths): return try ImageDatasets.cifar10(paths)
         case let .pngFolder(path): return try ImageDatasets.pngFolder(path)
-        case .rankOneBasis, .rankOneSAD:
+        case .rankOneBasis, .rankOneSAD, .gaussianSADs:
             throw SettingError(setting: "data", expected: "a real image dataset", found: description)
         }
     }
@@ -162,6 +210,13 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             try MemoryBudget.require([count, d, 4], for: "\(count) samples of \(d) values", setting: "numSamples")
             return try SyntheticData.rankOne(
                 direction: try direction(shape: shape), count: count, seed: seed, stream: index)
+        case .gaussianSADs:
+            try SettingError.check(count, in: 1...1_000_000_000, "numSamples")
+            let d = shape.reduce(1, *)
+            try MemoryBudget.require([count, d, 4], for: "\(count) samples of \(d) values", setting: "numSamples")
+            let (directions, variance) = try gaussianDirections(shape: shape)
+            return try SyntheticData.gaussian(
+                directions: directions, variance: variance, count: count, seed: seed, stream: index)
         }
     }
 }

@@ -20,6 +20,29 @@ public enum SyntheticData {
         return x
     }
 
+    /// N(0, s Σ_i u_i u_iᵀ) on orthonormal u_i: x = √s Σ_i z_i u_i, z from the data stream
+    /// (k per sample, in order). With s = D/k, E‖x‖² = D as for the rank-one law.
+    public static func gaussian(
+        directions: [Tensor], variance s: Float, count: Int, seed: UInt64, stream index: UInt64 = 0
+    ) throws -> Tensor {
+        for (i, v) in directions.enumerated() { try checkUnit(v, "direction \(i)") }
+        guard let first = directions.first, s.isFinite, s > 0 else {
+            throw FormatError(
+                file: "gaussian", field: "directions", expected: "≥ 1 direction and a positive variance",
+                found: "\(directions.count), \(s)")
+        }
+        let k = directions.count, d = first.count, scale = s.squareRoot()
+        let z = RandomStream(seed: seed, purpose: .data, index: index).normals(k * count)
+        var x = Tensor(zeros: [count] + first.shape)
+        for j in 0..<count {
+            for i in 0..<k {
+                let c = scale * z[j * k + i]
+                for q in 0..<d { x.data[j * d + q] += c * directions[i].data[q] }
+            }
+        }
+        return x
+    }
+
     /// Uniform on the sphere of radius √D in span(v₁, v₂, v₃): x = √D(a₁v₁ + a₂v₂ + a₃v₃),
     /// a = g/‖g‖, g ~ N(0, I₃).
     public static func sphere(directions: [Tensor], count: Int, seed: UInt64, stream index: UInt64 = 0) throws -> Tensor

@@ -26,38 +26,45 @@ public enum Estimator: String, CaseIterable, Sendable {
     }
 }
 
-/// Draws timesteps for an estimator from the timestep stream of each network.
+/// Draws timesteps for an estimator from the timestep stream of each network, over all of
+/// 0…T−1 or over a band `range` of them (the noise-level-resolved geometry: the same
+/// expectation with t uniform on the band, (1/n) Σ_{t ∈ band} ε̂ε̂ᵀ/σ_t²).
 struct TimestepSampler: Sendable {
     let estimator: Estimator
     let schedule: NoiseSchedule
+    /// The first timestep and the band's length (0 and T without a band).
+    let first: Int, count: Int
     /// 1/σ_t² with σ_t the Float32 buffer the reference divides by.
     let inverseVariance: [Double]
-    /// Cumulative q_t for the importance sampler.
+    /// Cumulative q_t over the band for the importance sampler.
     let cumulative: [Double]
-    /// c_T = E_t[1/σ_t²].
+    /// c = E_t[1/σ_t²] over the band (c_T for the whole schedule).
     let meanInverseVariance: Double
 
-    init(estimator: Estimator, schedule: NoiseSchedule) {
+    init(estimator: Estimator, schedule: NoiseSchedule, range: ClosedRange<Int>? = nil) {
         self.estimator = estimator
         self.schedule = schedule
         let w = schedule.inverseVariances
         inverseVariance = w
-        let total = w.reduce(0, +)
+        let band = range ?? 0...(schedule.timesteps - 1)
+        first = band.lowerBound
+        count = band.count
+        let total = w[band].reduce(0, +)
         var running = 0.0
-        cumulative = w.map {
+        cumulative = w[band].map {
             running += $0 / total; return running
         }
-        meanInverseVariance = schedule.meanInverseVariance
+        // Without a band: the schedule's own c_T, as every estimate before bands existed.
+        meanInverseVariance = range == nil ? schedule.meanInverseVariance : total / Double(count)
     }
 
-    /// (t, factor): F = factor·ε̂ (reference: 1/σ_t; importance: √c_T).
+    /// (t, factor, weight): F = factor·ε̂ (reference: 1/σ_t; importance: √c).
     func draw(network n: UInt64, seed: UInt64) -> (t: Int, factor: Double, weight: Double) {
         let u = Double(RandomStream(seed: seed, purpose: .timestep, index: n).uniforms(1)[0])
-        let count = schedule.timesteps
         switch estimator {
         case .reference:
-            // t = ⌊u·T⌋ as the reference (u ∈ (0, 1)).
-            let t = min(count - 1, Int(u * Double(count)))
+            // t = first + ⌊u·n⌋ as the reference (u ∈ (0, 1)).
+            let t = first + min(count - 1, Int(u * Double(count)))
             return (t, inverseVariance[t].squareRoot(), inverseVariance[t])
         case .importance, .marginal:
             // Inverse CDF by binary search over the cumulative q_t.
@@ -66,7 +73,7 @@ struct TimestepSampler: Sendable {
                 let mid = (lo + hi) / 2
                 if cumulative[mid] < u { lo = mid + 1 } else { hi = mid }
             }
-            return (lo, meanInverseVariance.squareRoot(), meanInverseVariance)
+            return (first + lo, meanInverseVariance.squareRoot(), meanInverseVariance)
         }
     }
 }

@@ -15,6 +15,9 @@ public struct GeometryJob {
         case config(NetworkConfig)
         case architecture(any ScoreArchitecture)
         case samples(SampleRows)
+        /// Given (e.g. trained) networks of one architecture, in the order `spec.trained` names
+        /// them (``GeometrySpec/useTrained(_:structure:)``).
+        case trained(any ScoreArchitecture, [ScoreNetwork])
     }
 
     /// What `run(in:)` produced.
@@ -85,6 +88,9 @@ public struct GeometryJob {
         case .config(let config): run = GeometryRun(spec: spec, config: config)
         case .architecture(let architecture): run = GeometryRun(spec: spec, architecture: architecture)
         case .samples(let rows): run = GeometryRun(spec: spec, samples: rows)
+        case .trained(let architecture, let networks):
+            run = GeometryRun(spec: spec, architecture: architecture)
+            run.instances = networks
         }
         run.shard = shard
         run.checkpointInterval = checkpointInterval

@@ -11,6 +11,9 @@ public struct GeometryRun {
     /// or the user's own F vectors.
     public let architecture: (any ScoreArchitecture)?
     public let samples: SampleRows?
+    /// Trained networks of `architecture` (spec.trained names them): draw n uses instance
+    /// n mod K in place of a fresh initialisation.
+    public var instances: [ScoreNetwork]?
     public var shard: Shard = .whole
     /// Seconds between checkpoints.
     public var checkpointInterval: Double = 60
@@ -221,7 +224,13 @@ public struct GeometryRun {
         let fromSamples = samples != nil
         let estimator = fromSamples ? .importance : try Estimator.parse(spec.estimator)
         let schedule = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)
-        let sampler = TimestepSampler(estimator: estimator, schedule: schedule)
+        let sampler = TimestepSampler(
+            estimator: estimator, schedule: schedule, range: spec.timestepRange.map { $0[0]...$0[1] })
+        guard (instances?.count ?? 0) == (spec.trained?.count ?? 0) else {
+            throw FormatError(
+                file: statePath, field: "spec.trained", expected: "\(instances?.count ?? 0) trained instances",
+                found: "\(spec.trained?.count ?? 0)")
+        }
         let probe = try PreparedProbe(fromSamples ? .zero : try Probe.parse(spec.probe), shape: spec.shape)
         let shape = architecture?.inputShape ?? samples!.shape
         guard shape == spec.shape else {
@@ -277,8 +286,9 @@ public struct GeometryRun {
                             try samples?.chunk(first..<min(spec.networks, first + spec.chunkSize), dimension: d)
                             ?? (spec.factorization == nil
                                 ? Self.computeChunk(
-                                    batch[b], spec: spec, arch: architecture!, scheme: scheme, estimator: estimator,
-                                    sampler: sampler, probe: probe, schedule: schedule, dimension: d)
+                                    batch[b], spec: spec, arch: architecture!, instances: instances, scheme: scheme,
+                                    estimator: estimator, sampler: sampler, probe: probe, schedule: schedule,
+                                    dimension: d)
                                 : Self.computeFactoredChunk(
                                     batch[b], spec: spec, arch: architecture!, scheme: scheme, estimator: estimator,
                                     sampler: sampler, probe: probe, schedule: schedule))
@@ -317,9 +327,9 @@ public struct GeometryRun {
 
     /// One chunk: Σ_n R_nᵀR_n over its networks in Float64 (upper triangle), plus statistics.
     static func computeChunk(
-        _ chunk: Int, spec: GeometrySpec, arch: any ScoreArchitecture, scheme: InitScheme,
-        estimator: Estimator, sampler: TimestepSampler, probe: PreparedProbe, schedule: NoiseSchedule,
-        dimension d: Int
+        _ chunk: Int, spec: GeometrySpec, arch: any ScoreArchitecture, instances: [ScoreNetwork]?,
+        scheme: InitScheme, estimator: Estimator, sampler: TimestepSampler, probe: PreparedProbe,
+        schedule: NoiseSchedule, dimension d: Int
     ) throws
         -> (sum: [Double], networks: Int, trace: Double, weight: Double, weightSquared: Double)
     {
@@ -330,7 +340,9 @@ public struct GeometryRun {
             let index = UInt64(n)
             let (t, factor, w) = sampler.draw(network: index, seed: spec.seed)
             let x = probe.input(network: index, timestep: t, seed: spec.seed, schedule: schedule)
-            let net = ScoreNetwork(arch, seed: spec.seed, networkIndex: index, scheme: scheme)
+            let net =
+                instances.map { $0[n % $0.count] }
+                ?? ScoreNetwork(arch, seed: spec.seed, networkIndex: index, scheme: scheme)
             let rows: [Double]
             let rowCount: Int
             if estimator == .marginal, let m = arch as? OutputLayerMarginalizable {

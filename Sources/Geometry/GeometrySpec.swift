@@ -34,6 +34,13 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
     /// The accumulator is the plain sum either way: the average is taken when the mean is
     /// formed (``GeometryState/kernelMean(half:)``), for the total and each half alike.
     public var symmetry: SpatialSymmetry? = nil
+    /// The trained instances the estimate averages over instead of fresh initialisations
+    /// (`name=sha256` of each checkpoint, in order; nil: fresh networks from the init). Draw n
+    /// uses instance n mod K with its own timestep and probe draws.
+    public var trained: [String]? = nil
+    /// The timesteps t is restricted to, `[first, last]` inclusive (nil: all of 0…T−1): the
+    /// noise-level-resolved geometry G_F(t ∈ [first, last]).
+    public var timestepRange: [Int]? = nil
 
     /// The side of the accumulated matrix: D (full), F (marginal: the feature Gram) or M.
     public var accumulatorDimension: Int {
@@ -50,6 +57,8 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
     /// (each chunk keeps four numbers in the state).
     public static let maxDimension = 65_536
     public static let maxChunks = 10_000_000
+    /// The most trained instances one estimate averages over (each is held in memory).
+    public static let maxTrainedInstances = 1024
 
     /// The run identity: every field above except where the config file was.
     public var identity: RunIdentity {
@@ -78,6 +87,9 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         }
         // Likewise, a run without a symmetry keeps its earlier identity.
         if let symmetry { id.add("symmetry", symmetry.rawValue) }
+        // And so does a run over fresh networks and every timestep.
+        if let trained { id.add("trained", trained.joined(separator: ",")) }
+        if let timestepRange { id.add("timestep_range", timestepRange.map(String.init).joined(separator: ":")) }
         return id
     }
 
@@ -134,6 +146,62 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
                     "symmetry", "none for a factorization whose K is not over the (H, W) grid", symmetry.rawValue)
             }
         }
+        if let trained {
+            guard (1...Self.maxTrainedInstances).contains(trained.count), trained.allSatisfy({ $0.contains("=") })
+            else { throw fail("trained", "1…\(Self.maxTrainedInstances) name=sha256 lines", trained.count) }
+            // Trained weights are neither iid across output features nor symmetric: the
+            // output-layer marginal, the factored structure and the symmetry average all
+            // assume the init distribution and would bias the estimate.
+            guard estimator != Estimator.marginal.rawValue, factorization == nil, symmetry == nil, !fromSamples else {
+                throw fail(
+                    "trained", "the reference or importance estimator, full structure, no symmetry",
+                    "\(estimator), \(factorization == nil ? "full" : "factored"), \(symmetry?.rawValue ?? "none")")
+            }
+        }
+        if let timestepRange {
+            guard timestepRange.count == 2, timestepRange[0] >= 0, timestepRange[0] <= timestepRange[1],
+                timestepRange[1] < timesteps, !fromSamples
+            else { throw fail("timestepRange", "[first, last] with 0 ≤ first ≤ last < \(timesteps)", timestepRange) }
+        }
+    }
+
+    /// Makes this an estimate over the given trained instances (`name=sha256` each) instead of
+    /// fresh initialisations. Refuses what only holds at initialisation: the output-layer
+    /// marginal (it integrates over iid output weights a trained network does not have) and an
+    /// explicit factored structure; `auto` structure and symmetry become the full, unaveraged
+    /// estimate. The memory of the full estimate is checked again.
+    public mutating func useTrained(_ instances: [String], structure: GeometryStructure) throws {
+        guard (1...Self.maxTrainedInstances).contains(instances.count) else {
+            throw SettingError(
+                setting: "checkpoint", expected: "1…\(Self.maxTrainedInstances) trained networks",
+                found: "\(instances.count)")
+        }
+        guard estimator != Estimator.marginal.rawValue else {
+            throw SettingError(
+                setting: "estimator",
+                expected: "reference or importance for trained networks (the marginal integrates out an iid "
+                    + "output layer, which only the init has: it would be biased)",
+                found: "marginal")
+        }
+        guard structure != .factored else {
+            throw SettingError(
+                setting: "structure", expected: "auto or full for trained networks (their output layer is not iid)",
+                found: "factored")
+        }
+        // A trained network has no exact grid symmetry: `--symmetry auto` means none here.
+        factorization = nil
+        symmetry = nil
+        trained = instances
+        try requireMemory(setting: "checkpoint")
+    }
+
+    /// Restricts t to `first…last` (the noise-level-resolved geometry G_F(t ∈ band)).
+    public mutating func restrict(to band: TimestepBand) throws {
+        guard band.last < timesteps else {
+            throw SettingError(
+                setting: "timesteps", expected: "a:b with 0 ≤ a ≤ b < T = \(timesteps)", found: band.description)
+        }
+        timestepRange = [band.first, band.last]
     }
 
     /// Peak bytes of the run and its finalisation, as one factor (the form

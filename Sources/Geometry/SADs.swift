@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import Formats
 import Tensors
@@ -198,6 +199,18 @@ public struct SADs {
                 + "row k·groups + g of vecs.npy is P_g u_k, one choice inside the group"
         }
         if let note = Self.symmetryNote(spec) { manifest["symmetry"] = note }
+        if let trained = spec.trained {
+            manifest["trained"] =
+                "G over \(trained.count) given networks (not fresh initialisations): draw n uses network n mod "
+                + "\(trained.count) with its own t and probe draws; " + trained.joined(separator: ", ")
+        }
+        if let band = spec.timestepRange {
+            let sigma = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)
+                .sqrtOneMinusAlphasCumprod
+            manifest["timesteps"] =
+                "t restricted to \(band[0]):\(band[1]) (σ_t \(String(format: "%.4g", sigma[band[0]])) to "
+                + "\(String(format: "%.4g", sigma[band[1]]))), uniformly as the reference within the band"
+        }
         for (k, v) in extra { manifest[k] = v }
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(Array(data), to: "\(directory)/manifest.json")

@@ -53,3 +53,10 @@ enum Check {
     static let maxCount = 1_000_000_000
     static let maxBatch = 1_000_000
 }
+
+extension TimestepBand: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let b = try? TimestepBand.parse(argument) else { return nil }
+        self = b
+    }
+}

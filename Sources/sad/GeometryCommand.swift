@@ -1,5 +1,6 @@
 import ArgumentParser
 import Diffusion
+import Experiments
 import Formats
 import Foundation
 import Geometry
@@ -80,6 +81,36 @@ struct GeometryCommand: ParsableCommand {
         @Flag(help: "Use the closed form where one exists (DiT at reference init, zero probe).")
         var analytic = false
 
+        @Option(
+            help: ArgumentHelp(
+                "A trained network of --config (`sad train` checkpoint): G over the given networks instead of "
+                    + "fresh initialisations; repeat for several (draw n uses network n mod K). Needs the "
+                    + "reference or importance estimator.",
+                valueName: "model.safetensors"))
+        var checkpoint: [String] = []
+
+        @Flag(help: "With --onnx: G over the files' own (e.g. trained) weights instead of the inferred init.")
+        var exportedWeights = false
+
+        @Option(
+            help: ArgumentHelp(
+                "Restrict t to a…b (0 ≤ a ≤ b < T): the geometry at those noise levels.",
+                valueName: "a:b"))
+        var timesteps: TimestepBand?
+
+        @Option(
+            help: ArgumentHelp(
+                "A finished geometry (e.g. the init's) to compare with when done: principal angles of the "
+                    + "top/bottom-k subspaces, written to comparison.json.",
+                valueName: "DIR"))
+        var compareWith: String?
+
+        @Option(help: ArgumentHelp("With --compare-with: a dataset whose α = tr(G M) is compared.", valueName: "X.npy"))
+        var compareData: String?
+
+        @Option(help: "With --compare-with: the subspace size k.")
+        var compareK = 8
+
         @Option(help: "Output directory.")
         var out: String
 
@@ -99,6 +130,19 @@ struct GeometryCommand: ParsableCommand {
                         "--analytic, --interpolation, --patch-size and --init-scheme apply to --config networks only")
                 }
             }
+            try Check.range(checkpoint.count, 0...GeometrySpec.maxTrainedInstances, "--checkpoint (number of files)")
+            guard checkpoint.isEmpty || (network.config != nil && !analytic) else {
+                throw ValidationError(
+                    "--checkpoint needs --config (and no --analytic); for --onnx use --exported-weights")
+            }
+            guard !exportedWeights || onnx.isGiven else { throw ValidationError("--exported-weights needs --onnx") }
+            guard timesteps == nil || (samples == nil && !analytic) else {
+                throw ValidationError("--timesteps applies to networks, not to --samples or --analytic")
+            }
+            try Check.range(compareK, 1...65_536, "--compare-k")
+            guard compareData == nil || compareWith != nil else {
+                throw ValidationError("--compare-data needs --compare-with")
+            }
         }
 
         func run() throws {
@@ -116,8 +160,19 @@ struct GeometryCommand: ParsableCommand {
                     architecture: imported, model: "onnx:" + URL(fileURLWithPath: imported.files[0]).lastPathComponent,
                     source: imported.files.joined(separator: ","), identityFields: imported.identityFields,
                     estimator: estimator, probe: probe, seed: seed, networks: networks, chunkSize: chunkSize,
-                    structure: structure, symmetry: symmetry)
-                try estimate(GeometryJob(spec: spec, source: .architecture(imported)))
+                    structure: structure, symmetry: symmetry
+                )
+                .restricted(to: timesteps)
+                guard exportedWeights else {
+                    try estimate(GeometryJob(spec: spec, source: .architecture(imported)))
+                    return
+                }
+                let own = try TrainedInstances(
+                    named: (0..<imported.instanceCount).map {
+                        (URL(fileURLWithPath: imported.files[$0]).lastPathComponent, imported.instance($0))
+                    })
+                try estimate(
+                    try GeometryJob.trained(spec: spec, architecture: imported, instances: own, structure: structure))
                 return
             }
             let config = try network.load()
@@ -136,8 +191,18 @@ struct GeometryCommand: ParsableCommand {
                 config: config, configPath: network.configPath, interpolation: network.interpolation?.rawValue,
                 patchSize: network.patchSize, scheme: scheme, estimator: estimator,
                 probe: probe, seed: seed, networks: networks, chunkSize: chunkSize, structure: structure,
-                symmetry: symmetry)
-            try estimate(GeometryJob(spec: spec, source: .config(config)))
+                symmetry: symmetry
+            ).restricted(to: timesteps)
+            guard !checkpoint.isEmpty else {
+                try estimate(GeometryJob(spec: spec, source: .config(config)))
+                return
+            }
+            let architecture = makeArchitecture(config)
+            try estimate(
+                try GeometryJob.trained(
+                    spec: spec, architecture: architecture,
+                    instances: try TrainedInstances.load(checkpoints: checkpoint, architecture: architecture),
+                    structure: structure))
         }
 
         /// Runs (or resumes) the job's shard; prints the SADs' summary when it is the whole run.
@@ -159,6 +224,11 @@ struct GeometryCommand: ParsableCommand {
             progress.finish()
             if let sads = outcome.sads {
                 print(sads.summary)
+                if let compareWith {
+                    let comparison = try GeometryComparison(out, compareWith, k: compareK, data: compareData)
+                    try JSONFile.write(try JSONCoding.object(comparison.record), to: "\(out)/comparison.json")
+                    print("against \(compareWith):\n" + comparison.summary)
+                }
             } else {
                 print(
                     "shard \(shard) done in \(String(format: "%.1f", outcome.seconds)) s: \(out)/state.safetensors "
@@ -318,13 +388,21 @@ struct GeometryCommand: ParsableCommand {
         @Option(help: "Subspace size for the top/bottom overlaps.")
         var k = 8
 
+        @Option(help: ArgumentHelp("A dataset whose α = tr(G M) is compared under both.", valueName: "X.npy"))
+        var data: String?
+
+        @Option(help: "Write the comparison as JSON here.")
+        var out: String?
+
         func validate() throws {
             guard directories.count == 2 else { throw ValidationError("give two geometry output directories") }
             try Check.range(k, 1...65_536, "--k")
         }
 
         func run() throws {
-            print(try GeometryComparison(directories[0], directories[1], k: k).summary)
+            let comparison = try GeometryComparison(directories[0], directories[1], k: k, data: data)
+            if let out { try JSONFile.write(try JSONCoding.object(comparison.record), to: out) }
+            print(comparison.summary)
         }
     }
 
