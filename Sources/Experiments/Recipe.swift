@@ -116,6 +116,11 @@ public enum Recipes {
 
     public static let registry: [Entry] = [
         Entry(
+            name: "dynamics",
+            description: "error along SADs and the trained geometry during training (Gaussian data, iDDPM)",
+            takesONNX: false
+        ) { DynamicsRecipe(profile: $0, options: $1) },
+        Entry(
             name: "fig1", description: "sphere in the span of the first vs last three SADs (DiT/2)", takesONNX: false
         ) { SphereRecipe(profile: $0, options: $1) },
         Entry(

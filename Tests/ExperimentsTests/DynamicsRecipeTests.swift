@@ -1,0 +1,61 @@
+import Foundation
+import TestSupport
+import XCTest
+@testable import Experiments
+import Formats
+
+/// `sad reproduce dynamics`: checkpoints measured once each and resumed, the proxy compared
+/// with a given Fig. 6 result.
+final class DynamicsRecipeTests: XCTestCase {
+    func sweep(_ dir: String, options: RecipeOptions = RecipeOptions()) throws -> Sweep {
+        Sweep(
+            recipe: try Recipes.make("dynamics", profile: .quick, options: options), directory: RunDirectory(path: dir),
+            options: options, version: "test")
+    }
+
+    func testKilledUnitResumesFromItsMeasuredCheckpoints() throws {
+        let whole = try scratchDirectory("dynamics-whole"), resumed = try scratchDirectory("dynamics-resumed")
+        try sweep(whole).execute()
+        try sweep(whole).merge()
+        try sweep(resumed).execute()
+        // Kill after step 0 of one unit: its result and its later checkpoint are gone.
+        let unit = "\(resumed)/units/bottom_1_s0"
+        try FileManager.default.removeItem(atPath: "\(unit).json")
+        try FileManager.default.removeItem(atPath: "\(unit)/step-2.json")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(unit)/step-0.json"))
+        try sweep(resumed).execute()
+        try sweep(resumed).merge()
+        XCTAssertEqual(try AtomicFile.read("\(whole)/result.json"), try AtomicFile.read("\(resumed)/result.json"))
+        let result = try JSONFile.read("\(whole)/result.json")
+        let laws = result["laws"] as! [JSONObject]
+        XCTAssertEqual(laws.map { $0["law"] as! String }, ["top", "bottom", "spread"])
+        XCTAssertEqual(laws[0]["steps"] as! [Int], [0, 2])
+        XCTAssertEqual((laws[0]["binned_error"] as! [[Any]]).first?.count, 16)
+    }
+
+    func testProxyIsComparedWithAGivenFig6Result() throws {
+        let dir = try scratchDirectory("dynamics-proxy")
+        let indices = [0, 31, 63, 95, 127, 159, 191, 223, 255]
+        let fig6: JSONObject = [
+            "iddpm-nearest": [
+                "per_index": indices.enumerated().map { k, i in
+                    ["index": i, "msw2": ["value": 40.0 - Double(k)]] as JSONObject
+                }
+            ] as JSONObject
+        ]
+        try JSONFile.write(fig6, to: "\(dir)/fig6.json")
+        let options = RecipeOptions(data: "\(dir)/fig6.json")
+        try sweep("\(dir)/run", options: options).execute()
+        let (summary, _) = try sweep("\(dir)/run", options: options).merge()
+        let claim = try XCTUnwrap(summary.claims.first { $0.id == "dynamics.proxy-agrees-with-fig6" })
+        XCTAssertNil(claim.holds)
+        XCTAssertNotNil(claim.evidence.values["rho"])
+        // A file that is not a Fig. 6 result names the field it lacks.
+        try JSONFile.write(["x": 1], to: "\(dir)/other.json")
+        let other = RecipeOptions(data: "\(dir)/other.json")
+        try sweep("\(dir)/run2", options: other).execute()
+        XCTAssertThrowsError(try sweep("\(dir)/run2", options: other).merge()) {
+            XCTAssertTrue("\($0)".contains("per_index"), "\($0)")
+        }
+    }
+}
