@@ -104,14 +104,15 @@ public struct DynamicsRecipe: Recipe {
             trainedGeometryDraws = 64
             k = 4
         case .cpu:
-            checkpoints = [0, 10, 30, 100, 300, 1000]
+            // Sized at about 5 min per unit on one core (30 min for the six units).
+            checkpoints = [0, 10, 30, 100, 300]
             training = TrainingSettings(
-                trainSamples: 1024, steps: 1000, batchSize: 128, evalSamples: 0, samplingSteps: 0,
+                trainSamples: 1024, steps: 300, batchSize: 64, evalSamples: 0, samplingSteps: 0,
                 projectionsPerDimension: 0, fixedProjections: nil, seeds: 2)
             geometryNetworks = 8192
-            scoreDraws = 1024
+            scoreDraws = 512
             bands = 3
-            trainedGeometryDraws = 2048
+            trainedGeometryDraws = 1024
             k = 8
         case .paper:
             checkpoints = [0, 100, 300, 1000, 3000, 10_000, 30_000, 100_000]
@@ -133,6 +134,7 @@ public struct DynamicsRecipe: Recipe {
             "train_samples": training.trainSamples, "batch_size": training.batchSize, "seeds": training.seeds,
             "geometry": "marginal estimator, \(geometryNetworks) networks, zero probe (the init SADs)",
             "score_error": "exact ε* of the Gaussian law, \(scoreDraws) draws in each of \(bands) log-spaced bands",
+            "bands": (try? TimestepBand.logSpaced(count: bands, timesteps: 1000).map(\.description)) ?? [],
             "trained_geometry":
                 "importance estimator over the one trained network, \(trainedGeometryDraws) draws, probe: forward "
                 + "diffusion of its training data; top/bottom-\(k) overlap with the init SADs",

@@ -49,8 +49,12 @@ extension GeometryState {
         let mean = accumulator.mean(half: half)
         guard let f = spec.factorization, spec.estimator == Estimator.marginal.rawValue else { return mean }
         let schedule = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)
-        // The rows were scaled by √c_T; the bias term is added here with the same factor.
-        return f.kernel(featureGram: mean, biasScale: schedule.meanInverseVariance)
+        // The rows were scaled by √c (c_T, or the band's own mean 1/σ_t² with a timestep band);
+        // the bias term is added here with the same factor.
+        let c = TimestepSampler(
+            estimator: .marginal, schedule: schedule, range: spec.timestepRange.map { $0[0]...$0[1] }
+        ).meanInverseVariance
+        return f.kernel(featureGram: mean, biasScale: c)
     }
 
     /// The mean geometry G (D×D) of half 0, 1 or both, whatever the structure.

@@ -41,7 +41,8 @@ public struct TimestepBand: Equatable, Sendable, CustomStringConvertible {
         }
         var edges = [0]
         for k in 1...count {
-            let e = k == count ? timesteps : Int(pow(Double(timesteps), Double(k) / Double(count)))
+            // The relative nudge keeps exact powers (1000^{1/3} = 10) from rounding down.
+            let e = k == count ? timesteps : Int(pow(Double(timesteps), Double(k) / Double(count)) * (1 + 1e-12))
             edges.append(min(timesteps - (count - k), max(edges.last! + 1, e)))
         }
         return try (0..<count).map { try TimestepBand(first: edges[$0], last: edges[$0 + 1] - 1) }

@@ -100,6 +100,12 @@ struct GeometryCommand: ParsableCommand {
 
         @Option(
             help: ArgumentHelp(
+                "K log-spaced noise bands over 0…T−1 (2…64): one geometry per band in DIR/band-<k>, how the "
+                    + "spectrum and the top/bottom SADs move with t in bands.json and report.html."))
+        var bands: Int?
+
+        @Option(
+            help: ArgumentHelp(
                 "A finished geometry (e.g. the init's) to compare with when done: principal angles of the "
                     + "top/bottom-k subspaces, written to comparison.json.",
                 valueName: "DIR"))
@@ -108,7 +114,7 @@ struct GeometryCommand: ParsableCommand {
         @Option(help: ArgumentHelp("With --compare-with: a dataset whose α = tr(G M) is compared.", valueName: "X.npy"))
         var compareData: String?
 
-        @Option(help: "With --compare-with: the subspace size k.")
+        @Option(help: "With --compare-with or --bands: the subspace size k.")
         var compareK = 8
 
         @Option(help: "Output directory.")
@@ -140,6 +146,14 @@ struct GeometryCommand: ParsableCommand {
                 throw ValidationError("--timesteps applies to networks, not to --samples or --analytic")
             }
             try Check.range(compareK, 1...65_536, "--compare-k")
+            if let bands {
+                try Check.range(bands, 2...64, "--bands")
+                guard timesteps == nil, shard == .whole, samples == nil, !analytic, compareWith == nil else {
+                    throw ValidationError(
+                        "--bands runs whole estimates of networks: not with --timesteps, --shard, --samples, "
+                            + "--analytic or --compare-with")
+                }
+            }
             guard compareData == nil || compareWith != nil else {
                 throw ValidationError("--compare-data needs --compare-with")
             }
@@ -206,7 +220,24 @@ struct GeometryCommand: ParsableCommand {
         }
 
         /// Runs (or resumes) the job's shard; prints the SADs' summary when it is the whole run.
+        /// With --bands, one whole estimate per noise band and their comparison.
         func estimate(_ geometryJob: GeometryJob) throws {
+            if let bands {
+                var job = geometryJob
+                job.checkpointInterval = checkpointSeconds
+                let study = try NoiseBandStudy.run(
+                    job, bands: try TimestepBand.logSpaced(count: bands, timesteps: job.spec.timesteps), k: compareK,
+                    out: out, log: { print($0) })
+                for b in study.bands {
+                    print(
+                        String(
+                            format: "t %@: trace %.5g, λ_max %.5g, top-%d overlap with band 0 %.4f, bottom %.4f",
+                            b.timesteps, b.trace, b.lambdaMax, compareK, b.topOverlapWithFirst,
+                            b.bottomOverlapWithFirst))
+                }
+                print(study.note + "\nresult: \(out)/bands.json, report: \(out)/report.html")
+                return
+            }
             var job = geometryJob
             job.shard = shard
             job.checkpointInterval = checkpointSeconds

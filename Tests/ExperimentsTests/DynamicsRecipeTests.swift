@@ -3,6 +3,8 @@ import TestSupport
 import XCTest
 @testable import Experiments
 import Formats
+import Geometry
+import Networks
 
 /// `sad reproduce dynamics`: checkpoints measured once each and resumed, the proxy compared
 /// with a given Fig. 6 result.
@@ -56,6 +58,31 @@ final class DynamicsRecipeTests: XCTestCase {
         try sweep("\(dir)/run2", options: other).execute()
         XCTAssertThrowsError(try sweep("\(dir)/run2", options: other).merge()) {
             XCTAssertTrue("\($0)".contains("per_index"), "\($0)")
+        }
+    }
+}
+
+/// `sad geometry --bands`: one geometry per band, and the t-invariance of the init U-Net.
+final class NoiseBandStudyTests: XCTestCase {
+    func testInitUNetIsTheSameInEveryBandForEveryEstimator() throws {
+        let config = try BuiltinConfigs.resolve("builtin:1x16x16-iddpm")
+        for estimator in [Estimator.marginal, .importance] {
+            let spec = try GeometryRun.makeSpec(
+                config: config, configPath: "test", interpolation: nil, patchSize: nil, scheme: .reference,
+                estimator: estimator, probe: .zero, seed: 1, networks: 48, chunkSize: 8)
+            let dir = try scratchDirectory("bands-\(estimator)")
+            let study = try NoiseBandStudy.run(
+                GeometryJob(spec: spec, source: .config(config)),
+                bands: try TimestepBand.logSpaced(count: 3, timesteps: 1000), k: 4, out: dir)
+            XCTAssertEqual(study.bands.map(\.timesteps), ["0:9", "10:99", "100:999"])
+            // The U-Net's output moves by ~1e-5 with t at init: the band geometries (the
+            // marginal's bias term scaled by each band's own c) agree to 1e-4.
+            XCTAssertTrue(study.timeInvariant, "\(estimator): \(study.bands.map(\.normalisedChangeFromFirst))")
+            XCTAssertGreaterThan(study.bands[0].trace, 100 * study.bands[2].trace)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/report.html"))
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/band-2/vals.npy"))
+            let json = try JSONFile.read("\(dir)/bands.json")
+            XCTAssertEqual((json["bands"] as? [Any])?.count, 3)
         }
     }
 }
