@@ -1,5 +1,6 @@
 import Formats
 import Foundation
+import TestSupport
 import XCTest
 
 /// `sad geometry --checkpoint / --exported-weights / --timesteps / --compare-with`: the
@@ -114,5 +115,29 @@ final class ScoreErrorCommandTests: XCTestCase {
         assertRefused(try box.run(evaluate + ["--draws", "1"]), mentions: ["--draws", "found 1"])
         assertRefused(
             try box.run(evaluate.map { $0 == "basis:dct" ? "basis:fourier" : $0 }), mentions: ["directions"])
+    }
+}
+
+/// `sad geometry --onnx … --exported-weights`: the geometry of the files' own networks.
+final class ExportedWeightsGeometryTests: XCTestCase {
+    func testExportedWeightsAreTheirOwnRun() throws {
+        let box = try SadSandbox("exported-weights")
+        let f = TestPaths.onnxFixtures
+        let onnx = ["--onnx", f + "/dit-1x16x16-p2.seed0.onnx", "--onnx", f + "/dit-1x16x16-p2.seed1.onnx"]
+        let base =
+            ["geometry"] + onnx + [
+                "--estimator", "importance", "--probe", "gaussian:1", "--networks", "64", "--chunk-size", "8",
+            ]
+        assertSucceeded(try box.run(base + ["--exported-weights", "--threads", "1", "--out", "own1"]))
+        assertSucceeded(try box.run(base + ["--exported-weights", "--threads", "2", "--out", "own2"]))
+        assertSucceeded(try box.run(base + ["--out", "fresh"]))
+        XCTAssertEqual(try box.bytes("own1/vals.npy"), try box.bytes("own2/vals.npy"))
+        XCTAssertNotEqual(try box.bytes("own1/vals.npy"), try box.bytes("fresh/vals.npy"))
+        let manifest = String(decoding: try box.bytes("own1/manifest.json"), as: UTF8.self)
+        XCTAssertTrue(manifest.contains("dit-1x16x16-p2.seed0.onnx="), manifest)
+        XCTAssertTrue(manifest.contains("dit-1x16x16-p2.seed1.onnx="), manifest)
+        assertRefused(
+            try box.run(["geometry"] + onnx + ["--exported-weights", "--networks", "64", "--out", "m"]),
+            mentions: ["--estimator", "marginal"])
     }
 }
