@@ -11,6 +11,9 @@ import Tensors
 /// * `gaussian:sad:VECS.npy:LIST` — N(0, (D/k) Σ_{i ∈ LIST} u_i u_iᵀ): equal variance on k rows
 ///   of `vecs.npy` (LIST: indices and ranges `0,3,10-20` or a strided range `0-255/8`), the
 ///   same total variance D as a rank-one law;
+/// * `gaussian:FAMILY:LIST` — the same on elements of a whole basis (canonical, dct, dst,
+///   hadamard, haar) in ``Basis/all(_:shape:)`` order (row k of a 2-index family is
+///   (k / N, k % N));
 /// * `idx:PATH` — MNIST-format images (.gz or raw); `fashion-mnist` — the Debian package's;
 /// * `cifar:PATH[,PATH…]` — CIFAR-10 binary batches;
 /// * `png:DIR` — a folder of class subfolders of PNG images (the reference's ImageFolder).
@@ -22,11 +25,12 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     case rankOneBasis(family: String, a: Int, b: Int)
     case rankOneSAD(vecs: String, index: Int)
     case gaussianSADs(vecs: String, indices: [Int])
+    case gaussianBasis(family: String, indices: [Int])
 
     /// Whether samples are drawn (the count is a setting) rather than read from a file.
     public var isSynthetic: Bool {
         switch self {
-        case .rankOneBasis, .rankOneSAD, .gaussianSADs: return true
+        case .rankOneBasis, .rankOneSAD, .gaussianSADs, .gaussianBasis: return true
         case .array, .idx, .cifar, .pngFolder: return false
         }
     }
@@ -40,6 +44,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         case let .rankOneBasis(f, a, b): return "rank-one:\(f):\(a):\(b)"
         case let .rankOneSAD(v, i): return "rank-one:sad:\(v):\(i)"
         case let .gaussianSADs(v, list): return "gaussian:sad:\(v):" + list.map(String.init).joined(separator: ",")
+        case let .gaussianBasis(f, list): return "gaussian:\(f):" + list.map(String.init).joined(separator: ",")
         }
     }
 
@@ -49,6 +54,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
                 setting: "data",
                 expected:
                     "PATH.npy, rank-one:FAMILY:A:B, rank-one:sad:VECS.npy:INDEX, gaussian:sad:VECS.npy:LIST, "
+                    + "gaussian:FAMILY:LIST, "
                     + "idx:PATH, fashion-mnist, "
                     + "cifar:PATH[,PATH] or png:DIR",
                 found: text)
@@ -77,9 +83,19 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             guard let list = parseIndexList(String(rest[rest.index(after: colon)...])) else { throw fail() }
             return .gaussianSADs(vecs: path, indices: list)
         }
+        if text.hasPrefix("gaussian:") {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3, Self.basisFamilies.contains(parts[1]), let list = parseIndexList(parts[2]) else {
+                throw fail()
+            }
+            return .gaussianBasis(family: parts[1], indices: list)
+        }
         guard text.hasSuffix(".npy") else { throw fail() }
         return .array(path: text)
     }
+
+    /// The bases `gaussian:FAMILY:LIST` draws from.
+    public static let basisFamilies = ["canonical", "dct", "dst", "hadamard", "haar"]
 
     /// `0,3,10-20` or `0-255/8` → the indices in the order written, each at most once (nil:
     /// malformed, empty, negative, above 10⁶ or repeated).
@@ -103,7 +119,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     /// The unit direction of a rank-one source.
     public func direction(shape: [Int]) throws -> Tensor {
         switch self {
-        case .array, .idx, .cifar, .pngFolder, .gaussianSADs:
+        case .array, .idx, .cifar, .pngFolder, .gaussianSADs, .gaussianBasis:
             throw SettingError(setting: "data", expected: "a rank-one source", found: description)
         case let .rankOneBasis(family, a, b):
             switch family {
@@ -144,12 +160,19 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
     /// The k unit directions (k, C, H, W) of a `gaussian:sad` source and the variance D/k on
     /// each (refused for the other sources).
     public func gaussianDirections(shape: [Int]) throws -> (directions: [Tensor], variance: Float) {
-        guard case let .gaussianSADs(path, indices) = self else {
-            throw SettingError(setting: "data", expected: "a gaussian:sad source", found: description)
+        switch self {
+        case let .gaussianSADs(path, indices):
+            let vecs = try Npy.read(path).tensor(file: path, field: "vecs", converting: true)
+            let rows = try indices.map { try Self.sadRow(path, $0, shape: shape, vecs: vecs) }
+            return (rows, Float(shape.reduce(1, *)) / Float(indices.count))
+        case let .gaussianBasis(family, indices):
+            let basis = try Basis.all(family, shape: shape).vectors
+            let rows = try indices.map { try Self.sadRow("basis:\(family)", $0, shape: shape, vecs: basis) }
+            return (rows, Float(shape.reduce(1, *)) / Float(indices.count))
+        default:
+            throw SettingError(
+                setting: "data", expected: "a gaussian:sad:… or gaussian:FAMILY:… source", found: description)
         }
-        let vecs = try Npy.read(path).tensor(file: path, field: "vecs", converting: true)
-        let rows = try indices.map { try Self.sadRow(path, $0, shape: shape, vecs: vecs) }
-        return (rows, Float(shape.reduce(1, *)) / Float(indices.count))
     }
 
     /// A real-image source's images at their stored size (N, C, H, W) in [−1, 1], so a
@@ -165,7 +188,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         case let .idx(path): return try ImageDatasets.idxImages(path)
         case let .cifar(paths): return try ImageDatasets.cifar10(paths)
         case let .pngFolder(path): return try ImageDatasets.pngFolder(path)
-        case .rankOneBasis, .rankOneSAD, .gaussianSADs:
+        case .rankOneBasis, .rankOneSAD, .gaussianSADs, .gaussianBasis:
             throw SettingError(setting: "data", expected: "a real image dataset", found: description)
         }
     }
@@ -210,7 +233,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
             try MemoryBudget.require([count, d, 4], for: "\(count) samples of \(d) values", setting: "numSamples")
             return try SyntheticData.rankOne(
                 direction: try direction(shape: shape), count: count, seed: seed, stream: index)
-        case .gaussianSADs:
+        case .gaussianSADs, .gaussianBasis:
             try SettingError.check(count, in: 1...1_000_000_000, "numSamples")
             let d = shape.reduce(1, *)
             try MemoryBudget.require([count, d, 4], for: "\(count) samples of \(d) values", setting: "numSamples")

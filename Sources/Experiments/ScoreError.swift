@@ -280,7 +280,7 @@ extension ScoreError {
     }
 
     /// `sad evaluate --score-error`: the trained network of `config` in `checkpoint` against the
-    /// exact ε* of `data` (a rank-one or `gaussian:sad` source), per band and direction.
+    /// exact ε* of `data` (a rank-one or `gaussian:` source), per band and direction.
     public static func run(
         config: NetworkConfig, checkpoint: String, data: DataSource, directions: Directions, bands: [TimestepBand],
         samples: Int, seed: UInt64, work: String
@@ -308,14 +308,15 @@ extension ScoreError {
         switch data {
         case .rankOneBasis, .rankOneSAD:
             return try GaussianLaw.rankOne(try data.direction(shape: shape))
-        case .gaussianSADs:
+        case .gaussianSADs, .gaussianBasis:
             let (rows, variance) = try data.gaussianDirections(shape: shape)
             return try GaussianLaw(
                 dimension: shape.reduce(1, *), directions: rows.flatMap { $0.data.map(Double.init) },
                 variances: Array(repeating: Double(variance), count: rows.count), source: "data")
         default:
             throw SettingError(
-                setting: "data", expected: "rank-one:… or gaussian:sad:… (a law with a closed-form score)",
+                setting: "data",
+                expected: "rank-one:…, gaussian:sad:… or gaussian:FAMILY:… (a law with a closed-form score)",
                 found: data.description)
         }
     }

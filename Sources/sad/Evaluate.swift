@@ -16,7 +16,8 @@ struct Evaluate: ParsableCommand {
         discussion: """
             --score-error: E‖ε̂ − ε*‖² in total and projected on each direction (the init SADs by default), \
             per noise band, with standard errors; ε* = σ_t Σ_t⁻¹ x_t is exact for rank-one:… and \
-            gaussian:sad:… data (Σ_t = ᾱ_t Σ + σ_t² I).
+            gaussian:sad:… / gaussian:FAMILY:… data (Σ_t = ᾱ_t Σ + σ_t² I). The default directions are \
+            computed once and written to OUT.init-sads/.
             """)
 
     @OptionGroup var threadOptions: ThreadOptions
@@ -36,7 +37,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: ArgumentHelp("With --score-error: the trained network.", valueName: "model.safetensors"))
     var checkpoint: String?
 
-    @Option(help: "With --score-error: the training data's law, rank-one:… or gaussian:sad:VECS.npy:LIST.")
+    @Option(
+        help:
+            "With --score-error: the training data's law, rank-one:…, gaussian:sad:VECS.npy:LIST or gaussian:dct:LIST.")
     var data: String?
 
     @Option(

@@ -101,5 +101,15 @@ final class ScoreErrorTests: XCTestCase {
             XCTAssertThrowsError(try DataSource.parse(bad), bad)
         }
         XCTAssertThrowsError(try ScoreError.gaussianLaw(.array(path: "x.npy"), shape: shape))
+        // The same law on basis elements without a file: gaussian:dct:LIST is the vecs.npy law.
+        let onBasis = try DataSource.parse("gaussian:dct:0-15/4")
+        XCTAssertEqual(onBasis, .gaussianBasis(family: "dct", indices: [0, 4, 8, 12]))
+        XCTAssertEqual(try DataSource.parse(onBasis.description), onBasis)
+        XCTAssertEqual(
+            try onBasis.load(shape: shape, count: 50, seed: 2), try source.load(shape: shape, count: 50, seed: 2))
+        XCTAssertEqual(try ScoreError.gaussianLaw(onBasis, shape: shape).directions, law.directions)
+        for bad in ["gaussian:fourier:0", "gaussian:dct:", "gaussian:dct:16", "gaussian:dct"] {
+            XCTAssertThrowsError(try DataSource.parse(bad).load(shape: shape, count: 2, seed: 0), bad)
+        }
     }
 }
