@@ -51,7 +51,8 @@ public struct GaussianLaw: Sendable {
             norm = norm.squareRoot()
             guard abs(norm - 1) <= 1e-3 else {
                 throw SettingError(
-                    setting: source, expected: "unit directions (‖u‖ within 1e-3 of 1)", found: "‖u_\(i)‖ = \(norm)")
+                    setting: source, expected: "unit directions (‖u‖ within 1e-3 of 1)",
+                    found: "‖u_\(i)‖ = \(norm)")
             }
             for q in 0..<d { u[i * d + q] /= norm }
         }

@@ -169,28 +169,21 @@ public struct BasisHeatmapRecipe: Recipe {
         // "Localised vectors are easier": MSW₂ ranks higher in the frequency group (a rank-sum test).
         let local = RankCorrelation(group, localised)
         return [
-            Claim(
+            low.positiveClaim(
                 id: "fig2.low-frequency-harder",
                 statement: "Contrary to the spectral-bias intuition, the U-Net struggles with low-frequency data: over "
                     + "the DCT, DST and Hadamard elements, MSW₂ falls as the frequency fx + fy rises.",
-                holds: testable && frequency.count >= 3 ? low.supportsPositive(alpha: Claim.alpha) : nil,
-                directionAgrees: low.rho.map { $0 > 0 },
-                evidence: Claim.Evidence(
-                    summary: "\(low.summary) between frequency and −MSW₂ over \(frequency.count) elements." + caveat,
-                    test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
-                    pValue: low.pValue, values: ["rho_frequency_minus_msw2": low.rho ?? .nan])),
-            Claim(
+                summary: "\(low.summary) between frequency and −MSW₂ over \(frequency.count) elements." + caveat,
+                testable: testable && frequency.count >= 3, valueKey: "rho_frequency_minus_msw2"),
+            local.positiveClaim(
                 id: "fig2.localised-easier",
                 statement: "Vectors localised in space (canonical, Haar) are modelled better (lower MSW₂) than the "
                     + "frequency and sequency vectors (DCT, DST, Hadamard).",
-                holds: testable && Set(group).count == 2 ? local.supportsPositive(alpha: Claim.alpha) : nil,
-                directionAgrees: local.rho.map { $0 > 0 },
-                evidence: Claim.Evidence(
-                    summary: "\(local.summary) between the group (0 localised, 1 frequency) and MSW₂ "
-                        + "(a rank-sum test)." + caveat,
-                    test: "Spearman rank correlation with a group indicator (≡ Mann–Whitney), one-sided permutation "
-                        + "test, α = \(Claim.alpha)",
-                    pValue: local.pValue, values: ["rho_group_msw2": local.rho ?? .nan])),
+                summary: "\(local.summary) between the group (0 localised, 1 frequency) and MSW₂ "
+                    + "(a rank-sum test)." + caveat,
+                testable: testable && Set(group).count == 2, valueKey: "rho_group_msw2",
+                test: "Spearman rank correlation with a group indicator (≡ Mann–Whitney), one-sided permutation "
+                    + "test, α = \(Claim.alpha)"),
             BaselineComparison.claim(id: "fig2.beats-zero-sampler", baselines, testable: testable),
         ]
     }

@@ -185,20 +185,15 @@ public struct DataProbedGeometryRecipe: Recipe {
                         + "ones \(Statistics.format(mean8, 3)) (identical: 1; random: "
                         + "\(Statistics.format(3 / Double(d), 2))).",
                     test: "mean similarity of the first 8 below 0.5", values: ["similarity_first8": mean8])),
-            Claim(
+            rank.positiveClaim(
                 id: "fig9.frequency-rises",
                 statement: "The data-probed eigenvectors are harmonic-like: their frequency rises as the eigenvalue "
                     + "falls.",
-                holds: testable ? rank.supportsPositive(alpha: Claim.alpha) : nil,
-                directionAgrees: rank.rho.map { $0 > 0 },
-                evidence: Claim.Evidence(
-                    summary: "\(rank.summary) between the index (descending eigenvalue) and the DFT-energy-weighted "
-                        + "mean radial frequency of the first \(k) eigenvectors (from "
-                        + "\(Statistics.format(frequency.first ?? .nan, 3)) to "
-                        + "\(Statistics.format(frequency.last ?? .nan, 3)) "
-                        + "cycles per side).",
-                    test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
-                    pValue: rank.pValue, values: ["rho": rank.rho ?? .nan])),
+                summary: "\(rank.summary) between the index (descending eigenvalue) and the DFT-energy-weighted "
+                    + "mean radial frequency of the first \(k) eigenvectors (from "
+                    + "\(Statistics.format(frequency.first ?? .nan, 3)) to "
+                    + "\(Statistics.format(frequency.last ?? .nan, 3)) cycles per side).",
+                testable: testable),
         ]
     }
 }

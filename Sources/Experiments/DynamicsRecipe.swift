@@ -245,9 +245,7 @@ public struct DynamicsRecipe: Recipe {
             }
         }
         let loss = total / Double(n * d)
-        guard loss.isFinite else {
-            throw NonFiniteError(tensor: "DSM loss", context: "dynamics", index: 0, value: loss)
-        }
+        try FiniteCheck.check([loss], tensor: "DSM loss", context: "dynamics")
         return loss
     }
 
@@ -332,28 +330,20 @@ public struct DynamicsRecipe: Recipe {
         let decayRank = RankCorrelation(keep.map { binLambda[$0] }, keep.map { decay[$0] })
         let lateRank = RankCorrelation(keep.map { binLambda[$0] }, keep.map { late[$0] })
         var claims = [
-            Claim(
+            decayRank.positiveClaim(
                 id: "dynamics.error-decays-slower-along-large-lambda",
                 statement: "The score error along SADs with larger eigenvalues decays more slowly during training "
                     + "(Theorem 1's prediction carried to the deep network).",
-                holds: testable ? decayRank.supportsPositive(alpha: Claim.alpha) : nil,
-                directionAgrees: decayRank.rho.map { $0 > 0 },
-                evidence: Claim.Evidence(
-                    summary: "\(decayRank.summary) between the mean eigenvalue of \(keep.count) bins of \(width) "
-                        + "SADs and log(error at step \(checkpoints.last!) / error at step 0) along them, averaged "
-                        + "over every unit (the data's own SADs excluded).",
-                    test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
-                    pValue: decayRank.pValue, values: decayRank.rho.map { ["rho": $0] } ?? [:])),
-            Claim(
+                summary: "\(decayRank.summary) between the mean eigenvalue of \(keep.count) bins of \(width) "
+                    + "SADs and log(error at step \(checkpoints.last!) / error at step 0) along them, averaged "
+                    + "over every unit (the data's own SADs excluded).",
+                testable: testable),
+            lateRank.positiveClaim(
                 id: "dynamics.late-error-grows-with-lambda",
                 statement: "After training, the score error along a SAD grows with its eigenvalue.",
-                holds: testable ? lateRank.supportsPositive(alpha: Claim.alpha) : nil,
-                directionAgrees: lateRank.rho.map { $0 > 0 },
-                evidence: Claim.Evidence(
-                    summary: "\(lateRank.summary) between bin eigenvalue and the error at step "
-                        + "\(checkpoints.last!) along the bin's SADs.",
-                    test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
-                    pValue: lateRank.pValue, values: lateRank.rho.map { ["rho": $0] } ?? [:])),
+                summary: "\(lateRank.summary) between bin eigenvalue and the error at step "
+                    + "\(checkpoints.last!) along the bin's SADs.",
+                testable: testable),
         ]
         for (which, pick) in [("top", \LawResult.topOverlap), ("bottom", \LawResult.bottomOverlap)] {
             let start = laws.map { $0[keyPath: pick].first! }.reduce(0, +) / Double(max(1, laws.count))
@@ -380,33 +370,25 @@ public struct DynamicsRecipe: Recipe {
         }
         let proxyLambda = RankCorrelation(spreadIndices.filter { $0 < d }.map { g.values[$0] }, proxy)
         claims.append(
-            Claim(
+            proxyLambda.positiveClaim(
                 id: "dynamics.proxy-error-grows-with-lambda",
                 statement: "One model trained on variance spread over Fig. 6's SADs has larger error along the "
                     + "larger-eigenvalue ones (the proxy reproduces Fig. 6's ordering).",
-                holds: testable ? proxyLambda.supportsPositive(alpha: Claim.alpha) : nil,
-                directionAgrees: proxyLambda.rho.map { $0 > 0 },
-                evidence: Claim.Evidence(
-                    summary: "\(proxyLambda.summary) between λ and the spread model's error at step "
-                        + "\(checkpoints.last!) along SADs \(spreadIndices.map(String.init).joined(separator: ", ")).",
-                    test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
-                    pValue: proxyLambda.pValue, values: proxyLambda.rho.map { ["rho": $0] } ?? [:])))
+                summary: "\(proxyLambda.summary) between λ and the spread model's error at step "
+                    + "\(checkpoints.last!) along SADs \(spreadIndices.map(String.init).joined(separator: ", ")).",
+                testable: testable))
         var fig6: [Double]?
         if let fig6Result {
             let msw = try Self.fig6MSW2(fig6Result, indices: spreadIndices)
             fig6 = msw
             let agreement = RankCorrelation(proxy, msw)
             claims.append(
-                Claim(
+                agreement.positiveClaim(
                     id: "dynamics.proxy-agrees-with-fig6",
                     statement: "The proxy's ranking of the SADs agrees with Fig. 6's rank-one MSW₂ ranking.",
-                    holds: testable ? agreement.supportsPositive(alpha: Claim.alpha) : nil,
-                    directionAgrees: agreement.rho.map { $0 > 0 },
-                    evidence: Claim.Evidence(
-                        summary: "\(agreement.summary) between the proxy's error and Fig. 6's mean MSW₂ "
-                            + "(\(fig6Result)) over the same SADs.",
-                        test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
-                        pValue: agreement.pValue, values: agreement.rho.map { ["rho": $0] } ?? [:])))
+                    summary: "\(agreement.summary) between the proxy's error and Fig. 6's mean MSW₂ "
+                        + "(\(fig6Result)) over the same SADs.",
+                    testable: testable))
         }
         let summary = Summary(
             laws: laws, binEigenvalues: binLambda, randomOverlap: random, proxyError: proxy,
@@ -444,7 +426,8 @@ public struct DynamicsRecipe: Recipe {
             title: "Law \(r.law) (data along SAD \(r.dataDirections.map(String.init).joined(separator: ", ")))",
             paragraphs: [
                 "Rows: checkpoints \(r.steps.map(String.init).joined(separator: ", ")); columns: bins of SADs in "
-                    + "descending eigenvalue (bin 0 = the largest λ). Colour: log₁₀ of the exact score error along "
+                    + "descending eigenvalue (bin 0 = the largest λ). Colour: log₁₀ of the exact score error "
+                    + "along "
                     + "the bin's SADs, mean over seeds."
             ],
             table: [["step", "DSM loss", "E‖ε̂ − ε*‖²", "top overlap", "bottom overlap"]]
@@ -460,7 +443,8 @@ public struct DynamicsRecipe: Recipe {
                     content: SVGChart.heatmap(
                         title: "\(r.law): log₁₀ error along SAD bins vs step", grid: grid,
                         colourLabel: "log₁₀ E[(uᵀ(ε̂ − ε*))²]"),
-                    caption: "Error along SAD bins (columns, largest λ left) at each checkpoint (rows, top = step 0)."),
+                    caption: "Error along SAD bins (columns, largest λ left) at each checkpoint (rows, top = "
+                        + "step 0)."),
                 .svg(
                     name: "dynamics-\(r.law)-overlap",
                     content: SVGChart.lines(

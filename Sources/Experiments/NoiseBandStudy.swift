@@ -50,8 +50,7 @@ public enum NoiseBandStudy {
         guard (1...64).contains(bands.count) else {
             throw SettingError(setting: "bands", expected: "1…64 bands", found: "\(bands.count)")
         }
-        let schedule = NoiseSchedule(
-            kind: job.spec.schedule == "linear" ? .linear : .cosine, timesteps: job.spec.timesteps)
+        let schedule = job.spec.noiseSchedule
         var directories: [String] = []
         for (b, band) in bands.enumerated() {
             var bandJob = GeometryJob(spec: try job.spec.restricted(to: band), source: job.source)
@@ -118,7 +117,9 @@ public enum NoiseBandStudy {
         return ReportSection(
             title: "G_F by noise band",
             paragraphs: [r.note],
-            table: [["band (t)", "σ_t", "trace", "λ_max", "top-\(r.k) overlap with band 0", "bottom-\(r.k)", "change"]]
+            table: [
+                ["band (t)", "σ_t", "trace", "λ_max", "top-\(r.k) overlap with band 0", "bottom-\(r.k)", "change"]
+            ]
                 + r.bands.map {
                     [
                         $0.timesteps, String(format: "%.3g…%.3g", $0.sigma[0], $0.sigma[1]),

@@ -85,3 +85,22 @@ public struct RankCorrelation: Codable, Equatable, Sendable {
             + "\(Statistics.format(pValue ?? .nan, 2)), \(method))"
     }
 }
+
+extension RankCorrelation {
+    /// The test every rank claim states.
+    public static let claimTest = "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)"
+
+    /// The claim that the association is positive: it holds where the profile can test it and
+    /// ρ > 0 at level α; `directionAgrees` is the sign of ρ. The evidence's `values` carry ρ
+    /// under `valueKey` (nothing when ρ is undefined: fewer than three points or all tied).
+    func positiveClaim(
+        id: String, statement: String, summary: String, testable: Bool, valueKey: String = "rho",
+        test: String = claimTest
+    ) -> Claim {
+        Claim(
+            id: id, statement: statement, holds: testable ? supportsPositive(alpha: Claim.alpha) : nil,
+            directionAgrees: rho.map { $0 > 0 },
+            evidence: Claim.Evidence(
+                summary: summary, test: test, pValue: pValue, values: rho.map { [valueKey: $0] } ?? [:]))
+    }
+}

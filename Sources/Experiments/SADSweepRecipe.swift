@@ -184,17 +184,13 @@ public struct SADSweepRecipe: Recipe {
         if indices.count >= 3 {
             let rank = RankCorrelation(lambdas, msw.map(\.value))
             claims.append(
-                Claim(
+                rank.positiveClaim(
                     id: "\(name).\(arch.name).ordering",
                     statement: "Data along SADs with larger eigenvalues is harder to model: test MSW₂ increases "
                         + "with the SAD's eigenvalue (\(arch.name)).",
-                    holds: testable ? rank.supportsPositive(alpha: Claim.alpha) : nil,
-                    directionAgrees: rank.rho.map { $0 > 0 },
-                    evidence: Claim.Evidence(
-                        summary: "\(rank.summary) between λ and mean MSW₂ over SAD indices "
-                            + "\(indices.map(String.init).joined(separator: ", "))." + caveat,
-                        test: "Spearman rank correlation, one-sided permutation test, α = \(Claim.alpha)",
-                        pValue: rank.pValue, values: ["rho": rank.rho ?? .nan])))
+                    summary: "\(rank.summary) between λ and mean MSW₂ over SAD indices "
+                        + "\(indices.map(String.init).joined(separator: ", "))." + caveat,
+                    testable: testable))
         }
         let first = msw.first!, last = msw.last!
         let paired = PairedComparison(

@@ -62,7 +62,8 @@ public struct ScoreError {
         public var summary: String {
             var lines = [
                 String(
-                    format: "score error of %@ on %@: E‖ε̂ − ε*‖² = %.5g ± %.2g (D = %d; bands pooled)", checkpoint,
+                    format: "score error of %@ on %@: E‖ε̂ − ε*‖² = %.5g ± %.2g (D = %d; bands pooled)",
+                    checkpoint,
                     data, total.mean, total.standardError, dimension)
             ]
             for b in bands {
@@ -117,7 +118,8 @@ public struct ScoreError {
         return try bands.enumerated().map { b, band in
             guard band.last < schedule.timesteps else {
                 throw SettingError(
-                    setting: "timesteps", expected: "bands inside 0…\(schedule.timesteps - 1)", found: band.description)
+                    setting: "timesteps", expected: "bands inside 0…\(schedule.timesteps - 1)",
+                    found: band.description)
             }
             let stream = UInt64(b)
             var sum = 0.0, sumSq = 0.0, targetSum = 0.0, targetSq = 0.0
@@ -135,7 +137,7 @@ public struct ScoreError {
                     for q in 0..<d { xt.data[i * d + q] = a * Float(x0[i * d + q]) + s * noise[i * d + q] }
                 }
                 let eps = network.epsilon(xt, timesteps: t.map(Float.init))
-                try FormatError.requireFinite(eps.data.map(Double.init), file: "network", field: "ε̂")
+                try FiniteCheck.check(eps, tensor: "ε̂", context: "score error, band \(band)")
                 var error = [Double](repeating: 0, count: n * d)
                 let xd = xt.data.map(Double.init)
                 for i in 0..<n {
@@ -263,7 +265,7 @@ extension ScoreError {
                         expected: "(M ≤ \(d), \(shape.map(String.init).joined(separator: ", ")))",
                         found: "\(t.shape)")
                 }
-                try FormatError.requireFinite(t.data.map(Double.init), file: path, field: "vecs")
+                try FormatError.requireFinite(t.data, file: path, field: "vecs")
                 return t.data.map(Double.init)
             case let .basis(family):
                 return try Basis.all(family, shape: shape).vectors.data.map(Double.init)

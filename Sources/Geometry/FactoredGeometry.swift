@@ -48,12 +48,9 @@ extension GeometryState {
     private func unsymmetrizedKernelMean(half: Int?) -> [Double] {
         let mean = accumulator.mean(half: half)
         guard let f = spec.factorization, spec.estimator == Estimator.marginal.rawValue else { return mean }
-        let schedule = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)
         // The rows were scaled by √c (c_T, or the band's own mean 1/σ_t² with a timestep band);
         // the bias term is added here with the same factor.
-        let c = TimestepSampler(
-            estimator: .marginal, schedule: schedule, range: spec.timestepRange.map { $0[0]...$0[1] }
-        ).meanInverseVariance
+        let c = spec.timestepSampler(.marginal).meanInverseVariance
         return f.kernel(featureGram: mean, biasScale: c)
     }
 

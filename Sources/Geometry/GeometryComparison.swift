@@ -56,29 +56,18 @@ public struct GeometryComparison: Sendable {
         traceErrors = (x.d.traceStandardError, y.d.traceStandardError)
         lambdaMax = (x.vals[0], y.vals[0])
         lambdaMaxErrors = (x.d.eigenvalueStandardErrors[0], y.d.eigenvalueStandardErrors[0])
-        func overlap(_ rows: Range<Int>) -> Double {
-            var s = 0.0
-            for i in rows {
-                for j in rows {
-                    var dot = 0.0
-                    for q in 0..<d { dot += x.vecs[i * d + q] * y.vecs[j * d + q] }
-                    s += dot * dot
-                }
-            }
-            return s / Double(rows.count)
-        }
-        topOverlap = overlap(0..<k)
-        bottomOverlap = overlap((d - k)..<d)
-        // cos² θ_i are the eigenvalues of C Cᵀ, C = Q_aᵀQ_b (k × k): largest first, so the
-        // angles come out smallest first.
-        func angles(_ rows: Range<Int>) throws -> [Double] {
+        // C = Q_aᵀQ_b (k × k) over the two subspaces' rows: the overlap is ‖C‖²_F / k, and the
+        // cos² θ_i are the eigenvalues of C Cᵀ (largest first, so the angles come out smallest first).
+        func subspace(_ rows: Range<Int>) throws -> (overlap: Double, angles: [Double]) {
             let n = rows.count
             var c = [Double](repeating: 0, count: n * n)
+            var squares = 0.0
             for (p, i) in rows.enumerated() {
                 for (q, j) in rows.enumerated() {
                     var dot = 0.0
                     for r in 0..<d { dot += x.vecs[i * d + r] * y.vecs[j * d + r] }
                     c[p * n + q] = dot
+                    squares += dot * dot
                 }
             }
             var cct = [Double](repeating: 0, count: n * n)
@@ -90,10 +79,11 @@ public struct GeometryComparison: Sendable {
                 }
             }
             let eig = try SymmetricEigen<Double>(symmetric: cct, n: n)
-            return eig.values.map { acos(min(1, max(0, $0)).squareRoot()) * 180 / .pi }
+            return (squares / Double(n), eig.values.map { acos(min(1, max(0, $0)).squareRoot()) * 180 / .pi })
         }
-        topAngles = try angles(0..<k)
-        bottomAngles = try angles((d - k)..<d)
+        let top = try subspace(0..<k), bottom = try subspace((d - k)..<d)
+        (topOverlap, topAngles) = top
+        (bottomOverlap, bottomAngles) = bottom
         self.data = data
         directories = (a, b)
         if let data {

@@ -223,9 +223,8 @@ public struct GeometryRun {
         let scheme = try InitScheme.parse(spec.initScheme)
         let fromSamples = samples != nil
         let estimator = fromSamples ? .importance : try Estimator.parse(spec.estimator)
-        let schedule = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)
-        let sampler = TimestepSampler(
-            estimator: estimator, schedule: schedule, range: spec.timestepRange.map { $0[0]...$0[1] })
+        let schedule = spec.noiseSchedule
+        let sampler = spec.timestepSampler(estimator)
         guard (instances?.count ?? 0) == (spec.trained?.count ?? 0) else {
             throw FormatError(
                 file: statePath, field: "spec.trained", expected: "\(instances?.count ?? 0) trained instances",

@@ -108,8 +108,8 @@ public struct GeometrySketch {
         var columnSums = [Double](repeating: 0, count: l)
         for p in 0..<m { for j in 0..<l { columnSums[j] += x[p * l + j] } }
         let scheme = try InitScheme.parse(spec.initScheme)
-        let schedule = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)
-        let sampler = TimestepSampler(estimator: .marginal, schedule: schedule)
+        let schedule = spec.noiseSchedule
+        let sampler = spec.timestepSampler(.marginal)
         let probe = try PreparedProbe(try Probe.parse(spec.probe), shape: spec.shape)
         let weights = f.traceWeights()
         guard let marginal = architecture as? OutputLayerMarginalizable else {

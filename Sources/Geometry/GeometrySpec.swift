@@ -48,6 +48,19 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         return estimator == Estimator.marginal.rawValue ? f.featurePositions : f.positions
     }
 
+    /// The run's noise schedule (the reference's buffers).
+    public var noiseSchedule: NoiseSchedule {
+        NoiseSchedule(kind: schedule == "linear" ? .linear : .cosine, timesteps: timesteps)
+    }
+
+    /// The timestep band t is drawn from (nil: all of 0…T−1).
+    public var timestepBand: ClosedRange<Int>? { timestepRange.map { $0[0]...$0[1] } }
+
+    /// The run's timestep draws for `estimator`, over its band.
+    func timestepSampler(_ estimator: Estimator) -> TimestepSampler {
+        TimestepSampler(estimator: estimator, schedule: noiseSchedule, range: timestepBand)
+    }
+
     public var chunks: Int { (networks + chunkSize - 1) / chunkSize }
     /// Networks in chunk k (the last one may be short).
     public func networks(inChunk k: Int) -> Int { min(networks, (k + 1) * chunkSize) - k * chunkSize }
@@ -161,7 +174,9 @@ public struct GeometrySpec: Codable, Equatable, Sendable {
         if let timestepRange {
             guard timestepRange.count == 2, timestepRange[0] >= 0, timestepRange[0] <= timestepRange[1],
                 timestepRange[1] < timesteps, !fromSamples
-            else { throw fail("timestepRange", "[first, last] with 0 ≤ first ≤ last < \(timesteps)", timestepRange) }
+            else {
+                throw fail("timestepRange", "[first, last] with 0 ≤ first ≤ last < \(timesteps)", timestepRange)
+            }
         }
     }
 

@@ -205,8 +205,7 @@ public struct SADs {
                 + "\(trained.count) with its own t and probe draws; " + trained.joined(separator: ", ")
         }
         if let band = spec.timestepRange {
-            let sigma = NoiseSchedule(kind: spec.schedule == "linear" ? .linear : .cosine, timesteps: spec.timesteps)
-                .sqrtOneMinusAlphasCumprod
+            let sigma = spec.noiseSchedule.sqrtOneMinusAlphasCumprod
             manifest["timesteps"] =
                 "t restricted to \(band[0]):\(band[1]) (σ_t \(String(format: "%.4g", sigma[band[0]])) to "
                 + "\(String(format: "%.4g", sigma[band[1]]))), uniformly as the reference within the band"

@@ -22,12 +22,17 @@ public struct TrainedInstances: Sendable {
     public let instances: [Instance]
 
     public init(_ instances: [Instance]) throws {
-        guard (1...GeometrySpec.maxTrainedInstances).contains(instances.count) else {
+        try Self.checkCount(instances.count)
+        self.instances = instances
+    }
+
+    /// 1…`GeometrySpec.maxTrainedInstances` networks (each is held in memory).
+    static func checkCount(_ count: Int) throws {
+        guard (1...GeometrySpec.maxTrainedInstances).contains(count) else {
             throw SettingError(
                 setting: "checkpoint", expected: "1…\(GeometrySpec.maxTrainedInstances) trained networks",
-                found: "\(instances.count)")
+                found: "\(count)")
         }
-        self.instances = instances
     }
 
     /// Networks that are not files of their own (an imported file's own weights): each is
@@ -53,11 +58,7 @@ public struct TrainedInstances: Sendable {
     ) throws
         -> TrainedInstances
     {
-        guard (1...GeometrySpec.maxTrainedInstances).contains(paths.count) else {
-            throw SettingError(
-                setting: "checkpoint", expected: "1…\(GeometrySpec.maxTrainedInstances) files",
-                found: "\(paths.count)")
-        }
+        try checkCount(paths.count)  // before any file is read
         return try TrainedInstances(
             paths.map { path in
                 let bytes = try AtomicFile.read(path)

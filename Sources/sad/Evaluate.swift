@@ -38,8 +38,9 @@ struct Evaluate: ParsableCommand {
     var checkpoint: String?
 
     @Option(
-        help:
-            "With --score-error: the training data's law, rank-one:…, gaussian:sad:VECS.npy:LIST or gaussian:dct:LIST.")
+        help: ArgumentHelp(
+            "With --score-error: the training data's law, rank-one:…, gaussian:sad:VECS.npy:LIST or "
+                + "gaussian:dct:LIST."))
     var data: String?
 
     @Option(

@@ -111,7 +111,8 @@ struct GeometryCommand: ParsableCommand {
                 valueName: "DIR"))
         var compareWith: String?
 
-        @Option(help: ArgumentHelp("With --compare-with: a dataset whose α = tr(G M) is compared.", valueName: "X.npy"))
+        @Option(
+            help: ArgumentHelp("With --compare-with: a dataset whose α = tr(G M) is compared.", valueName: "X.npy"))
         var compareData: String?
 
         @Option(help: "With --compare-with or --bands: the subspace size k.")
