@@ -119,20 +119,25 @@ public struct AlignmentRecipe: Recipe {
     /// MNIST (1×28×28) and CelebA-HQ (1×56×56), and 100k for any other size.
     public static func paperSteps(imageShape: [Int]) -> Int { imageShape == [3, 32, 32] ? 200_000 : 100_000 }
 
-    public var settings: JSONObject {
-        var s = baseSettings
-        if let imported { s["onnx"] = imported.importedIdentity ?? "" }
-        return s
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var data: String
+        public var images: Int
+        public var training: TrainingSettings.Record
+        public var geometry: String
+        public var dataGeometry: String
+        /// The imported network's identity (files and their SHA-256), when `--onnx` is given.
+        public var onnx: String?
     }
 
-    var baseSettings: JSONObject {
-        [
-            "data": data, "images": images, "training": training.json,
-            "geometry": profile == .paper
+    public var settings: Settings {
+        Settings(
+            data: data, images: images, training: training.record,
+            geometry: profile == .paper
                 ? "reference estimator, \(geometryNetworks) networks, zero probe"
                 : "marginal estimator, \(geometryNetworks) networks, zero probe",
-            "data_geometry": "uncentred second moment M = E[x xᵀ] of the images used",
-        ]
+            dataGeometry: "uncentred second moment M = E[x xᵀ] of the images used",
+            onnx: imported.map { $0.importedIdentity ?? "" })
     }
 
     /// The first `images` images of the dataset and the network: the built-in config of their
@@ -290,29 +295,49 @@ public struct AlignmentRecipe: Recipe {
         ]
     }
 
-    public func summarize(_ results: [ExperimentUnit: TrainedModel], in run: RunDirectory) throws -> RecipeSummary {
+    /// Per transform: α (the prediction written before training), SW₂ / MSW₂ over the seeds, baselines.
+    public func aggregate(_ results: [ExperimentUnit: TrainedModel], in run: RunDirectory) throws -> Result {
         let alpha = try Prediction.read(run.file("prepared/alignment.json")).alpha
+        var per: [String: VariantResult] = [:]
+        for v in Self.variants {
+            let rs = (0..<training.seeds).map { results[ExperimentUnit(v, 0, seed: $0)] }
+            per[v] = VariantResult(
+                alpha: alpha[v], sw2: SeedStatistics(rs.map { $0?.sw2Value ?? .nan }),
+                msw2: SeedStatistics(rs.map { $0?.msw2Value ?? .nan }),
+                baselines: BaselineComparison(model: v, results: rs))
+        }
+        return Result(variants: per, alpha: alpha)
+    }
+
+    /// The α prediction (Theorem 2's bounds), the orderings W_min < I and W_min < W_max, the baselines.
+    public func verdict(_ summary: Result) throws -> [Claim] {
+        let per = try Self.variants.map { v in
+            guard let r = summary.variants[v] else { throw RecipeError("\(name): no summary for \(v)") }
+            return r
+        }
+        return claims(alpha: summary.alpha, sw: per.map(\.sw2), msw: per.map(\.msw2), baselines: per.map(\.baselines))
+    }
+
+    /// The table, the SW₂ / MSW₂ bars (Fig. 8) and each transform's samples (Fig. 7).
+    public func figures(_ summary: Result, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures {
+        let alpha = summary.alpha
         var rows: [[String]] = [
             [
                 "W", "α (prediction)", "SW₂ (mean ± SE)", "MSW₂ (mean ± SE)", "zeros SW₂ / MSW₂", "Gaussian SW₂ / MSW₂",
                 "seeds",
             ]
         ]
-        var swStats: [SeedStatistics] = [], mswStats: [SeedStatistics] = [], baselines: [BaselineComparison] = []
-        var per: [String: VariantResult] = [:]
+        var swStats: [SeedStatistics] = [], mswStats: [SeedStatistics] = []
         var figures: [ReportFigure] = []
         for v in Self.variants {
-            let rs = (0..<training.seeds).map { results[ExperimentUnit(v, 0, seed: $0)] }
-            let s = SeedStatistics(rs.map { $0?.sw2Value ?? .nan }),
-                m = SeedStatistics(rs.map { $0?.msw2Value ?? .nan })
-            let b = BaselineComparison(model: v, results: rs)
-            swStats.append(s); mswStats.append(m); baselines.append(b)
+            guard let r = summary.variants[v] else { throw RecipeError("\(name): no summary for \(v)") }
+            let s = r.sw2, m = r.msw2, b = r.baselines
+            swStats.append(s); mswStats.append(m)
             rows.append([
                 v, Statistics.format(alpha[v]), s.formatted, m.formatted,
                 "\(Statistics.format(b.zerosSW2.value)) / \(Statistics.format(b.zerosMSW2.value))",
                 "\(Statistics.format(b.fittedSW2.value)) / \(Statistics.format(b.fittedMSW2.value))", "\(s.count)",
             ])
-            per[v] = VariantResult(alpha: alpha[v], sw2: s, msw2: m, baselines: b)
             let samplesPath = "\(run.unitDirectory(ExperimentUnit(v, 0, seed: 0)))/samples.npy"
             if let samples = try? Npy.read(samplesPath).tensor(file: samplesPath, field: "samples", converting: true),
                 samples.rank == 4, samples.shape[0] >= 1, samples.shape[1] == 1 || samples.shape[1] == 3,
@@ -324,7 +349,6 @@ public struct AlignmentRecipe: Recipe {
                         caption: "\(v): uncurated samples (seed 0), α = \(Statistics.format(alpha[v]))"))
             }
         }
-        let claims = claims(alpha: alpha, sw: swStats, msw: mswStats, baselines: baselines)
         let sw = swStats.map(\.value), swSE = swStats.map(\.error)
         let msw = mswStats.map(\.value), mswSE = mswStats.map(\.error)
         let verdict =
@@ -345,7 +369,6 @@ public struct AlignmentRecipe: Recipe {
                     + " Lower α predicts easier generation.", verdict,
             ],
             table: rows, figures: figures)
-        return RecipeSummary(
-            result: Result(variants: per, alpha: alpha), sections: [section], headline: [verdict], claims: claims)
+        return RecipeFigures(sections: [section], headline: [verdict])
     }
 }

@@ -44,13 +44,20 @@ public struct BasisHeatmapRecipe: Recipe {
         }
     }
 
-    public var settings: JSONObject {
-        [
-            "config": "1x16x16-iddpm (nearest)", "families": families,
-            "basis_rows": profile == .paper
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var config: String
+        public var families: [String]
+        public var basisRows: String
+        public var training: TrainingSettings.Record
+    }
+
+    public var settings: Settings {
+        Settings(
+            config: "1x16x16-iddpm (nearest)", families: families,
+            basisRows: profile == .paper
                 ? "all 256" : profile == .cpu ? "the 8×8 even cells of each heatmap" : "0,255",
-            "training": training.json,
-        ]
+            training: training.record)
     }
 
     public func prepare(in run: RunDirectory) throws {}
@@ -195,28 +202,54 @@ public struct BasisHeatmapRecipe: Recipe {
         public var baselines: [BaselineComparison]
     }
 
-    public func summarize(_ results: [ExperimentUnit: TrainedModel], in run: RunDirectory) throws -> RecipeSummary {
-        var out: [String: [String: Double?]] = [:], figures: [ReportFigure] = [],
-            table: [[String]] = [["basis", "datasets", "mean MSW₂", "min", "max", "beat the zero sampler"]]
-        var msw: [String: [Int: Double]] = [:], baselines: [BaselineComparison] = []
+    /// Per basis element: mean MSW₂ over the seeds, and the trivial baselines.
+    public func aggregate(_ results: [ExperimentUnit: TrainedModel], in run: RunDirectory) throws -> Result {
+        var out: [String: [String: Double?]] = [:], baselines: [BaselineComparison] = []
         for f in families {
-            var values: [Int: Double] = [:], beating = 0
-            let rows = self.rows[f] ?? []
-            for r in rows {
+            var values: [String: Double?] = [:]
+            for r in rows[f] ?? [] {
                 let rs = (0..<training.seeds).map { results[ExperimentUnit(f, r, seed: $0)] }
                 let b = BaselineComparison(model: "\(f) \(r)", results: rs)
-                values[r] = b.msw2.value
+                // A row without a finished seed stays in the file as null (not left out).
+                values.updateValue(b.msw2.value.isFinite ? b.msw2.value : nil, forKey: "\(r)")
                 baselines.append(b)
-                beating += b.beatsZeros ? 1 : 0
             }
-            msw[f] = values
+            out[f] = values
+        }
+        return Result(msw2ByFamilyAndRow: out, baselines: baselines)
+    }
+
+    /// family → basis row → mean MSW₂ (NaN where no seed finished).
+    func meanMSW2(_ summary: Result) -> [String: [Int: Double]] {
+        Dictionary(
+            uniqueKeysWithValues: families.map { f in
+                (
+                    f,
+                    Dictionary(
+                        uniqueKeysWithValues: (rows[f] ?? []).map { r in
+                            (r, (summary.msw2ByFamilyAndRow[f]?["\(r)"] ?? nil) ?? .nan)
+                        })
+                )
+            })
+    }
+
+    public func verdict(_ summary: Result) throws -> [Claim] {
+        try claims(meanMSW2(summary), baselines: summary.baselines)
+    }
+
+    /// Per basis: its heatmap in the paper's layout, and a table row.
+    public func figures(_ summary: Result, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures {
+        let msw = meanMSW2(summary)
+        var figures: [ReportFigure] = [],
+            table: [[String]] = [["basis", "datasets", "mean MSW₂", "min", "max", "beat the zero sampler"]]
+        for f in families {
+            let rows = self.rows[f] ?? [], values = msw[f] ?? [:]
+            let beating = summary.baselines.filter { $0.model.hasPrefix("\(f) ") && $0.beatsZeros }.count
             let all = rows.compactMap { values[$0] }.filter(\.isFinite)
             table.append([
                 f, "\(rows.count)", Statistics.format(Statistics.mean(all)), Statistics.format(all.min() ?? .nan),
                 Statistics.format(all.max() ?? .nan), "\(beating) of \(rows.count)",
             ])
-            out[f] = Dictionary(
-                uniqueKeysWithValues: rows.map { r in ("\(r)", values[r].flatMap { $0.isFinite ? $0 : nil }) })
             figures.append(
                 .svg(
                     name: "fig2-\(f)",
@@ -225,11 +258,9 @@ public struct BasisHeatmapRecipe: Recipe {
                         colourLabel: "MSW₂"),
                     caption: "\(f) (grey: not run in this profile)."))
         }
-        let zeros = SeedStatistics(baselines.map(\.zerosMSW2.value))
-        let claims = try claims(msw, baselines: baselines)
+        let zeros = SeedStatistics(summary.baselines.map(\.zerosMSW2.value))
         let verdict = claims.map { "\($0.id): \($0.verdict)" }.joined(separator: "; ")
-        return RecipeSummary(
-            result: Result(msw2ByFamilyAndRow: out, baselines: baselines),
+        return RecipeFigures(
             sections: [
                 ReportSection(
                     title: "Rank-one heatmaps (Fig. 2)",
@@ -242,6 +273,6 @@ public struct BasisHeatmapRecipe: Recipe {
                 "Fig. 2 heatmaps for \(families.joined(separator: ", ")) over "
                     + "\(rows.values.map(\.count).max() ?? 0) basis elements each. "
                     + verdict + "."
-            ], claims: claims)
+            ])
     }
 }

@@ -22,11 +22,17 @@ public struct DataProbedGeometryRecipe: Recipe {
         networks = [.quick: 64, .cpu: 8192, .paper: 1_000_000][profile]!
     }
 
-    public var settings: JSONObject {
-        [
-            "image": data.map { "first image of \($0)" } ?? "a synthetic 16×16 image (two Gaussian blobs)",
-            "estimator": profile == .paper ? "reference" : "marginal", "networks": networks,
-        ]
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var image: String
+        public var estimator: String
+        public var networks: Int
+    }
+
+    public var settings: Settings {
+        Settings(
+            image: data.map { "first image of \($0)" } ?? "a synthetic 16×16 image (two Gaussian blobs)",
+            estimator: profile == .paper ? "reference" : "marginal", networks: networks)
     }
 
     /// The probe image (1, C, H, W) and its config.
@@ -87,6 +93,9 @@ public struct DataProbedGeometryRecipe: Recipe {
         public var similarityFirst8Mean: Double?
         /// Eq. 30 similarity (h = 1) of each data-probed eigenvector to the zero-probe ones.
         public var similarity: [Double]
+        /// The DFT-energy-weighted mean radial frequency (cycles per side) of the first
+        /// min(32, D) data-probed eigenvectors.
+        public var meanFrequency: [Double]
     }
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Unit {
@@ -94,12 +103,28 @@ public struct DataProbedGeometryRecipe: Recipe {
         return Unit(topEigenvalues: Array(g.values.prefix(8)), trace: g.values.reduce(0, +))
     }
 
-    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
+    /// The two spectra, the Eq. 30 similarity and the eigenvectors' frequencies.
+    public func aggregate(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> Result {
         let probed = try geometry("data-probe", in: run), zero = try geometry("zero-probe", in: run)
         let d = probed.values.count
         let a = try SymmetricEigen<Double>(symmetric: probed.geometry, n: d),
             b = try SymmetricEigen<Double>(symmetric: zero.geometry, n: d)
         let similarity = windowedProjectionEnergy(a, b, halfWidth: 1)
+        let k = min(8, d)
+        let mean8 = Statistics.mean(Array(similarity.prefix(8)))
+        return Result(
+            topEigenvaluesDataProbe: Array(probed.values.prefix(k)),
+            topEigenvaluesZeroProbe: Array(zero.values.prefix(k)),
+            similarityFirst8Mean: mean8.isFinite ? mean8 : nil, similarity: similarity,
+            meanFrequency: Self.meanFrequency(probed.vectors, count: min(32, d)))
+    }
+
+    public func verdict(_ summary: Result) throws -> [Claim] { claims(summary) }
+
+    /// The probe image with the first eigenvectors, the table and the spectra.
+    public func figures(_ summary: Result, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures {
+        let probed = try geometry("data-probe", in: run), zero = try geometry("zero-probe", in: run)
+        let d = probed.values.count, similarity = summary.similarity
         let shape = Array(probed.vectors.shape.dropFirst()), plane = shape.reduce(1, *)
         let k = min(8, d)
         let (x, _) = try image()
@@ -107,8 +132,7 @@ public struct DataProbedGeometryRecipe: Recipe {
         tiles += Array(probed.vectors.data[0..<(k * plane)])
         let grid = ImageGrid.png(
             Tensor(shape: [k + 1] + shape, data: tiles), columns: k + 1, zoom: 4, scaling: .symmetric)
-        let mean8 = Statistics.mean(Array(similarity.prefix(8)))
-        let claims = claims(probed, similarity: similarity)
+        let mean8 = summary.similarityFirst8Mean ?? .nan
         let verdict =
             "Data-probed vs zero-probe geometry: mean Eq. 30 similarity of the first 8 eigenvectors "
             + "\(Statistics.format(mean8, 3)) (random baseline \(Statistics.format(3 / Double(d), 2))). "
@@ -120,11 +144,7 @@ public struct DataProbedGeometryRecipe: Recipe {
                 ChartSeries(name: "zero probe", x: (0..<d).map(Double.init), y: zero.values.map { max($0, 1e-12) }),
             ],
             logY: true)
-        return RecipeSummary(
-            result: Result(
-                topEigenvaluesDataProbe: Array(probed.values.prefix(k)),
-                topEigenvaluesZeroProbe: Array(zero.values.prefix(k)),
-                similarityFirst8Mean: mean8.isFinite ? mean8 : nil, similarity: similarity),
+        return RecipeFigures(
             sections: [
                 ReportSection(
                     title: "Data-probed geometry (Fig. 9)", paragraphs: [verdict],
@@ -142,7 +162,7 @@ public struct DataProbedGeometryRecipe: Recipe {
                         .svg(name: "fig9-spectra", content: chart, caption: "Eigenvalues (log scale)."),
                     ])
             ],
-            headline: [verdict], claims: claims)
+            headline: [verdict])
     }
 
     /// The DFT-energy-weighted mean radial frequency |f| (cycles per image side, zero frequency
@@ -168,11 +188,10 @@ public struct DataProbedGeometryRecipe: Recipe {
 
     /// The paper's two readings of Fig. 9: the eigenvectors adapt to the image, and their
     /// frequency rises as the eigenvalue falls.
-    func claims(_ probed: GeometrySource.Loaded, similarity: [Double]) -> [Claim] {
-        let d = probed.values.count, k = min(32, d)
-        let frequency = Self.meanFrequency(probed.vectors, count: k)
+    func claims(_ summary: Result) -> [Claim] {
+        let d = summary.similarity.count, frequency = summary.meanFrequency, k = frequency.count
         let rank = RankCorrelation((0..<k).map(Double.init), frequency)
-        let mean8 = Statistics.mean(Array(similarity.prefix(8)))
+        let mean8 = summary.similarityFirst8Mean ?? .nan
         let testable = profile != .quick
         return [
             Claim(

@@ -86,6 +86,22 @@ public struct DynamicsRecipe: Recipe {
         public var proxyError: [Double]
         public var spreadIndices: [Int]
         public var fig6MSW2: [Double]?
+        /// SADs per bin (D/16).
+        public var binWidth: Int
+        /// Per bin, over every unit: log(error at the last checkpoint / error at step 0), and the
+        /// error at the last checkpoint (nil: a bin holding only data directions).
+        public var binDecayLogRatio: [Double?]
+        public var binLateError: [Double?]
+        /// The init eigenvalues of `spreadIndices` (those below D).
+        public var proxyEigenvalues: [Double]
+
+        // Written as snake case (fig6_msw2 …); the raw value makes the round trip through
+        // JSONCoding's snake-case strategies exact for the acronym.
+        enum CodingKeys: String, CodingKey {
+            case laws, binEigenvalues, randomOverlap, proxyError, spreadIndices, binWidth, binDecayLogRatio
+            case binLateError, proxyEigenvalues
+            case fig6MSW2 = "fig6Msw2"
+        }
     }
 
     public init(profile: Profile, options: RecipeOptions) {
@@ -128,20 +144,32 @@ public struct DynamicsRecipe: Recipe {
         if let seeds = options.seeds { training.seeds = seeds }
     }
 
-    public var settings: JSONObject {
-        var s: JSONObject = [
-            "architecture": Architecture.iddpmNearest.name, "laws": Self.laws, "checkpoints": checkpoints,
-            "train_samples": training.trainSamples, "batch_size": training.batchSize, "seeds": training.seeds,
-            "geometry": "marginal estimator, \(geometryNetworks) networks, zero probe (the init SADs)",
-            "score_error": "exact ε* of the Gaussian law, \(scoreDraws) draws in each of \(bands) log-spaced bands",
-            "bands": (try? TimestepBand.logSpaced(count: bands, timesteps: 1000).map(\.description)) ?? [],
-            "trained_geometry":
-                "importance estimator over the one trained network, \(trainedGeometryDraws) draws, probe: forward "
-                + "diffusion of its training data; top/bottom-\(k) overlap with the init SADs",
-            "spread_sads": spreadIndices,
-        ]
-        if let fig6Result { s["fig6_result"] = fig6Result }
-        return s
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var architecture: String
+        public var laws: [String]
+        public var checkpoints: [Int]
+        public var trainSamples: Int
+        public var batchSize: Int
+        public var seeds: Int
+        public var geometry: String
+        public var scoreError: String
+        public var bands: [String]
+        public var trainedGeometry: String
+        public var spreadSads: [Int]
+        public var fig6Result: String?
+    }
+
+    public var settings: Settings {
+        Settings(
+            architecture: Architecture.iddpmNearest.name, laws: Self.laws, checkpoints: checkpoints,
+            trainSamples: training.trainSamples, batchSize: training.batchSize, seeds: training.seeds,
+            geometry: "marginal estimator, \(geometryNetworks) networks, zero probe (the init SADs)",
+            scoreError: "exact ε* of the Gaussian law, \(scoreDraws) draws in each of \(bands) log-spaced bands",
+            bands: (try? TimestepBand.logSpaced(count: bands, timesteps: 1000).map(\.description)) ?? [],
+            trainedGeometry: "importance estimator over the one trained network, \(trainedGeometryDraws) draws, "
+                + "probe: forward diffusion of its training data; top/bottom-\(k) overlap with the init SADs",
+            spreadSads: spreadIndices, fig6Result: fig6Result)
     }
 
     func geometry(in run: RunDirectory) throws -> GeometrySource.Loaded {
@@ -282,14 +310,14 @@ public struct DynamicsRecipe: Recipe {
 
     var testable: Bool { profile != .quick }
 
-    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
+    /// Per law: loss, score error, binned error along the SADs and the overlaps per checkpoint
+    /// (mean over seeds); per bin over every unit: the decay and the late error; the proxy.
+    public func aggregate(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> Summary {
         let g = try geometry(in: run)
         let d = g.values.count, width = max(1, d / 16)
         let binLambda = Self.binned(g.values, width: width)
-        let random = Double(k) / Double(d)
         var laws: [LawResult] = []
         var decayRatios: [[Double]] = [], lateErrors: [[Double]] = []
-        var sections: [ReportSection] = []
         for (index, law) in Self.laws.enumerated() {
             let units = (0..<training.seeds).compactMap { results[ExperimentUnit(law, index, seed: $0)] }
             guard let first = units.first else { continue }
@@ -307,28 +335,46 @@ public struct DynamicsRecipe: Recipe {
                 decayRatios.append(zip(end, start).map { log($0 / $1) })
                 lateErrors.append(end)
             }
-            let result = LawResult(
-                law: law, dataDirections: first.dataDirections, steps: steps,
-                loss: steps.indices.map { c in mean { $0.checkpoints[c].loss } },
-                scoreError: steps.indices.map { c in mean { $0.checkpoints[c].scoreError.mean } },
-                binnedError: binnedPerStep.map { row in row.map { $0.isFinite ? $0 : nil } },
-                topOverlap: steps.indices.map { c in mean { $0.checkpoints[c].topOverlap } },
-                bottomOverlap: steps.indices.map { c in mean { $0.checkpoints[c].bottomOverlap } })
-            laws.append(result)
-            sections.append(section(result, binLambda: binLambda, random: random))
+            laws.append(
+                LawResult(
+                    law: law, dataDirections: first.dataDirections, steps: steps,
+                    loss: steps.indices.map { c in mean { $0.checkpoints[c].loss } },
+                    scoreError: steps.indices.map { c in mean { $0.checkpoints[c].scoreError.mean } },
+                    binnedError: binnedPerStep.map { row in row.map { $0.isFinite ? $0 : nil } },
+                    topOverlap: steps.indices.map { c in mean { $0.checkpoints[c].topOverlap } },
+                    bottomOverlap: steps.indices.map { c in mean { $0.checkpoints[c].bottomOverlap } }))
         }
         // Per bin, the mean over every unit (bins holding only data directions are NaN and drop out).
-        func columnMeans(_ rows: [[Double]]) -> [Double] {
+        func columnMeans(_ rows: [[Double]]) -> [Double?] {
             guard let n = rows.first?.count else { return [] }
             return (0..<n).map { b in
                 let v = rows.map { $0[b] }.filter(\.isFinite)
-                return v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count)
+                return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
             }
         }
-        let decay = columnMeans(decayRatios), late = columnMeans(lateErrors)
-        let keep = binLambda.indices.filter { decay[$0].isFinite && late[$0].isFinite }
-        let decayRank = RankCorrelation(keep.map { binLambda[$0] }, keep.map { decay[$0] })
-        let lateRank = RankCorrelation(keep.map { binLambda[$0] }, keep.map { late[$0] })
+        // The proxy: one `spread` model's error along Fig. 6's indices, and Fig. 6's rank-one
+        // MSW₂ there when a Fig. 6 result is given.
+        let spreadUnits = (0..<training.seeds).compactMap { results[ExperimentUnit("spread", 2, seed: $0)] }
+        let proxy = spreadIndices.filter { $0 < d }.map { j in
+            spreadUnits.map { $0.checkpoints.last!.perDirection[j] }.reduce(0, +) / Double(max(1, spreadUnits.count))
+        }
+        return Summary(
+            laws: laws, binEigenvalues: binLambda, randomOverlap: Double(k) / Double(d), proxyError: proxy,
+            spreadIndices: spreadIndices,
+            fig6MSW2: try fig6Result.map { try Self.fig6MSW2($0, indices: spreadIndices) }, binWidth: width,
+            binDecayLogRatio: columnMeans(decayRatios), binLateError: columnMeans(lateErrors),
+            proxyEigenvalues: spreadIndices.filter { $0 < d }.map { g.values[$0] })
+    }
+
+    /// Decay and late error against λ (Spearman over bins), the subspaces' persistence, the proxy.
+    public func verdict(_ summary: Summary) throws -> [Claim] {
+        let binLambda = summary.binEigenvalues, random = summary.randomOverlap, width = summary.binWidth
+        let keep = binLambda.indices.filter {
+            $0 < summary.binDecayLogRatio.count && summary.binDecayLogRatio[$0] != nil
+                && $0 < summary.binLateError.count && summary.binLateError[$0] != nil
+        }
+        let decayRank = RankCorrelation(keep.map { binLambda[$0] }, keep.map { summary.binDecayLogRatio[$0]! })
+        let lateRank = RankCorrelation(keep.map { binLambda[$0] }, keep.map { summary.binLateError[$0]! })
         var claims = [
             decayRank.positiveClaim(
                 id: "dynamics.error-decays-slower-along-large-lambda",
@@ -345,6 +391,7 @@ public struct DynamicsRecipe: Recipe {
                     + "\(checkpoints.last!) along the bin's SADs.",
                 testable: testable),
         ]
+        let laws = summary.laws
         for (which, pick) in [("top", \LawResult.topOverlap), ("bottom", \LawResult.bottomOverlap)] {
             let start = laws.map { $0[keyPath: pick].first! }.reduce(0, +) / Double(max(1, laws.count))
             let end = laws.map { $0[keyPath: pick].last! }.reduce(0, +) / Double(max(1, laws.count))
@@ -362,13 +409,8 @@ public struct DynamicsRecipe: Recipe {
                         test: "holds when the final overlap is ≥ half the step-0 overlap and ≥ 10× random",
                         values: ["start": start, "end": end, "random": random])))
         }
-        // The proxy: one `spread` model's error along Fig. 6's indices against their eigenvalues,
-        // and against Fig. 6's rank-one MSW₂ when a Fig. 6 result is given.
-        let spreadUnits = (0..<training.seeds).compactMap { results[ExperimentUnit("spread", 2, seed: $0)] }
-        let proxy = spreadIndices.filter { $0 < d }.map { j in
-            spreadUnits.map { $0.checkpoints.last!.perDirection[j] }.reduce(0, +) / Double(max(1, spreadUnits.count))
-        }
-        let proxyLambda = RankCorrelation(spreadIndices.filter { $0 < d }.map { g.values[$0] }, proxy)
+        let proxy = summary.proxyError
+        let proxyLambda = RankCorrelation(summary.proxyEigenvalues, proxy)
         claims.append(
             proxyLambda.positiveClaim(
                 id: "dynamics.proxy-error-grows-with-lambda",
@@ -377,10 +419,7 @@ public struct DynamicsRecipe: Recipe {
                 summary: "\(proxyLambda.summary) between λ and the spread model's error at step "
                     + "\(checkpoints.last!) along SADs \(spreadIndices.map(String.init).joined(separator: ", ")).",
                 testable: testable))
-        var fig6: [Double]?
-        if let fig6Result {
-            let msw = try Self.fig6MSW2(fig6Result, indices: spreadIndices)
-            fig6 = msw
+        if let fig6Result, let msw = summary.fig6MSW2 {
             let agreement = RankCorrelation(proxy, msw)
             claims.append(
                 agreement.positiveClaim(
@@ -390,32 +429,33 @@ public struct DynamicsRecipe: Recipe {
                         + "(\(fig6Result)) over the same SADs.",
                     testable: testable))
         }
-        let summary = Summary(
-            laws: laws, binEigenvalues: binLambda, randomOverlap: random, proxyError: proxy,
-            spreadIndices: spreadIndices, fig6MSW2: fig6)
-        return RecipeSummary(
-            result: summary, sections: sections,
-            headline: claims.map { "\($0.id): \($0.verdict) — \($0.evidence.summary)" }, claims: claims)
+        return claims
+    }
+
+    /// Per law: the error along SAD bins against the step, and the overlaps.
+    public func figures(_ summary: Summary, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures {
+        RecipeFigures(
+            sections: summary.laws.map {
+                section($0, binLambda: summary.binEigenvalues, random: summary.randomOverlap)
+            },
+            headline: claims.map { "\($0.id): \($0.verdict) — \($0.evidence.summary)" })
     }
 
     /// The nearest U-Net's mean MSW₂ at `indices` from a Fig. 6 result.json.
     static func fig6MSW2(_ path: String, indices: [Int]) throws -> [Double] {
-        let o = try JSONFile.read(path)
-        guard let arch = o[Architecture.iddpmNearest.name] as? JSONObject,
-            let perIndex = arch["per_index"] as? [JSONObject]
-        else {
+        let name = Architecture.iddpmNearest.name
+        guard let arch = try SADSweepRecipe.Saved.read(path).architectures[name] else {
             throw FormatError(
-                file: path, field: "\(Architecture.iddpmNearest.name).per_index", expected: "a Fig. 6 result.json",
-                found: "no such field")
+                file: path, field: "settings.architectures", expected: "a Fig. 6 result with \(name)",
+                found: "no \(name)")
         }
         return try indices.map { i in
-            guard let row = perIndex.first(where: { ($0["index"] as? Int) == i }),
-                let msw = (row["msw2"] as? JSONObject)?["value"] as? Double
-            else {
+            guard let row = arch.perIndex.first(where: { $0.index == i }), row.msw2.value.isFinite else {
                 throw FormatError(
-                    file: path, field: "per_index[index = \(i)].msw2.value", expected: "a number", found: "none")
+                    file: path, field: "\(name).per_index[index = \(i)].msw2.value", expected: "a finite number",
+                    found: "none")
             }
-            return msw
+            return row.msw2.value
         }
     }
 

@@ -25,12 +25,19 @@ public struct ImpulseResponseRecipe: Recipe {
         seeds = options.seeds ?? [.quick: 1, .cpu: 8, .paper: 32][profile]!
     }
 
-    public var settings: JSONObject {
-        [
-            "config": "1x16x16-iddpm", "init": "symmetric (kernels averaged over the 8 square symmetries, zero biases)",
-            "impulse": "centred 2×2 block of ones", "response": "ε̂(impulse), t = 0 (the U-Net ignores t)",
-            "seeds": seeds,
-        ]
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var config: String
+        public var `init`: String
+        public var impulse: String
+        public var response: String
+        public var seeds: Int
+    }
+
+    public var settings: Settings {
+        Settings(
+            config: "1x16x16-iddpm", init: "symmetric (kernels averaged over the 8 square symmetries, zero biases)",
+            impulse: "centred 2×2 block of ones", response: "ε̂(impulse), t = 0 (the U-Net ignores t)", seeds: seeds)
     }
 
     public func prepare(in run: RunDirectory) throws {}
@@ -80,19 +87,49 @@ public struct ImpulseResponseRecipe: Recipe {
     /// result.json: the mean asymmetries per resampling ("nearest", "area") over the seeds.
     public typealias Result = [String: Asymmetry]
 
-    public func summarize(_ results: [ExperimentUnit: Asymmetry], in run: RunDirectory) throws -> RecipeSummary {
-        var rows: [[String]] = [["resampling", "‖R − flipₕR‖/‖R‖", "‖R − flipᵥR‖/‖R‖", "‖R − Rᵀ‖/‖R‖", "seeds"]]
+    /// The mean asymmetries per resampling over the seeds.
+    public func aggregate(_ results: [ExperimentUnit: Asymmetry], in run: RunDirectory) throws -> Result {
         var out: Result = [:]
-        var images: [Float] = []
         for interp in ["nearest", "area"] {
             let rs = (0..<seeds).compactMap { results[ExperimentUnit(interp, 0, seed: $0)] }
-            let mean = Asymmetry(
+            out[interp] = Asymmetry(
                 asymmetryFlipHorizontal: Statistics.mean(rs.map(\.asymmetryFlipHorizontal)),
                 asymmetryFlipVertical: Statistics.mean(rs.map(\.asymmetryFlipVertical)),
                 asymmetryTranspose: Statistics.mean(rs.map(\.asymmetryTranspose)))
+        }
+        return out
+    }
+
+    /// Nearest resampling breaks the flip symmetry by at least 10× more than area resampling.
+    public func verdict(_ summary: Result) throws -> [Claim] {
+        let flip = { (i: String) in summary[i]?.asymmetryFlipHorizontal ?? .nan }
+        let transpose = { (i: String) in summary[i]?.asymmetryTranspose ?? .nan }
+        let near = flip("nearest"), area = flip("area")
+        return [
+            Claim(
+                id: "fig3.nearest-asymmetric",
+                statement: "With a symmetric initialisation, nearest resampling (stride-2 convolution) makes the "
+                    + "impulse response visibly asymmetric, while area resampling keeps it symmetric.",
+                holds: near.isFinite && area.isFinite ? near > 10 * max(area, 1e-7) : nil,
+                evidence: Claim.Evidence(
+                    summary: "‖R − flipₕR‖/‖R‖: nearest \(Statistics.format(near, 3)), area "
+                        + "\(Statistics.format(area, 3)) (transpose, a symmetry both keep: nearest "
+                        + "\(Statistics.format(transpose("nearest"), 2)), area "
+                        + "\(Statistics.format(transpose("area"), 2))); "
+                        + "mean over \(seeds) seed\(seeds == 1 ? "" : "s").",
+                    test: "nearest's flip asymmetry at least 10× area's",
+                    values: ["flip_nearest": near, "flip_area": area]))
+        ]
+    }
+
+    /// The table, and each response beside its difference from its mirror image (seed 0).
+    public func figures(_ summary: Result, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures {
+        var rows: [[String]] = [["resampling", "‖R − flipₕR‖/‖R‖", "‖R − flipᵥR‖/‖R‖", "‖R − Rᵀ‖/‖R‖", "seeds"]]
+        var images: [Float] = []
+        for interp in ["nearest", "area"] {
+            guard let mean = summary[interp] else { throw RecipeError("\(name): no summary for \(interp)") }
             let means = [mean.asymmetryFlipHorizontal, mean.asymmetryFlipVertical, mean.asymmetryTranspose]
-            rows.append([interp] + means.map { Statistics.format($0, 3) } + ["\(rs.count)"])
-            out[interp] = mean
+            rows.append([interp] + means.map { Statistics.format($0, 3) } + ["\(seeds)"])
             let path = "\(run.unitDirectory(ExperimentUnit(interp, 0, seed: 0)))/response.npy"
             let r = try Npy.read(path).tensor(file: path, field: "response", converting: true)
             // A unit file read back is untrusted: the grid below indexes 16 × 16 values.
@@ -104,26 +141,14 @@ public struct ImpulseResponseRecipe: Recipe {
             images += r.data
             images += (0..<256).map { k in r.data[k] - r.data[(k / 16) * 16 + 15 - k % 16] }
         }
-        let flip = { (i: String) in out[i]?.asymmetryFlipHorizontal ?? .nan }
-        let transpose = { (i: String) in out[i]?.asymmetryTranspose ?? .nan }
-        let near = flip("nearest"), area = flip("area")
-        let claim = Claim(
-            id: "fig3.nearest-asymmetric",
-            statement: "With a symmetric initialisation, nearest resampling (stride-2 convolution) makes the impulse "
-                + "response visibly asymmetric, while area resampling keeps it symmetric.",
-            holds: near.isFinite && area.isFinite ? near > 10 * max(area, 1e-7) : nil,
-            evidence: Claim.Evidence(
-                summary: "‖R − flipₕR‖/‖R‖: nearest \(Statistics.format(near, 3)), area \(Statistics.format(area, 3)) "
-                    + "(transpose, a symmetry both keep: nearest \(Statistics.format(transpose("nearest"), 2)), area "
-                    + "\(Statistics.format(transpose("area"), 2))); mean over \(seeds) seed\(seeds == 1 ? "" : "s").",
-                test: "nearest's flip asymmetry at least 10× area's",
-                values: ["flip_nearest": near, "flip_area": area]))
+        let near = summary["nearest"]?.asymmetryFlipHorizontal ?? .nan
+        let area = summary["area"]?.asymmetryFlipHorizontal ?? .nan
         let verdict =
             "Flip asymmetry of the impulse response: nearest \(Statistics.format(near, 3)), area "
-            + "\(Statistics.format(area, 3)). \(claim.id): \(claim.verdict)."
+            + "\(Statistics.format(area, 3)). "
+            + claims.map { "\($0.id): \($0.verdict)" }.joined(separator: "; ") + "."
         let grid = ImageGrid.png(Tensor(shape: [4, 1, 16, 16], data: images), columns: 4, zoom: 8, scaling: .symmetric)
-        return RecipeSummary(
-            result: out,
+        return RecipeFigures(
             sections: [
                 ReportSection(
                     title: "Impulse response (Fig. 3)", paragraphs: [verdict], table: rows,
@@ -136,6 +161,6 @@ public struct ImpulseResponseRecipe: Recipe {
                         )
                     ])
             ],
-            headline: [verdict], claims: [claim])
+            headline: [verdict])
     }
 }

@@ -30,13 +30,25 @@ public struct LinearSGDRecipe: Recipe {
         }
     }
 
-    public var settings: JSONObject {
-        [
-            "dimension": 5, "lambdas": lambdas, "sigma": sigma, "learning_rate": learningRate, "steps": steps,
-            "batch_size": 1,
-            "seeds": seeds, "theta_init_std": thetaStd, "late_phase": "mean error over the last quarter of the steps",
-            "phi": "Φ = U diag(√λ), U a fixed random orthogonal matrix (seed 0)",
-        ]
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var dimension: Int
+        public var lambdas: [Double]
+        public var sigma: Double
+        public var learningRate: Double
+        public var steps: Int
+        public var batchSize: Int
+        public var seeds: Int
+        public var thetaInitStd: Double
+        public var latePhase: String
+        public var phi: String
+    }
+
+    public var settings: Settings {
+        Settings(
+            dimension: 5, lambdas: lambdas, sigma: sigma, learningRate: learningRate, steps: steps, batchSize: 1,
+            seeds: seeds, thetaInitStd: thetaStd, latePhase: "mean error over the last quarter of the steps",
+            phi: "Φ = U diag(√λ), U a fixed random orthogonal matrix (seed 0)")
     }
 
     public func prepare(in run: RunDirectory) throws {}
@@ -71,6 +83,17 @@ public struct LinearSGDRecipe: Recipe {
         public var pearsonRLambdaLateError: Double?
         public var lambdas: [Double]
         public var lateError: [SeedStatistics]
+        /// Per eigenvector: the GD error at the last step (mean over seeds; nil: none finished).
+        public var gdFinalError: [Double?]
+        /// Per eigenvector: the fitted GD log-error slope per step (seed 0; nil: too few points).
+        public var gdFittedRate: [Double?]
+        /// The predicted slowest GD rate, log(1 − 2ησ²λ_min).
+        public var gdPredictedRate: Double
+        /// The recorded steps, and per eigenvector the SGD error there (mean over seeds) and
+        /// the GD error (seed 0); empty where no seed finished.
+        public var curveSteps: [Double]
+        public var sgdMeanCurve: [[Double]]
+        public var gdCurve: [[Double]]
     }
 
     public func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> Unit {
@@ -136,18 +159,15 @@ public struct LinearSGDRecipe: Recipe {
         Set((0..<checkpoints).map { Int(pow(Double(steps), Double($0) / Double(checkpoints - 1)).rounded()) })
     }
 
-    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
+    /// Per eigenvector: the late SGD error over the seeds, the curves, and the fitted GD rate.
+    public func aggregate(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> Result {
         let expectedSteps = curveSteps.union([0]).sorted().map(Double.init)
-        var lateMeans: [Double] = [], lateSE: [Double] = [], lateStats: [SeedStatistics] = []
-        var series: [ChartSeries] = [], gdSeries: [ChartSeries] = []
-        var rows: [[String]] = [["eigenvector", "λ", "late SGD error (mean ± SE)", "GD error at end"]]
+        var lateStats: [SeedStatistics] = [], gdFinal: [Double?] = [], fitted: [Double?] = []
+        var sgdCurves: [[Double]] = [], gdCurves: [[Double]] = []
         for i in 0..<lambdas.count {
             let rs = (0..<seeds).compactMap { results[ExperimentUnit("u", i, seed: $0)] }
-            let late = SeedStatistics(
-                (0..<seeds).map { results[ExperimentUnit("u", i, seed: $0)]?.lateError ?? .nan })
-            lateStats.append(late)
-            lateMeans.append(late.value)
-            lateSE.append(late.error)
+            lateStats.append(
+                SeedStatistics((0..<seeds).map { results[ExperimentUnit("u", i, seed: $0)]?.lateError ?? .nan }))
             let curves = rs.map(\.curve)
             // Unit results are read back from disk: every curve must have the same steps and
             // three columns (step, SGD error, GD error), or the unit file is refused.
@@ -161,21 +181,48 @@ public struct LinearSGDRecipe: Recipe {
                         + "\(Set(c.map(\.count)).sorted()) values"
                 )
             }
-            if let first = curves.first, first.count >= 1 {
-                let steps = first.map { max($0[0], 1) }
-                let mean = (0..<first.count).map { k in Statistics.mean(curves.map { $0[k][1] }) }
-                series.append(ChartSeries(name: "SGD, data along u\(i + 1) (λ = \(lambdas[i]))", x: steps, y: mean))
-                gdSeries.append(ChartSeries(name: "GD, u\(i + 1)", x: steps, y: first.map { $0[2] }))
+            let first = curves.first ?? []
+            sgdCurves.append((0..<first.count).map { k in Statistics.mean(curves.map { $0[k][1] }) })
+            gdCurves.append(first.map { $0[2] })
+            let gd = Statistics.mean(rs.map(\.gdFinalError))
+            gdFinal.append(gd.isFinite ? gd : nil)
+            fitted.append(Self.fittedRate(results[ExperimentUnit("u", i, seed: 0)]?.curve ?? [], steps: steps))
+        }
+        let r = Statistics.pearson(lambdas, lateStats.map(\.value))
+        return Result(
+            pearsonRLambdaLateError: r.isFinite ? r : nil, lambdas: lambdas, lateError: lateStats,
+            gdFinalError: gdFinal, gdFittedRate: fitted, gdPredictedRate: predictedGDRate,
+            curveSteps: expectedSteps, sgdMeanCurve: sgdCurves, gdCurve: gdCurves)
+    }
+
+    public func verdict(_ summary: Result) throws -> [Claim] {
+        [
+            sgdClaim(summary.lateError.map(\.value), pearson: summary.pearsonRLambdaLateError ?? .nan),
+            gdRateClaim(summary.gdFittedRate.map { $0 ?? .nan }),
+        ]
+    }
+
+    /// The table, and the error against the step for SGD and for GD (log-log).
+    public func figures(_ summary: Result, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures {
+        var series: [ChartSeries] = [], gdSeries: [ChartSeries] = []
+        var rows: [[String]] = [["eigenvector", "λ", "late SGD error (mean ± SE)", "GD error at end"]]
+        let steps = summary.curveSteps.map { max($0, 1) }
+        for i in 0..<lambdas.count {
+            if summary.sgdMeanCurve[i].count == steps.count && !steps.isEmpty {
+                series.append(
+                    ChartSeries(
+                        name: "SGD, data along u\(i + 1) (λ = \(lambdas[i]))", x: steps, y: summary.sgdMeanCurve[i]))
+                gdSeries.append(ChartSeries(name: "GD, u\(i + 1)", x: steps, y: summary.gdCurve[i]))
             }
+            let late = summary.lateError[i]
             rows.append([
-                "u\(i + 1)", "\(lambdas[i])", Statistics.format(lateMeans.last!, se: lateSE.last!),
-                Statistics.format(Statistics.mean(rs.map(\.gdFinalError))),
+                "u\(i + 1)", "\(lambdas[i])", Statistics.format(late.value, se: late.error),
+                Statistics.format(summary.gdFinalError[i] ?? .nan),
             ])
         }
-        let r = Statistics.pearson(lambdas, lateMeans)
-        let claims = [sgdClaim(lateMeans, pearson: r), gdRateClaim(results)]
         let verdict =
-            "Late-phase SGD error vs λ_i: Pearson r = \(Statistics.format(r, 3)). "
+            "Late-phase SGD error vs λ_i: Pearson r = "
+            + "\(Statistics.format(summary.pearsonRLambdaLateError ?? .nan, 3)). "
             + claims.map { "\($0.id): \($0.verdict)" }.joined(separator: "; ") + "."
         let chart = SVGChart.lines(
             title: "‖Ω_t − Ω*‖ vs step (SGD, mean over seeds)", xLabel: "step", yLabel: "error",
@@ -183,8 +230,7 @@ public struct LinearSGDRecipe: Recipe {
         let gdChart = SVGChart.lines(
             title: "‖Ω_t − Ω*‖ vs step (gradient descent)", xLabel: "step", yLabel: "error",
             series: gdSeries, logX: true, logY: true)
-        return RecipeSummary(
-            result: Result(pearsonRLambdaLateError: r.isFinite ? r : nil, lambdas: lambdas, lateError: lateStats),
+        return RecipeFigures(
             sections: [
                 ReportSection(
                     title: "Theorem 1 (Fig. 4)", paragraphs: [verdict], table: rows,
@@ -197,7 +243,7 @@ public struct LinearSGDRecipe: Recipe {
                             caption: "Gradient descent on the expected loss: all but u5 share the slowest rate σ²λ_5."),
                     ])
             ],
-            headline: [verdict], claims: claims)
+            headline: [verdict])
     }
 
     /// Theorem 1, SGD half: the late-phase error grows with the eigenvalue of the data direction.
@@ -236,12 +282,8 @@ public struct LinearSGDRecipe: Recipe {
     }
 
     /// Theorem 1, GD half: every direction's GD error decays at the predicted slowest rate.
-    func gdRateClaim(_ results: [ExperimentUnit: Unit]) -> Claim {
-        var fitted: [Double] = []
-        for i in 0..<lambdas.count {
-            let curve = results[ExperimentUnit("u", i, seed: 0)]?.curve ?? []
-            fitted.append(Self.fittedRate(curve, steps: steps) ?? .nan)
-        }
+    /// - Parameter fitted: the fitted slope per data direction (NaN: not fitted).
+    func gdRateClaim(_ fitted: [Double]) -> Claim {
         let predicted = predictedGDRate
         let worst = fitted.map { abs($0 - predicted) / abs(predicted) }.max() ?? .nan
         var values = ["predicted_rate": predicted, "max_relative_error": worst]

@@ -21,12 +21,19 @@ public struct ProbeSensitivityRecipe: Recipe {
         networks = [.quick: 64, .cpu: 8192, .paper: 1_000_000][profile]!
     }
 
-    public var settings: JSONObject {
-        [
-            "architectures": architectures.map(\.name), "probes": "fixed:1000 … fixed:1004 (z ~ N(0, I))",
-            "networks": networks,
-            "estimator": profile == .paper ? "reference" : "marginal", "window_half_width": 1,
-        ]
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var architectures: [String]
+        public var probes: String
+        public var networks: Int
+        public var estimator: String
+        public var windowHalfWidth: Int
+    }
+
+    public var settings: Settings {
+        Settings(
+            architectures: architectures.map(\.name), probes: "fixed:1000 … fixed:1004 (z ~ N(0, I))",
+            networks: networks, estimator: profile == .paper ? "reference" : "marginal", windowHalfWidth: 1)
     }
 
     public func prepare(in run: RunDirectory) throws {}
@@ -65,11 +72,11 @@ public struct ProbeSensitivityRecipe: Recipe {
         return Unit(topEigenvalues: Array(g.values.prefix(8)))
     }
 
-    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
-        var out: [String: ArchitectureResult] = [:], series: [ChartSeries] = [],
-            rows: [[String]] = [["architecture", "first 10 (mean)", "all (mean)", "random baseline"]]
-        var headline: [String] = []
-        var claims: [Claim] = []
+    /// Per architecture: the Eq. 30 similarity of each SAD, averaged over the ordered probe pairs.
+    public func aggregate(
+        _ results: [ExperimentUnit: Unit], in run: RunDirectory
+    ) throws -> [String: ArchitectureResult] {
+        var out: [String: ArchitectureResult] = [:]
         for arch in architectures {
             let eig = try (0..<probes).map { i -> SymmetricEigen<Double> in
                 let g = try geometry(ExperimentUnit(arch.name, i, seed: 0), in: run)
@@ -85,16 +92,20 @@ public struct ProbeSensitivityRecipe: Recipe {
                 }
             }
             let mean = sum.map { $0 / Double(pairs) }
-            let first10 = Statistics.mean(Array(mean.prefix(10))), all = Statistics.mean(mean)
-            rows.append([
-                arch.name, Statistics.format(first10, 3), Statistics.format(all, 3),
-                Statistics.format(3 / Double(d), 2),
-            ])
             out[arch.name] = ArchitectureResult(
-                similarityPerIndex: mean, first10Mean: first10, allMean: all, baseline: 3 / Double(d))
-            series.append(ChartSeries(name: arch.name, x: (0..<d).map(Double.init), y: mean))
-            let random = 3 / Double(d)
-            claims.append(
+                similarityPerIndex: mean, first10Mean: Statistics.mean(Array(mean.prefix(10))),
+                allMean: Statistics.mean(mean), baseline: 3 / Double(d))
+        }
+        return out
+    }
+
+    /// Per architecture: the leading SADs ≈ 100 % similar across probes, and far above random.
+    public func verdict(_ summary: [String: ArchitectureResult]) throws -> [Claim] {
+        let pairs = probes * (probes - 1)
+        return try architectures.flatMap { arch -> [Claim] in
+            guard let r = summary[arch.name] else { throw RecipeError("\(name): no summary for \(arch.name)") }
+            let first10 = r.first10Mean, all = r.allMean, random = r.baseline
+            return [
                 Claim(
                     id: "fig11.\(arch.name).leading-robust",
                     statement: "The leading SADs are robust to the probe: across \(probes) degenerate probes δ_z, "
@@ -106,8 +117,7 @@ public struct ProbeSensitivityRecipe: Recipe {
                             "mean similarity of the first 10 SADs \(Statistics.format(first10 * 100, 3)) %, of all "
                             + "\(Statistics.format(all * 100, 3)) %, over the \(pairs) ordered probe pairs.",
                         test: "mean similarity of the first 10 SADs ≥ 90 %",
-                        values: ["first10": first10, "all": all, "random": random])))
-            claims.append(
+                        values: ["first10": first10, "all": all, "random": random])),
                 Claim(
                     id: "fig11.\(arch.name).above-random",
                     statement: "The SADs of different probes are far more similar than random bases (\(arch.name)).",
@@ -117,17 +127,36 @@ public struct ProbeSensitivityRecipe: Recipe {
                             + "\(Statistics.format(random * 100, 2)) % (ratio "
                             + "\(Statistics.format(first10 / random, 3))).",
                         test: "mean similarity of the first 10 SADs ≥ 5 × the random baseline (2h + 1)/D",
-                        values: ["first10": first10, "random": random])))
+                        values: ["first10": first10, "random": random])),
+            ]
+        }
+    }
+
+    /// The table, and the similarity against the SAD index per architecture.
+    public func figures(
+        _ summary: [String: ArchitectureResult], claims: [Claim], in run: RunDirectory
+    ) throws -> RecipeFigures {
+        var series: [ChartSeries] = [],
+            rows: [[String]] = [["architecture", "first 10 (mean)", "all (mean)", "random baseline"]]
+        var headline: [String] = []
+        for arch in architectures {
+            guard let r = summary[arch.name] else { throw RecipeError("\(name): no summary for \(arch.name)") }
+            let d = r.similarityPerIndex.count
+            rows.append([
+                arch.name, Statistics.format(r.first10Mean, 3), Statistics.format(r.allMean, 3),
+                Statistics.format(r.baseline, 2),
+            ])
+            series.append(ChartSeries(name: arch.name, x: (0..<d).map(Double.init), y: r.similarityPerIndex))
             headline.append(
                 "\(arch.name): Eq. 30 similarity across \(probes) probes, first 10 SADs "
-                    + "\(Statistics.format(first10 * 100, 3)) % (random \(Statistics.format(300 / Double(d), 2)) %)."
+                    + "\(Statistics.format(r.first10Mean * 100, 3)) % (random "
+                    + "\(Statistics.format(300 / Double(d), 2)) %)."
             )
         }
         let chart = SVGChart.lines(
             title: "SAD similarity across probes (Eq. 30, h = 1)", xLabel: "SAD index",
             yLabel: "windowed projection energy", series: series)
-        return RecipeSummary(
-            result: out,
+        return RecipeFigures(
             sections: [
                 ReportSection(
                     title: "Probe sensitivity (Fig. 11)", paragraphs: headline, table: rows,
@@ -137,6 +166,6 @@ public struct ProbeSensitivityRecipe: Recipe {
                             caption: "Mean over ordered pairs of the five probes.")
                     ])
             ],
-            headline: headline + claims.map { "\($0.id): \($0.verdict)." }, claims: claims)
+            headline: headline + claims.map { "\($0.id): \($0.verdict)." })
     }
 }

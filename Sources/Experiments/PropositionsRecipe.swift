@@ -28,12 +28,21 @@ public struct PropositionsRecipe: Recipe {
         randomTransforms = profile == .quick ? 100 : 1000
     }
 
-    public var settings: JSONObject {
-        [
-            "networks": networks, "random_orthogonal_W": randomTransforms,
-            "estimator": "importance (prop1, prop2), marginal (thm2 G)",
-            "thm2_M": "Σ_f ν_f b_f b_fᵀ over the 16×16 DCT basis with ν_f = 1/(1 + fx² + fy²)",
-        ]
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var networks: Int
+        /// The number of random orthogonal W of Theorem 2 (JSON `random_orthogonal_w`).
+        public var randomOrthogonalW: Int
+        public var estimator: String
+        /// Theorem 2's data second moment M (JSON `thm2_m`).
+        public var thm2M: String
+    }
+
+    public var settings: Settings {
+        Settings(
+            networks: networks, randomOrthogonalW: randomTransforms,
+            estimator: "importance (prop1, prop2), marginal (thm2 G)",
+            thm2M: "Σ_f ν_f b_f b_fᵀ over the 16×16 DCT basis with ν_f = 1/(1 + fx² + fy²)")
     }
 
     public func prepare(in run: RunDirectory) throws {}
@@ -229,18 +238,23 @@ public struct PropositionsRecipe: Recipe {
 
     static func yesNo(_ v: Bool?) -> String { v.map { $0 ? "yes" : "NO" } ?? "?" }
 
-    public func summarize(_ results: [ExperimentUnit: Checks], in run: RunDirectory) throws -> RecipeSummary {
-        let checks = Checks(
+    /// The four checks, one unit each.
+    public func aggregate(_ results: [ExperimentUnit: Checks], in run: RunDirectory) throws -> Checks {
+        Checks(
             prop1: results[ExperimentUnit("prop1", 0, seed: 0)]?.prop1,
             prop2: results[ExperimentUnit("prop2", 0, seed: 0)]?.prop2,
             prop3: results[ExperimentUnit("prop3", 0, seed: 0)]?.prop3,
             thm2: results[ExperimentUnit("thm2", 0, seed: 0)]?.thm2)
-        let claims = Self.claims(checks)
+    }
+
+    public func verdict(_ summary: Checks) throws -> [Claim] { Self.claims(summary) }
+
+    /// One table: each claim, what was measured, the test and the verdict.
+    public func figures(_ summary: Checks, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures {
         let rows: [[String]] =
             [["claim", "measured", "test", "holds"]]
             + claims.map { [$0.statement, $0.evidence.summary, $0.evidence.test, Self.yesNo($0.holds)] }
-        return RecipeSummary(
-            result: checks,
+        return RecipeFigures(
             sections: [
                 ReportSection(
                     title: "Propositions 1–3 and Theorem 2",
@@ -248,7 +262,7 @@ public struct PropositionsRecipe: Recipe {
                         "Monte Carlo checks compare the structure's residual with the estimate's own split-half noise."
                     ], table: rows)
             ],
-            headline: claims.map { "\($0.id): \($0.verdict)." }, claims: claims)
+            headline: claims.map { "\($0.id): \($0.verdict)." })
     }
 
     static func claims(_ c: Checks) -> [Claim] {

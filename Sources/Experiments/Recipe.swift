@@ -6,25 +6,58 @@ import Reports
 ///
 /// A sweep (`Sweep`) calls `prepare` once per process (deterministic and cached in the run
 /// directory, e.g. the geometry the units share), runs its shard of `units()` through
-/// `run(_:in:)`, and once every unit has a result, `summarize` turns them into
-/// `result.json`, figures and report sections. Unit results must be deterministic functions
-/// of (recipe, profile, unit) so that sharded and unsharded runs merge to the same result;
-/// timings go under a `timing` field, which summaries ignore.
+/// `run(_:in:)`, and once every unit has a result, summarises them in three steps:
+/// `aggregate` (the numbers of result.json: per-seed statistics, baselines), `verdict` (the
+/// paper's claims judged on those numbers alone) and `figures` (report sections and the
+/// headline). Unit results must be deterministic functions of (recipe, profile, unit) so that
+/// sharded and unsharded runs merge to the same result; timings go under a `timing` field,
+/// which summaries ignore.
 ///
-/// Unit results and summaries are typed (`UnitResult`, the summary's `result`): a unit file
-/// is decoded back into its type, field by field, before any summary reads it.
+/// Unit results, settings and summaries are typed: a unit file is decoded back into
+/// `UnitResult`, field by field, before any summary reads it.
 public protocol Recipe {
     associatedtype UnitResult: Codable & Sendable
+    /// The recipe's stated settings, a Codable type of its own (snake_case keys in JSON).
+    associatedtype Settings: Codable & Sendable
+    /// The numbers of result.json (beside `claims`, `settings` and the run's bookkeeping).
+    associatedtype Summary: Codable & Sendable
     /// Registry name ("fig6").
     var name: String { get }
     var title: String { get }
     var profile: Profile { get }
-    /// The stated settings of this profile (written to the manifest and shown in the report).
-    var settings: JSONObject { get }
+    /// The stated settings of this profile: part of the run identity (a resume with other
+    /// settings is refused), written to sweep.json, result.json and the manifest, and shown in the report.
+    var settings: Settings { get }
     func prepare(in run: RunDirectory) throws
     func units() throws -> [ExperimentUnit]
     func run(_ unit: ExperimentUnit, in run: RunDirectory) throws -> UnitResult
-    func summarize(_ results: [ExperimentUnit: UnitResult], in run: RunDirectory) throws -> RecipeSummary
+    /// The units' results (a failed unit is absent) as the summary's numbers.
+    func aggregate(_ results: [ExperimentUnit: UnitResult], in run: RunDirectory) throws -> Summary
+    /// The paper's claims this recipe tests, judged on the summary's numbers.
+    func verdict(_ summary: Summary) throws -> [Claim]
+    /// The report: sections with tables and figures, and the headline printed at the end.
+    func figures(_ summary: Summary, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures
+}
+
+extension Recipe {
+    /// Aggregate, verdict, figures.
+    public func summarize(_ results: [ExperimentUnit: UnitResult], in run: RunDirectory) throws -> RecipeSummary {
+        let summary = try aggregate(results, in: run)
+        let claims = try verdict(summary)
+        let report = try figures(summary, claims: claims, in: run)
+        return RecipeSummary(result: summary, sections: report.sections, headline: report.headline, claims: claims)
+    }
+}
+
+/// A recipe's report: sections with figures, and one-line conclusions.
+public struct RecipeFigures {
+    public var sections: [ReportSection]
+    public var headline: [String]
+
+    public init(sections: [ReportSection], headline: [String]) {
+        self.sections = sections
+        self.headline = headline
+    }
 }
 
 /// What a recipe's summary produces.

@@ -61,6 +61,37 @@ public struct SADSweepRecipe: Recipe {
         public var geometry: String
     }
 
+    /// A finished Fig. 6 result.json read back: its settings and each listed architecture's
+    /// numbers (result.json holds them under the architectures' names, beside `settings`).
+    public struct Saved: Decodable, Sendable {
+        public var settings: Settings
+        public var architectures: [String: ArchitectureResult]
+        public var claims: [Claim]
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(_ name: String) { stringValue = name }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            settings = try c.decode(Settings.self, forKey: Key("settings"))
+            claims = try c.decode([Claim].self, forKey: Key("claims"))
+            architectures = [:]
+            for name in settings.architectures {
+                architectures[name] = try c.decode(ArchitectureResult.self, forKey: Key(name))
+            }
+        }
+
+        /// Reads `path` (a FormatError names the field that does not decode).
+        public static func read(_ path: String) throws -> Saved {
+            try JSONCoding.decode(Saved.self, from: try JSONFile.read(path), file: path)
+        }
+    }
+
     public init(profile: Profile, options: RecipeOptions) {
         name = "fig6"
         title = "MSW2 on rank-one data along SADs"
@@ -99,21 +130,26 @@ public struct SADSweepRecipe: Recipe {
         return r
     }
 
-    public var settings: JSONObject {
-        var s = baseSettings
-        for a in architectures where a.isImported { s["onnx"] = a.importedIdentity ?? "" }
-        return s
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var architectures: [String]
+        public var sadIndices: [Int]
+        public var training: TrainingSettings.Record
+        public var trainingNote: String
+        public var geometry: String
+        /// The imported network's identity (files and their SHA-256), when `--onnx` is given.
+        public var onnx: String?
     }
 
-    var baseSettings: JSONObject {
-        [
-            "architectures": architectures.map(\.name), "sad_indices": indices, "training": training.json,
-            "training_note": profile == .paper
+    public var settings: Settings {
+        Settings(
+            architectures: architectures.map(\.name), sadIndices: indices, training: training.record,
+            trainingNote: profile == .paper
                 ? "DiT/4 trains 4000 steps (the paper), the others 2000" : "same steps for every architecture",
-            "geometry": profile == .paper
+            geometry: profile == .paper
                 ? "reference estimator (geometry.py), \(geometryNetworks) networks, zero probe; DiT likewise"
                 : "marginal estimator, \(geometryNetworks) networks, zero probe (U-Net); closed form (DiT)",
-        ]
+            onnx: architectures.last(where: \.isImported).map { $0.importedIdentity ?? "" })
     }
 
     func method(_ arch: Architecture) -> GeometrySource.Method {
@@ -213,52 +249,79 @@ public struct SADSweepRecipe: Recipe {
         return claims
     }
 
-    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
+    /// Per architecture and SAD index: MSW₂ / SW₂ over the seeds and the trivial baselines.
+    public func aggregate(
+        _ results: [ExperimentUnit: Unit], in run: RunDirectory
+    ) throws -> [String: ArchitectureResult] {
         var out: [String: ArchitectureResult] = [:]
-        var sections: [ReportSection] = []
-        var headline: [String] = []
-        var allClaims: [Claim] = []
         for arch in architectures {
             let g = try geometry(arch, in: run)
             let lmax = g.values[0]
-            var rows: [[String]] = [
-                [
-                    "SAD index", "λ / λ_max", "MSW₂ (mean ± SE)", "SW₂ (mean ± SE)", "zeros MSW₂ / SW₂", "fitted law",
-                    "seeds",
-                ]
-            ]
-            var stats: [SeedStatistics] = [], baselines: [BaselineComparison] = [], lam: [Double] = []
-            var perIndex: [IndexResult] = []
-            for i in indices {
+            let perIndex = indices.map { i in
                 let rs = (0..<training.seeds).map { results[ExperimentUnit(arch.name, i, seed: $0)]?.model }
-                let m = SeedStatistics(rs.map { $0?.msw2Value ?? .nan })
-                let s = SeedStatistics(rs.map { $0?.sw2Value ?? .nan })
-                let b = BaselineComparison(model: "SAD \(i)", results: rs)
-                stats.append(m); baselines.append(b); lam.append(g.values[i] / lmax)
-                rows.append([
-                    "\(i)", Statistics.format(g.values[i] / lmax), m.formatted, s.formatted,
-                    "\(Statistics.format(b.zerosMSW2.value)) / \(Statistics.format(b.zerosSW2.value))",
-                    "\(Statistics.format(b.fittedMSW2.value)) / \(Statistics.format(b.fittedSW2.value))", "\(m.count)",
-                ])
-                perIndex.append(
-                    IndexResult(
-                        index: i, eigenvalue: g.values[i], normalisedEigenvalue: g.values[i] / lmax, msw2: m, sw2: s,
-                        baselines: b))
+                return IndexResult(
+                    index: i, eigenvalue: g.values[i], normalisedEigenvalue: g.values[i] / lmax,
+                    msw2: SeedStatistics(rs.map { $0?.msw2Value ?? .nan }),
+                    sw2: SeedStatistics(rs.map { $0?.sw2Value ?? .nan }),
+                    baselines: BaselineComparison(model: "SAD \(i)", results: rs))
             }
-            let claims = claims(arch, lambdas: lam, msw: stats, baselines: baselines)
-            allClaims += claims
-            let verdicts = claims.map { "\($0.id): \($0.verdict)" }.joined(separator: "; ")
+            out[arch.name] = ArchitectureResult(perIndex: perIndex, geometry: g.summary)
+        }
+        return out
+    }
+
+    /// Per architecture: the ordering (Spearman), the extremes (paired) and the zero-sampler claims.
+    public func verdict(_ summary: [String: ArchitectureResult]) throws -> [Claim] {
+        try architectures.flatMap { arch in
+            guard let r = summary[arch.name] else { throw RecipeError("\(name): no summary for \(arch.name)") }
+            return claims(
+                arch, lambdas: r.perIndex.map(\.normalisedEigenvalue), msw: r.perIndex.map(\.msw2),
+                baselines: r.perIndex.map(\.baselines))
+        }
+    }
+
+    /// Per architecture: the table, the spectrum, MSW₂ against the SAD index, the SADs and their DFT energy.
+    public func figures(
+        _ summary: [String: ArchitectureResult], claims: [Claim], in run: RunDirectory
+    ) throws -> RecipeFigures {
+        var sections: [ReportSection] = []
+        var headline: [String] = []
+        for arch in architectures {
+            guard let r = summary[arch.name] else { throw RecipeError("\(name): no summary for \(arch.name)") }
+            let g = try geometry(arch, in: run)
+            let lmax = g.values[0]
+            let stats = r.perIndex.map(\.msw2), lam = r.perIndex.map(\.normalisedEigenvalue)
+            let rows: [[String]] =
+                [
+                    [
+                        "SAD index", "λ / λ_max", "MSW₂ (mean ± SE)", "SW₂ (mean ± SE)", "zeros MSW₂ / SW₂",
+                        "fitted law", "seeds",
+                    ]
+                ]
+                + r.perIndex.map { x in
+                    let b = x.baselines
+                    return [
+                        "\(x.index)", Statistics.format(x.normalisedEigenvalue), x.msw2.formatted, x.sw2.formatted,
+                        "\(Statistics.format(b.zerosMSW2.value)) / \(Statistics.format(b.zerosSW2.value))",
+                        "\(Statistics.format(b.fittedMSW2.value)) / \(Statistics.format(b.fittedSW2.value))",
+                        "\(x.msw2.count)",
+                    ]
+                }
+            let verdicts = claims.filter { $0.id.hasPrefix("\(name).\(arch.name).") }
+                .map { "\($0.id): \($0.verdict)" }.joined(separator: "; ")
             let verdict =
                 "\(arch.name): MSW₂ at SAD \(indices.first!) (largest λ) = \(stats.first!.formatted) vs SAD "
                 + "\(indices.last!) (smallest λ) = \(stats.last!.formatted) (mean ± SE over \(training.seeds) seed"
                 + "\(training.seeds == 1 ? "" : "s")). \(verdicts)."
             headline.append(verdict)
-            out[arch.name] = ArchitectureResult(perIndex: perIndex, geometry: g.summary)
-            let msw = stats.map(\.value), mswSE = stats.map(\.error)
             let chart = SVGChart.lines(
                 title: "\(arch.name): MSW₂ vs SAD index", xLabel: "SAD index (descending eigenvalue)",
                 yLabel: "test MSW₂",
-                series: [ChartSeries(name: "MSW₂ (mean ± SE)", x: indices.map(Double.init), y: msw, error: mswSE)],
+                series: [
+                    ChartSeries(
+                        name: "MSW₂ (mean ± SE)", x: indices.map(Double.init), y: stats.map(\.value),
+                        error: stats.map(\.error))
+                ],
                 secondary: ChartSeries(name: "λ / λ_max", x: indices.map(Double.init), y: lam),
                 secondaryLabel: "normalised eigenvalue", secondaryLog: true)
             let shape = Array(g.vectors.shape.dropFirst())
@@ -274,7 +337,7 @@ public struct SADSweepRecipe: Recipe {
                         verdict,
                         "Geometry: \(method(arch).description). Eigenvalues are normalised by λ_max = "
                             + "\(Statistics.format(lmax)). Zeros: the all-zero sampler; fitted law: "
-                            + "\(baselines.first?.fittedLaw ?? "—"), both on each unit's reference set.",
+                            + "\(r.perIndex.first?.baselines.fittedLaw ?? "—"), both on each unit's reference set.",
                     ],
                     table: rows,
                     figures: [
@@ -309,6 +372,6 @@ public struct SADSweepRecipe: Recipe {
                             caption: "Their DFT energy, zero frequency centred."),
                     ]))
         }
-        return RecipeSummary(result: out, sections: sections, headline: headline, claims: allClaims)
+        return RecipeFigures(sections: sections, headline: headline)
     }
 }

@@ -68,11 +68,19 @@ public struct SphereRecipe: Recipe {
         public var baselines: BaselineComparison
     }
 
-    public var settings: JSONObject {
-        [
-            "architecture": "dit-p2", "geometry": "closed form (exact)", "first": [0, 1, 2], "last": [253, 254, 255],
-            "training": training.json,
-        ]
+    /// The stated settings (sweep.json, result.json, the report).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var architecture: String
+        public var geometry: String
+        public var first: [Int]
+        public var last: [Int]
+        public var training: TrainingSettings.Record
+    }
+
+    public var settings: Settings {
+        Settings(
+            architecture: "dit-p2", geometry: "closed form (exact)", first: [0, 1, 2], last: [253, 254, 255],
+            training: training.record)
     }
 
     func geometry(in run: RunDirectory) throws -> GeometrySource.Loaded {
@@ -123,31 +131,62 @@ public struct SphereRecipe: Recipe {
     /// Whether this run's training can test an ordering (the quick profile trains 3 steps).
     var testable: Bool { profile != .quick && training.seeds >= 2 }
 
-    public func summarize(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> RecipeSummary {
+    /// Per span ("first", "last"): MSW₂ / SW₂, the samples' radius and off-span residual, baselines.
+    public func aggregate(_ results: [ExperimentUnit: Unit], in run: RunDirectory) throws -> [String: SpanResult] {
+        var out: [String: SpanResult] = [:]
+        for e in ["first", "last"] {
+            let rs = (0..<training.seeds).map { results[ExperimentUnit(e, 0, seed: $0)] }
+            func stats(_ value: (Unit) -> Double) -> SeedStatistics { SeedStatistics(rs.map { $0.map(value) ?? .nan }) }
+            out[e] = SpanResult(
+                msw2: stats(\.model.msw2Value), sw2: stats(\.model.sw2Value), radiusMean: stats(\.radiusMean),
+                radiusSd: stats(\.radiusSd), offSpanResidualMean: stats(\.offSpanResidualMean),
+                baselines: BaselineComparison(model: "\(e) three SADs", results: rs.map { $0?.model }))
+        }
+        return out
+    }
+
+    /// The last three SADs' sphere is easier (paired over seeds), and the zero-sampler comparison.
+    public func verdict(_ summary: [String: SpanResult]) throws -> [Claim] {
+        guard let first = summary["first"], let last = summary["last"] else {
+            throw RecipeError("\(name): the summary needs both spans (first, last)")
+        }
+        let baselines = [first.baselines, last.baselines]
+        let paired = PairedComparison(
+            smaller: last.msw2.perSeed.map { $0 ?? .nan }, larger: first.msw2.perSeed.map { $0 ?? .nan })
+        return [
+            Claim(
+                id: "fig1.last-easier",
+                statement: "DiT/2 models a 3-D sphere in the span of the last three SADs better (lower MSW₂) than one "
+                    + "in the span of the first three.",
+                holds: testable ? paired.supports(alpha: Claim.alpha) : nil,
+                directionAgrees: paired.meanDifference.map { $0 > 0 },
+                evidence: Claim.Evidence(
+                    summary: "MSW₂ first \(first.msw2.formatted) vs last \(last.msw2.formatted); paired "
+                        + "\(paired.summary)." + BaselineComparison.caveat(baselines),
+                    test: "paired t-test over seeds (one-sided), α = \(Claim.alpha); sign test reported",
+                    pValue: paired.tTestP, values: ["msw2_first": first.msw2.value, "msw2_last": last.msw2.value])),
+            BaselineComparison.claim(id: "fig1.beats-zero-sampler", baselines, testable: testable),
+        ]
+    }
+
+    /// The table, and the samples' coordinates (seed 0) over the data's unit disk.
+    public func figures(_ summary: [String: SpanResult], claims: [Claim], in run: RunDirectory) throws -> RecipeFigures
+    {
         var rows: [[String]] = [
             [
                 "SADs", "MSW₂", "SW₂", "zeros MSW₂ / SW₂", "fitted sphere MSW₂ / SW₂", "radius/√D (1 ideal)",
                 "radius sd", "off-span residual/√D (0 ideal)",
             ]
         ]
-        var out: [String: SpanResult] = [:], scatter: [ChartSeries] = []
-        var msw: [String: SeedStatistics] = [:], baselines: [BaselineComparison] = []
+        var scatter: [ChartSeries] = []
         for e in ["first", "last"] {
-            let rs = (0..<training.seeds).map { results[ExperimentUnit(e, 0, seed: $0)] }
-            func stats(_ value: (Unit) -> Double) -> SeedStatistics { SeedStatistics(rs.map { $0.map(value) ?? .nan }) }
-            let span = SpanResult(
-                msw2: stats(\.model.msw2Value), sw2: stats(\.model.sw2Value), radiusMean: stats(\.radiusMean),
-                radiusSd: stats(\.radiusSd), offSpanResidualMean: stats(\.offSpanResidualMean),
-                baselines: BaselineComparison(model: "\(e) three SADs", results: rs.map { $0?.model }))
+            guard let span = summary[e] else { throw RecipeError("\(name): no summary for \(e)") }
             let b = span.baselines
-            msw[e] = span.msw2
-            baselines.append(b)
             rows.append(
                 [e, span.msw2.formatted, span.sw2.formatted] + [
                     "\(Statistics.format(b.zerosMSW2.value)) / \(Statistics.format(b.zerosSW2.value))",
                     "\(Statistics.format(b.fittedMSW2.value)) / \(Statistics.format(b.fittedSW2.value))",
                 ] + [span.radiusMean, span.radiusSd, span.offSpanResidualMean].map(\.formatted))
-            out[e] = span
             let path = "\(run.unitDirectory(ExperimentUnit(e, 0, seed: 0)))/coordinates.npy"
             if let c = try? Npy.read(path).tensor(file: path, field: "coordinates", converting: true), c.rank == 2,
                 c.shape[1] == 3
@@ -165,31 +204,13 @@ public struct SphereRecipe: Recipe {
             ChartSeries(
                 name: "data: edge of its projection (unit disk)", x: circle.map { cos($0) }, y: circle.map { sin($0) }),
             at: 0)
-        let first = msw["first"]!, last = msw["last"]!
-        let paired = PairedComparison(
-            smaller: last.perSeed.map { $0 ?? .nan }, larger: first.perSeed.map { $0 ?? .nan })
-        let claims = [
-            Claim(
-                id: "fig1.last-easier",
-                statement: "DiT/2 models a 3-D sphere in the span of the last three SADs better (lower MSW₂) than one "
-                    + "in the span of the first three.",
-                holds: testable ? paired.supports(alpha: Claim.alpha) : nil,
-                directionAgrees: paired.meanDifference.map { $0 > 0 },
-                evidence: Claim.Evidence(
-                    summary: "MSW₂ first \(first.formatted) vs last \(last.formatted); paired \(paired.summary)."
-                        + BaselineComparison.caveat(baselines),
-                    test: "paired t-test over seeds (one-sided), α = \(Claim.alpha); sign test reported",
-                    pValue: paired.tTestP, values: ["msw2_first": first.value, "msw2_last": last.value])),
-            BaselineComparison.claim(id: "fig1.beats-zero-sampler", baselines, testable: testable),
-        ]
         let verdict =
-            "Sphere MSW₂: first SADs \(first.formatted) vs last \(last.formatted). "
+            "Sphere MSW₂: first SADs \(summary["first"]!.msw2.formatted) vs last \(summary["last"]!.msw2.formatted). "
             + claims.map { "\($0.id): \($0.verdict)" }.joined(separator: "; ") + "."
         let chart = SVGChart.scatter(
             title: "samples projected on SAD pairs (seed 0)", xLabel: "c₁ / √D", yLabel: "c₂ / √D", series: scatter,
             limit: 2)
-        return RecipeSummary(
-            result: out,
+        return RecipeFigures(
             sections: [
                 ReportSection(
                     title: "Sphere (Fig. 1)", paragraphs: [verdict], table: rows,
@@ -203,6 +224,6 @@ public struct SphereRecipe: Recipe {
                         )
                     ])
             ],
-            headline: [verdict], claims: claims)
+            headline: [verdict])
     }
 }

@@ -43,15 +43,31 @@ public struct Sweep {
         id.add("seeds", options.seeds.map(String.init) ?? "(profile default)")
         if let onnx = options.onnx { id.add("onnx", onnx.joined(separator: ",")) }
         if let overrides = options.initOverrides { id.add("init_overrides", overrides) }
-        for key in recipe.settings.keys.sorted() { id.add("settings.\(key)", Self.text(recipe.settings[key]!)) }
+        switch settingsObject {
+        case .success(let settings):
+            for key in settings.keys.sorted() { id.add("settings.\(key)", Self.text(settings[key]!)) }
+        case .failure(let error):
+            // Not reachable with finite settings; an identity that matches nothing, never an empty one.
+            id.add("settings", "unencodable: \(error)")
+        }
         id.add("version", version)
         return id
     }
 
+    /// The recipe's typed settings as the JSON object sweep.json, result.json and the manifest hold.
+    var settingsObject: Result<JSONObject, Error> {
+        Result {
+            guard let o = try JSONCoding.object(recipe.settings) as? JSONObject else {
+                throw RecipeError("\(recipe.name): its settings must encode as a JSON object")
+            }
+            return o
+        }
+    }
+
     /// The contents of sweep.json: what `open` needs to rebuild the recipe, plus the identity.
-    var record: JSONObject {
+    func record() throws -> JSONObject {
         var o: JSONObject = [
-            "recipe": recipe.name, "profile": recipe.profile.rawValue, "settings": recipe.settings,
+            "recipe": recipe.name, "profile": recipe.profile.rawValue, "settings": try settingsObject.get(),
             "version": version, "format": "sad-sweep-1",
             "identity": (try? JSONSerialization.jsonObject(with: Data(identity.json.utf8))) ?? [:],
         ]
@@ -130,7 +146,7 @@ public struct Sweep {
     /// Writes sweep.json (a new run directory).
     public func recordIdentity() throws {
         try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
-        try JSONFile.write(record, to: directory.file("sweep.json"))
+        try JSONFile.write(try record(), to: directory.file("sweep.json"))
     }
 
     /// This shard's units in order.
@@ -212,20 +228,21 @@ public struct Sweep {
     public func merge(command: String = "") throws -> (summary: RecipeSummary, report: String) {
         let (summary, failed, wall) = try summarize(recipe)
         let units = try recipe.units()
+        let settings = try settingsObject.get()
         guard var result = try JSONCoding.object(summary.result) as? JSONObject else {
             throw RecipeError("\(recipe.name): a summary must encode as a JSON object")
         }
         result["failed_units"] = failed
         result["recipe"] = recipe.name
         result["profile"] = recipe.profile.rawValue
-        result["settings"] = recipe.settings
+        result["settings"] = settings
         result["units"] = units.count
         result["claims"] = try summary.claims.map { try JSONCoding.object($0) }
         try JSONFile.write(result, to: directory.file("result.json"))
         try JSONFile.write(
             [
                 "version": version, "command": command, "recipe": recipe.name, "title": recipe.title,
-                "profile": recipe.profile.rawValue, "settings": recipe.settings, "units": units.count,
+                "profile": recipe.profile.rawValue, "settings": settings, "units": units.count,
                 "unit_wall_seconds_total": wall,
                 "differences_from_reference": Self.differences,
             ], to: directory.file("manifest.json"))
@@ -256,7 +273,7 @@ public struct Sweep {
                         + String(format: "%.0f s of unit wall time.", wall)
                 ],
                 table: [["setting", "value"]]
-                    + recipe.settings.keys.sorted().map { [$0, Self.text(recipe.settings[$0]!)] }))
+                    + settings.keys.sorted().map { [$0, Self.text(settings[$0]!)] }))
         let report = try HTMLReport.write(
             title: "\(recipe.name): \(recipe.title)",
             subtitle: "ScoreAnisotropy \(version) — " + summary.headline.joined(separator: " "),

@@ -39,12 +39,22 @@ public struct TrainingSettings: Sendable, Equatable {
         return s
     }
 
-    public var json: JSONObject {
-        var o: JSONObject = [
-            "train_samples": trainSamples, "steps": steps, "batch_size": batchSize, "eval_samples": evalSamples,
-            "sampling_steps": samplingSteps, "seeds": seeds,
-        ]
-        o["projections"] = fixedProjections.map { "\($0)" } ?? "\(projectionsPerDimension)·D"
-        return o
+    /// The settings as a recipe states them (its `Settings`): the projection count as text,
+    /// a fixed number or "64·D".
+    public struct Record: Codable, Equatable, Sendable {
+        public var trainSamples: Int
+        public var steps: Int
+        public var batchSize: Int
+        public var evalSamples: Int
+        public var samplingSteps: Int
+        public var seeds: Int
+        public var projections: String
+    }
+
+    public var record: Record {
+        Record(
+            trainSamples: trainSamples, steps: steps, batchSize: batchSize, evalSamples: evalSamples,
+            samplingSteps: samplingSteps, seeds: seeds,
+            projections: fixedProjections.map { "\($0)" } ?? "\(projectionsPerDimension)·D")
     }
 }

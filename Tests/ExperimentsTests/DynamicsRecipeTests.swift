@@ -37,27 +37,32 @@ final class DynamicsRecipeTests: XCTestCase {
 
     func testProxyIsComparedWithAGivenFig6Result() throws {
         let dir = try scratchDirectory("dynamics-proxy")
-        let indices = [0, 31, 63, 95, 127, 159, 191, 223, 255]
-        let fig6: JSONObject = [
-            "iddpm-nearest": [
-                "per_index": indices.enumerated().map { k, i in
-                    ["index": i, "msw2": ["value": 40.0 - Double(k)]] as JSONObject
-                }
-            ] as JSONObject
-        ]
-        try JSONFile.write(fig6, to: "\(dir)/fig6.json")
-        let options = RecipeOptions(data: "\(dir)/fig6.json")
+        // A real Fig. 6 result.json (the quick profile over the proxy's nine SADs), as
+        // `sad reproduce fig6` writes it: the dynamics recipe reads it through its Codable type.
+        var fig6 = SADSweepRecipe(profile: .quick, options: RecipeOptions())
+        fig6.indices = [0, 31, 63, 95, 127, 159, 191, 223, 255]
+        let fig6Run = Sweep(
+            recipe: fig6, directory: RunDirectory(path: "\(dir)/fig6"), options: RecipeOptions(), version: "test")
+        try fig6Run.execute()
+        try fig6Run.merge()
+        let saved = try SADSweepRecipe.Saved.read("\(dir)/fig6/result.json")
+        let expected = try XCTUnwrap(saved.architectures["iddpm-nearest"]).perIndex.map(\.msw2.value)
+        XCTAssertEqual(expected.count, 9)
+        let options = RecipeOptions(data: "\(dir)/fig6/result.json")
         try sweep("\(dir)/run", options: options).execute()
         let (summary, _) = try sweep("\(dir)/run", options: options).merge()
         let claim = try XCTUnwrap(summary.claims.first { $0.id == "dynamics.proxy-agrees-with-fig6" })
         XCTAssertNil(claim.holds)
         XCTAssertNotNil(claim.evidence.values["rho"])
+        let result = try JSONCoding.decode(
+            DynamicsRecipe.Summary.self, from: try JSONFile.read("\(dir)/run/result.json"))
+        XCTAssertEqual(result.fig6MSW2, expected)
         // A file that is not a Fig. 6 result names the field it lacks.
         try JSONFile.write(["x": 1], to: "\(dir)/other.json")
         let other = RecipeOptions(data: "\(dir)/other.json")
         try sweep("\(dir)/run2", options: other).execute()
         XCTAssertThrowsError(try sweep("\(dir)/run2", options: other).merge()) {
-            XCTAssertTrue("\($0)".contains("per_index"), "\($0)")
+            XCTAssertTrue("\($0)".contains("settings"), "\($0)")
         }
     }
 }

@@ -12,7 +12,8 @@ final class FailedUnitTests: XCTestCase {
         var name: String { "fig4" }
         var title: String { "one unit diverges" }
         var profile: Profile { .quick }
-        var settings: JSONObject { ["units": 3] }
+        struct Settings: Codable, Sendable { var units = 3 }
+        var settings: Settings { Settings() }
         func prepare(in run: RunDirectory) throws {}
         func units() throws -> [ExperimentUnit] { (0..<3).map { ExperimentUnit("u", $0, seed: 0) } }
         struct Value: Codable, Sendable { var value: Double }
@@ -24,9 +25,12 @@ final class FailedUnitTests: XCTestCase {
             }
             return Value(value: Double(unit.index))
         }
-        func summarize(_ results: [ExperimentUnit: Value], in run: RunDirectory) throws -> RecipeSummary {
-            RecipeSummary(
-                result: Finished(finished: results.count), sections: [], headline: ["\(results.count) finished"])
+        func aggregate(_ results: [ExperimentUnit: Value], in run: RunDirectory) throws -> Finished {
+            Finished(finished: results.count)
+        }
+        func verdict(_ summary: Finished) throws -> [Claim] { [] }
+        func figures(_ summary: Finished, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures {
+            RecipeFigures(sections: [], headline: ["\(summary.finished) finished"])
         }
     }
 
