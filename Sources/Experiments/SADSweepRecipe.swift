@@ -219,13 +219,17 @@ public struct SADSweepRecipe: Recipe {
         let caveat = BaselineComparison.caveat(baselines)
         if indices.count >= 3 {
             let rank = RankCorrelation(lambdas, msw.map(\.value))
+            let null = lambdas.filter { $0 == 0 }.count
+            let nullNote =
+                null > 1
+                ? " (\(null) of them with λ/λ_max ≤ \(Self.nullEigenvalue), numerically zero, ranked as ties)" : ""
             claims.append(
                 rank.positiveClaim(
                     id: "\(name).\(arch.name).ordering",
                     statement: "Data along SADs with larger eigenvalues is harder to model: test MSW₂ increases "
                         + "with the SAD's eigenvalue (\(arch.name)).",
                     summary: "\(rank.summary) between λ and mean MSW₂ over SAD indices "
-                        + "\(indices.map(String.init).joined(separator: ", "))." + caveat,
+                        + "\(indices.map(String.init).joined(separator: ", "))" + nullNote + "." + caveat,
                     testable: testable))
         }
         let first = msw.first!, last = msw.last!
@@ -270,13 +274,21 @@ public struct SADSweepRecipe: Recipe {
         return out
     }
 
+    /// Normalised eigenvalues at or below this are numerically zero: the DiT's closed-form
+    /// geometry has rank ≤ 64, so past index 63 its λ/λ_max are rounding noise (±1e-16) and
+    /// the SADs' order there is arbitrary. The ordering claim ranks them as ties (λ = 0)
+    /// instead of ranking the noise; the U-Nets' smallest λ/λ_max (≈ 1e-3) is far above it.
+    static let nullEigenvalue = 1e-9
+
+    static func tiedIfNull(_ normalised: Double) -> Double { normalised <= nullEigenvalue ? 0 : normalised }
+
     /// Per architecture: the ordering (Spearman), the extremes (paired) and the zero-sampler claims.
     public func verdict(_ summary: [String: ArchitectureResult]) throws -> [Claim] {
         try architectures.flatMap { arch in
             guard let r = summary[arch.name] else { throw RecipeError("\(name): no summary for \(arch.name)") }
             return claims(
-                arch, lambdas: r.perIndex.map(\.normalisedEigenvalue), msw: r.perIndex.map(\.msw2),
-                baselines: r.perIndex.map(\.baselines))
+                arch, lambdas: r.perIndex.map { Self.tiedIfNull($0.normalisedEigenvalue) },
+                msw: r.perIndex.map(\.msw2), baselines: r.perIndex.map(\.baselines))
         }
     }
 
