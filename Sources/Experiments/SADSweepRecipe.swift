@@ -274,10 +274,11 @@ public struct SADSweepRecipe: Recipe {
         return out
     }
 
-    /// Normalised eigenvalues at or below this are numerically zero: the DiT's closed-form
-    /// geometry has rank ≤ 64, so past index 63 its λ/λ_max are rounding noise (±1e-16) and
-    /// the SADs' order there is arbitrary. The ordering claim ranks them as ties (λ = 0)
-    /// instead of ranking the noise; the U-Nets' smallest λ/λ_max (≈ 1e-3) is far above it.
+    /// Normalised eigenvalues at or below this are numerically zero: the DiTs' closed-form
+    /// geometries have numerical rank 52 (DiT/2) and 112 (DiT/4) of 256, and past that their
+    /// λ/λ_max are rounding noise (≤ 3.5e-12, of both signs), so the SADs' order there is
+    /// arbitrary. The ordering claim ranks them as ties (λ = 0) instead of ranking the noise;
+    /// the U-Nets' smallest λ/λ_max (≈ 1e-3) is far above it.
     static let nullEigenvalue = 1e-9
 
     static func tiedIfNull(_ normalised: Double) -> Double { normalised <= nullEigenvalue ? 0 : normalised }

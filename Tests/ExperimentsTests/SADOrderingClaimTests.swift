@@ -2,7 +2,7 @@ import XCTest
 @testable import Experiments
 
 /// Fig. 6's ordering claim ranks numerically zero eigenvalues (the DiT's closed-form
-/// geometry past index 63, ±1e-16 relative) as ties instead of ranking their rounding noise.
+/// geometry past its numerical rank, ±1e-16 relative) as ties instead of ranking their rounding noise.
 final class SADOrderingClaimTests: XCTestCase {
     func summary(lambdas: [Double], msw: [Double]) -> [String: SADSweepRecipe.ArchitectureResult] {
         let rows = zip(lambdas, msw).enumerated().map { k, pair in
