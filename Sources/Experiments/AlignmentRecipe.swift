@@ -249,27 +249,21 @@ public struct AlignmentRecipe: Recipe {
         let ordered = a[0] <= a[1] + tolerance && a[1] <= a[2] + tolerance
         let bounds = abs(a[0] - lo) <= tolerance && abs(a[2] - hi) <= tolerance
         let caveat = BaselineComparison.caveat(baselines)
-        func paired(_ i: Int, _ j: Int, _ metric: [SeedStatistics]) -> PairedComparison {
-            PairedComparison(
-                smaller: metric[i].perSeed.map { $0 ?? .nan }, larger: metric[j].perSeed.map { $0 ?? .nan })
-        }
         func ordering(_ j: Int, id: String, statement: String) -> Claim {
-            let s = paired(0, j, sw), m = paired(0, j, msw)
+            let s = PairedComparison(smaller: sw[0], larger: sw[j])
+            let m = PairedComparison(smaller: msw[0], larger: msw[j])
             let name = ["W_min", "I", "W_max"][j]
-            return Claim(
+            return s.claim(
                 id: id, statement: statement,
-                holds: testable ? (s.supports(alpha: Claim.alpha) ?? false) : nil,
-                directionAgrees: s.meanDifference.map { $0 > 0 },
-                evidence: Claim.Evidence(
-                    summary: "SW₂ W_min \(sw[0].formatted) vs \(name) \(sw[j].formatted): \(s.summary); MSW₂ "
-                        + "\(msw[0].formatted) vs \(msw[j].formatted): \(m.summary)." + caveat,
-                    test:
-                        "paired t-test over seeds on SW₂ (one-sided), α = \(Claim.alpha); MSW₂ and sign test reported",
-                    pValue: s.tTestP,
-                    values: [
-                        "sw2_wmin": sw[0].value, "sw2_other": sw[j].value, "msw2_wmin": msw[0].value,
-                        "msw2_other": msw[j].value,
-                    ]))
+                summary: "SW₂ W_min \(sw[0].formatted) vs \(name) \(sw[j].formatted): \(s.summary); MSW₂ "
+                    + "\(msw[0].formatted) vs \(msw[j].formatted): \(m.summary)." + caveat,
+                testable: testable,
+                test: "paired t-test over seeds on SW₂ (one-sided), α = \(Claim.alpha); MSW₂ and sign test "
+                    + "reported",
+                values: [
+                    "sw2_wmin": sw[0].value, "sw2_other": sw[j].value, "msw2_wmin": msw[0].value,
+                    "msw2_other": msw[j].value,
+                ])
         }
         return [
             Claim(

@@ -124,7 +124,12 @@ public struct ImpulseResponseRecipe: Recipe {
 
     /// The table, and each response beside its difference from its mirror image (seed 0).
     public func figures(_ summary: Result, claims: [Claim], in run: RunDirectory) throws -> RecipeFigures {
-        var rows: [[String]] = [["resampling", "‖R − flipₕR‖/‖R‖", "‖R − flipᵥR‖/‖R‖", "‖R − Rᵀ‖/‖R‖", "seeds"]]
+        var rows: [[String]] = [
+            [
+                "resampling", "‖R − flipₕR‖/‖R‖", "‖R − flipᵥR‖/‖R‖",
+                "‖R − Rᵀ‖/‖R‖", "seeds",
+            ]
+        ]
         var images: [Float] = []
         for interp in ["nearest", "area"] {
             guard let mean = summary[interp] else { throw RecipeError("\(name): no summary for \(interp)") }

@@ -45,3 +45,25 @@ public struct PairedComparison: Codable, Equatable, Sendable {
             + "\(positive)/\(count) seeds positive (sign test p = \(Statistics.format(signTestP ?? .nan, 2))\(p))"
     }
 }
+
+extension PairedComparison {
+    /// The comparison of two per-seed statistics over the same seeds (a failed seed drops out).
+    init(smaller a: SeedStatistics, larger b: SeedStatistics) {
+        self.init(smaller: a.perSeed.map { $0 ?? .nan }, larger: b.perSeed.map { $0 ?? .nan })
+    }
+
+    /// The test every paired claim states unless it says more.
+    public static let claimTest = "paired t-test over seeds (one-sided), α = \(Claim.alpha); sign test reported"
+
+    /// The claim "a < b": it holds where the profile can test it and the paired t-test rejects
+    /// H₀ at level α (null with too few pairs); `directionAgrees` is the sign of the mean difference.
+    func claim(
+        id: String, statement: String, summary: String, testable: Bool, test: String = claimTest,
+        values: [String: Double]
+    ) -> Claim {
+        Claim(
+            id: id, statement: statement, holds: testable ? supports(alpha: Claim.alpha) : nil,
+            directionAgrees: meanDifference.map { $0 > 0 },
+            evidence: Claim.Evidence(summary: summary, test: test, pValue: tTestP, values: values))
+    }
+}

@@ -233,21 +233,15 @@ public struct SADSweepRecipe: Recipe {
                     testable: testable))
         }
         let first = msw.first!, last = msw.last!
-        let paired = PairedComparison(
-            smaller: last.perSeed.map { $0 ?? .nan }, larger: first.perSeed.map { $0 ?? .nan })
+        let paired = PairedComparison(smaller: last, larger: first)
         claims.append(
-            Claim(
+            paired.claim(
                 id: "\(name).\(arch.name).extremes",
                 statement: "The largest-eigenvalue SAD is harder to model than the smallest-eigenvalue SAD "
                     + "(higher test MSW₂, \(arch.name)).",
-                holds: testable ? paired.supports(alpha: Claim.alpha) : nil,
-                directionAgrees: paired.meanDifference.map { $0 > 0 },
-                evidence: Claim.Evidence(
-                    summary: "MSW₂ at SAD \(indices.first!) \(first.formatted) vs SAD \(indices.last!) "
-                        + "\(last.formatted); paired \(paired.summary)." + caveat,
-                    test: "paired t-test over seeds (one-sided), α = \(Claim.alpha); sign test reported",
-                    pValue: paired.tTestP,
-                    values: ["msw2_first": first.value, "msw2_last": last.value])))
+                summary: "MSW₂ at SAD \(indices.first!) \(first.formatted) vs SAD \(indices.last!) "
+                    + "\(last.formatted); paired \(paired.summary)." + caveat,
+                testable: testable, values: ["msw2_first": first.value, "msw2_last": last.value]))
         claims.append(
             BaselineComparison.claim(id: "\(name).\(arch.name).beats-zero-sampler", baselines, testable: testable))
         return claims
