@@ -41,21 +41,22 @@ public enum TrainingBenchmark {
     /// with PyTorch is valid only side by side, in one session on the same machine
     /// (Benchmarks/pytorch/side-by-side.sh), never against a number stored here.
     public static func run(
-        cases: [Case], sampling: NetworkConfig, repetitions: Int = 5, log: (String) -> Void = { print($0) }
+        cases: [Case], sampling: NetworkConfig, repetitions: Int = 5, microBatching: MicroBatching? = nil,
+        log: (String) -> Void = { print($0) }
     ) throws {
         for c in cases {
             let v = try Basis.dct(fx: 1, fy: 2).vector(shape: c.config.shape)
             let data = try SyntheticData.rankOne(direction: v, count: c.batch * 2, seed: 1)
             var trainer = try Trainer(
                 network: ScoreNetwork(makeArchitecture(c.config), seed: 1), data: data, config: c.config,
-                batchSize: c.batch, seed: 1)
+                batchSize: c.batch, seed: 1, microBatching: microBatching)
             let (median, low, high) = try timed(repetitions) { try trainer.trainStep() }
             log(String(format: "train step, %@, batch %d: %.3f s (%.3f–%.3f)", c.name, c.batch, median, low, high))
         }
         let net = ScoreNetwork(makeArchitecture(sampling), seed: 1)
         let x = RandomStream(seed: 2, purpose: .test).normalTensor([1000] + sampling.shape)
         let (median, low, high) = timed(repetitions) {
-            _ = net.epsilon(x, timesteps: [Float](repeating: 500, count: 1000))
+            _ = net.epsilon(x, timesteps: [Float](repeating: 500, count: 1000), cut: microBatching)
         }
         log(
             String(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Our training/sampling steps and PyTorch's, side by side in one session on this machine:
 # the PyTorch rebuild is first checked against every golden fixture, then the two engines run
-# alternately ROUNDS times (default 2), each timing medians of REPS repetitions (default 5).
+# alternately ROUNDS times (default 2), each timing medians of REPS repetitions (default 5);
+# ours both with its default micro-batches and with every op over the whole batch.
 # Optional (needs `pip install torch`); never run in CI.
 # Usage: Benchmarks/pytorch/side-by-side.sh [OUT] [ROUNDS] [REPS]
 set -euo pipefail
@@ -22,6 +23,10 @@ for r in $(seq 1 "$rounds"); do
     "$sad" bench --threads "$threads" --repetitions "$reps" --networks 100 --no-geometry --eigen-sizes 8 \
         --conv-batch 8 --config-directory "$root/configs" | grep -E "^(train|sampling)" \
         | tee "$out/sad-$r.txt"
+    # The same steps with every op over the whole batch (no micro-batches), as PyTorch runs them.
+    "$sad" bench --threads "$threads" --repetitions "$reps" --networks 100 --no-geometry --eigen-sizes 8 \
+        --conv-batch 8 --config-directory "$root/configs" --micro-batch 0 | grep -E "^(train|sampling)" \
+        | sed 's/^/whole batch: /' | tee "$out/sad-whole-$r.txt"
     python3 "$root/Benchmarks/pytorch/baseline.py" time --threads "$threads" --repetitions "$reps" \
         --configs "$root/configs" | tee "$out/pytorch-$r.txt"
 done

@@ -17,6 +17,11 @@ public struct Trainer {
     public let batchSize: Int
     public let gradClip: Float
     public let seed: UInt64
+    /// The micro-batch cut of each step's evaluation (nil: the architecture's default,
+    /// ``MicroBatching/default(for:)``). The identity records the cut that applies to a full
+    /// batch (field `micro_batch`, absent when none does): it sets the order of the gradient's
+    /// sum over samples, so a checkpoint made with another cut is refused.
+    public let microBatching: MicroBatching?
     /// Loss of every completed step.
     public private(set) var losses: [Float] = []
     /// Everything that determines this run's numbers: the caller's fields (data source,
@@ -40,7 +45,7 @@ public struct Trainer {
 
     public init(
         network: ScoreNetwork, data: Tensor, config: NetworkConfig, batchSize: Int, seed: UInt64,
-        identity callerFields: RunIdentity = RunIdentity()
+        identity callerFields: RunIdentity = RunIdentity(), microBatching: MicroBatching? = nil
     ) throws {
         try config.checkBatch(min(batchSize, max(data.shape.first ?? 1, 1)), training: true, setting: "batchSize")
         var id = callerFields
@@ -49,7 +54,7 @@ public struct Trainer {
             network: network, data: data,
             schedule: NoiseSchedule(kind: config.linearSchedule ? .linear : .cosine, timesteps: config.timesteps),
             learningRate: Float(config.learningRate), gradClip: Float(config.gradClip), batchSize: batchSize,
-            seed: seed, identity: id)
+            seed: seed, identity: id, microBatching: microBatching)
     }
 
     /// Training of any architecture (e.g. an imported network) with explicit settings. The
@@ -57,7 +62,7 @@ public struct Trainer {
     /// network (the architecture's hashes or config) — batch size, seed and data are added.
     public init(
         network: ScoreNetwork, data: Tensor, schedule: NoiseSchedule, learningRate: Float, gradClip: Float,
-        batchSize: Int, seed: UInt64, identity callerFields: RunIdentity
+        batchSize: Int, seed: UInt64, identity callerFields: RunIdentity, microBatching: MicroBatching? = nil
     ) throws {
         let shape = network.architecture.inputShape
         guard data.rank == 4, Array(data.shape.dropFirst()) == shape, data.shape[0] >= 1 else {
@@ -80,12 +85,14 @@ public struct Trainer {
         self.batchSize = batchSize
         self.gradClip = gradClip
         self.seed = seed
+        self.microBatching = microBatching
         var id = callerFields
         id.add("batch_size", batchSize)
         id.add("seed", seed)
         id.add("data.shape", data.shape.map(String.init).joined(separator: "x"))
         id.add("data.sha256", SHA256.hex(raw: data.data))
         id.add("network.architecture", String(describing: type(of: network.architecture)))
+        if let cut = network.resolvedCut(microBatching, batch: batchSize) { id.add("micro_batch", cut.samples) }
         identity = id
     }
 
@@ -119,7 +126,7 @@ public struct Trainer {
         let batch = DSMBatch(schedule: schedule, x0: x0, noise: noise, timesteps: t)
         var (loss, _, gradients) = network.lossAndGradients(
             xt: batch.xt, timesteps: t.map { Float($0 * 1000 / schedule.timesteps) },
-            target: batch.target)
+            target: batch.target, cut: microBatching)
         let norm = Adam.clipGradients(&gradients, maxNorm: gradClip)
         guard loss.isFinite, norm.isFinite else { throw Diverged(step: k, loss: loss) }
         var values = network.parameters.values

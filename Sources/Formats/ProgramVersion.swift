@@ -1,5 +1,8 @@
 /// The package version: written into every run identity, manifest and report. A resumed or
 /// merged run must have been computed by the same version (its arithmetic may differ).
+///
+/// 0.3.0: training batches larger than 64 run in micro-batches (``MicroBatching``), which
+/// changes the order of the gradient's sum over samples.
 public enum ProgramVersion {
-    public static let current = "0.2.0"
+    public static let current = "0.3.0"
 }

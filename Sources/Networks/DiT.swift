@@ -12,6 +12,8 @@ import Tensors
 public struct DiT: ScoreArchitecture {
     public let config: DiTConfig
     public let inputShape: [Int]
+    /// Every op is per sample (GroupNorm, attention within an image, the time embedding).
+    public var samplesAreIndependent: Bool { true }
 
     public init(config: DiTConfig, shape: [Int]) {
         self.config = config

@@ -12,6 +12,10 @@ public protocol ScoreArchitecture: Sendable {
     /// ε̂ for x (N, C, H, W) at float timesteps t (N): the network sees t·1000/T, which
     /// is t itself for T = 1000.
     func forward(_ x: Variable, timesteps: [Float], parameters p: ParameterBindings) -> Variable
+    /// Whether ε̂ of each sample depends on that sample alone (no op mixes samples), so that a
+    /// batch may run in micro-batches (``MicroBatching``). False by default: an imported graph
+    /// may reshape across the batch.
+    var samplesAreIndependent: Bool { get }
 }
 
 /// An architecture with concrete parameter values.
@@ -43,12 +47,32 @@ public struct ScoreNetwork: Sendable {
         self.parameters = p
     }
 
-    /// ε̂(x, t) without recording any graph. x (N, C, H, W), t (N).
-    public func epsilon(_ x: Tensor, timesteps: [Float]) -> Tensor {
+    /// ε̂(x, t) without recording any graph. x (N, C, H, W), t (N). A batch larger than the
+    /// architecture's ``MicroBatching/default(for:)`` cut runs in micro-batches (the same
+    /// outputs up to float32 rounding) when its samples are independent; `cut` overrides the default
+    /// (``MicroBatching/wholeBatch``: every op over the whole batch at once).
+    public func epsilon(_ x: Tensor, timesteps: [Float], cut: MicroBatching? = nil) -> Tensor {
         precondition(
             x.rank == 4 && Array(x.shape.dropFirst()) == architecture.inputShape && x.shape[0] == timesteps.count,
             "epsilon: input \(x.shape) with \(timesteps.count) timesteps for a network on \(architecture.inputShape)")
-        return GradientMode.withoutGradients {
+        if let cut = resolvedCut(cut, batch: x.shape[0]) {
+            return epsilonMicroBatched(x, timesteps: timesteps, cut: cut)
+        }
+        return epsilonWholeBatch(x, timesteps: timesteps)
+    }
+
+    /// The cut a call on a batch of `batch` samples uses, or nil for the whole batch at once:
+    /// the caller's `requested` cut, else the default for a sample-independent architecture;
+    /// nil when the batch fits in one micro-batch (then the arithmetic is the whole batch's).
+    public func resolvedCut(_ requested: MicroBatching?, batch: Int) -> MicroBatching? {
+        guard let cut = requested ?? (architecture.samplesAreIndependent ? .default(for: architecture) : nil)
+        else { return nil }
+        return batch > cut.samples ? cut : nil
+    }
+
+    /// ε̂ of the whole batch in one pass of each op.
+    func epsilonWholeBatch(_ x: Tensor, timesteps: [Float]) -> Tensor {
+        GradientMode.withoutGradients {
             architecture.forward(
                 Variable(x), timesteps: timesteps,
                 parameters: ParameterBindings(parameters, requiringGradients: false)
@@ -57,11 +81,16 @@ public struct ScoreNetwork: Sendable {
     }
 
     /// The DSM loss mean((ε̂(x_t, t) − target)²) and the gradient of every trainable parameter.
+    /// Micro-batched like ``epsilon(_:timesteps:cut:)``: the gradients then equal the
+    /// whole-batch ones up to the order of the sum over samples.
     public func lossAndGradients(
-        xt: Tensor, timesteps: [Float], target: Tensor
+        xt: Tensor, timesteps: [Float], target: Tensor, cut: MicroBatching? = nil
     )
         -> (loss: Float, prediction: Tensor, gradients: [String: Tensor])
     {
+        if let cut = resolvedCut(cut, batch: xt.shape[0]) {
+            return lossAndGradientsMicroBatched(xt: xt, timesteps: timesteps, target: target, cut: cut)
+        }
         let bindings = ParameterBindings(parameters, requiringGradients: true)
         let prediction = architecture.forward(Variable(xt), timesteps: timesteps, parameters: bindings)
         let loss = mse(prediction, Variable(target))

@@ -10,6 +10,8 @@ import Tensors
 public struct UNet: ScoreArchitecture {
     public let config: UNetConfig
     public let inputShape: [Int]
+    /// Every op is per sample (GroupNorm, attention within an image, the time embedding).
+    public var samplesAreIndependent: Bool { true }
 
     enum Layer {
         case convIn, res(ResBlock), down(Downsample), up(Upsample2x), attention(AttentionBlock)

@@ -21,10 +21,22 @@ public enum Parallel {
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
+    /// Whether the loops of this thread run serially: set inside a loop whose bodies are
+    /// themselves whole pieces of work (``serially(_:)``), so that their inner loops do not
+    /// fan out again. Results do not depend on it (see above).
+    @TaskLocal static var isSerial: Bool = false
+
+    /// Runs `body` with every loop it starts on this thread serial. Used by outer loops over
+    /// independent pieces of work (e.g. micro-batches of a network evaluation), whose inner
+    /// per-op loops would otherwise oversubscribe the cores.
+    public static func serially<R>(_ body: () throws -> R) rethrows -> R {
+        try $isSerial.withValue(true, operation: body)
+    }
+
     /// Calls `body(i)` once for every `i` in `0..<count`, on up to ``threadCount`` threads.
     /// `body` must only write state owned by index `i`.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        let threads = min(threadCount, count)
+        let threads = isSerial ? 1 : min(threadCount, count)
         if threads <= 1 {
             for i in 0..<count { body(i) }
             return

@@ -43,6 +43,12 @@ struct Bench: ParsableCommand {
     )
     var training = true
 
+    @Option(
+        help: ArgumentHelp(
+            "Samples per micro-batch in the training and sampling benchmarks (0: every op over the whole batch; "
+                + "default: each architecture's own cut).", valueName: "n"))
+    var microBatch: Int?
+
     @Option(help: "Directory holding the reference configs.")
     var configDirectory = "configs"
 
@@ -57,6 +63,7 @@ struct Bench: ParsableCommand {
         try Check.range(repetitions, 1...1000, "--repetitions")
         try Check.range(networks, 0...1_000_000, "--networks")
         try Check.range(stableTimeLimit, 10...86_400, "--stable-time-limit")
+        if let microBatch { try Check.range(microBatch, 0...100_000, "--micro-batch") }
     }
 
     func run() throws {
@@ -96,7 +103,8 @@ struct Bench: ParsableCommand {
                         name: "U-Net 3x32x32", config: try NetworkConfig.load("\(configDirectory)/3x32x32-iddpm.json"),
                         batch: 500),
                 ]
-                try TrainingBenchmark.run(cases: cases, sampling: unet, repetitions: repetitions)
+                let cut = microBatch.map { $0 == 0 ? MicroBatching.wholeBatch : MicroBatching(samples: $0) }
+                try TrainingBenchmark.run(cases: cases, sampling: unet, repetitions: repetitions, microBatching: cut)
             }
         }
     }

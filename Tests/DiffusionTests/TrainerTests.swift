@@ -99,4 +99,35 @@ final class TrainerTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("step 0"), "\($0)")
         }
     }
+
+    /// The micro-batch cut is part of a training run's identity when it applies to a full
+    /// batch: a checkpoint made with the default cut (64 samples at batch 128) is refused by a
+    /// whole-batch run, naming the field; a run whose batch fits in one micro-batch records none.
+    func testTheMicroBatchCutIsPartOfTheIdentity() throws {
+        let config = try NetworkConfig.load("\(TestPaths.configs)/1x16x16-iddpm.json")
+        let arch = makeArchitecture(config)
+        let data = Tensor(shape: [128, 1, 16, 16], data: RandomStream(seed: 1, purpose: .data).normals(128 * 256))
+        func trainer(_ batch: Int, _ cut: MicroBatching?) throws -> Trainer {
+            try Trainer(
+                network: ScoreNetwork(arch, seed: 2), data: data, config: config, batchSize: batch, seed: 5,
+                microBatching: cut)
+        }
+        func cutField(_ t: Trainer) -> String? { t.identity.fields.first { $0.0 == "micro_batch" }?.1 }
+        XCTAssertEqual(cutField(try trainer(128, nil)), "64")
+        XCTAssertEqual(cutField(try trainer(128, MicroBatching(samples: 32))), "32")
+        XCTAssertNil(cutField(try trainer(128, .wholeBatch)))
+        XCTAssertNil(cutField(try trainer(64, nil)))
+        var micro = try trainer(128, nil)
+        try micro.trainStep()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sad-train-\(UUID().uuidString).safetensors"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try micro.save(to: path)
+        var same = try trainer(128, nil)
+        try same.restore(from: path)
+        XCTAssertEqual(same.network.parameters.values, micro.network.parameters.values)
+        var whole = try trainer(128, .wholeBatch)
+        XCTAssertThrowsError(try whole.restore(from: path)) { XCTAssertTrue("\($0)".contains("micro_batch"), "\($0)") }
+    }
 }
