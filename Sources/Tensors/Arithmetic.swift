@@ -16,15 +16,38 @@ public enum Arithmetic {
                 b.data.withUnsafeBufferPointer { pb in
                     let o = SharedPointer(o.baseAddress!)
                     Broadcasting.forEachParallel(loopShape, sa, sb) { out, ia, ib, n, ka, kb in
+                        let y = o.base + out, x = pa.baseAddress! + ia, z = pb.baseAddress! + ib
                         switch op {
-                        case .add: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] + pb[ib + j * kb] }
-                        case .subtract: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] - pb[ib + j * kb] }
-                        case .multiply: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] * pb[ib + j * kb] }
-                        case .divide: for j in 0..<n { o.base[out + j] = pa[ia + j * ka] / pb[ib + j * kb] }
+                        case .add: combine(y, x, ka, z, kb, n) { $0 + $1 }
+                        case .subtract: combine(y, x, ka, z, kb, n) { $0 - $1 }
+                        case .multiply: combine(y, x, ka, z, kb, n) { $0 * $1 }
+                        case .divide: combine(y, x, ka, z, kb, n) { $0 / $1 }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// y[j] = f(a[j·ka], b[j·kb]) for j < n. The unit-stride and broadcast-scalar cases (the
+    /// residual adds, per-channel shifts and scales) get loops of their own so that they
+    /// vectorise; the generic strided loop does not. Every case computes the same f on the
+    /// same operands, so the results are bitwise those of the generic loop.
+    @inline(__always)
+    static func combine(
+        _ y: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ ka: Int, _ b: UnsafePointer<Float>,
+        _ kb: Int, _ n: Int, _ f: (Float, Float) -> Float
+    ) {
+        if ka == 1 && kb == 1 {
+            for j in 0..<n { y[j] = f(a[j], b[j]) }
+        } else if ka == 1 && kb == 0 {
+            let s = b[0]
+            for j in 0..<n { y[j] = f(a[j], s) }
+        } else if ka == 0 && kb == 1 {
+            let s = a[0]
+            for j in 0..<n { y[j] = f(s, b[j]) }
+        } else {
+            for j in 0..<n { y[j] = f(a[j * ka], b[j * kb]) }
         }
     }
 
