@@ -110,3 +110,46 @@ void sad_winograd_output(const float *restrict m, size_t m_stride, int h, int w,
         }
     }
 }
+
+// A dY A^T for tiles tx .. tx + lanes - 1 of one tile row, A = [1 0; 1 1; 1 -1; 0 -1] (the
+// transpose of the output transform's A^T): rows r_i = A[i] . dY, i.e. (d0, d0 + d1,
+// d0 - d1, -d1) of the tile's rows d0, d1, then the same on the columns of each r_i.
+#define WINOGRAD_OUTPUT_ADJOINT_RUN(T, tx)                                                   \
+    do {                                                                                     \
+        T d00 = *(const T *)(te + (tx)), d01 = *(const T *)(to + (tx));                      \
+        T d10 = *(const T *)(be + (tx)), d11 = *(const T *)(bo + (tx));                      \
+        T r0[2] = {d00, d01}, r1[2] = {d00 + d10, d01 + d11};                                \
+        T r2[2] = {d00 - d10, d01 - d11}, r3[2] = {-d10, -d11};                              \
+        T *rows[4] = {r0, r1, r2, r3};                                                       \
+        for (int i = 0; i < 4; i++) {                                                        \
+            T a = rows[i][0], b = rows[i][1];                                                \
+            *(T *)(dst[4 * i] + (tx)) = a;                                                   \
+            *(T *)(dst[4 * i + 1] + (tx)) = a + b;                                           \
+            *(T *)(dst[4 * i + 2] + (tx)) = a - b;                                           \
+            *(T *)(dst[4 * i + 3] + (tx)) = -b;                                              \
+        }                                                                                    \
+    } while (0)
+
+void sad_winograd_output_adjoint(const float *restrict dy, int h, int w, float *restrict dm, size_t dm_stride,
+                                 float *restrict scratch) {
+    const int th = (h + 1) / 2, tw = (w + 1) / 2, row = tw + 8;
+    // The even and odd columns of output rows 2ty (top) and 2ty + 1 (bottom), zero past the edge.
+    float *restrict te = scratch, *restrict to = scratch + row, *restrict be = scratch + 2 * row,
+                    *restrict bo = scratch + 3 * row;
+    for (int ty = 0; ty < th; ty++) {
+        const float *top = dy + (size_t)(2 * ty) * w;
+        const float *bottom = 2 * ty + 1 < h ? top + w : NULL;
+        for (int k = 0; k < tw; k++) {
+            te[k] = top[2 * k];
+            to[k] = 2 * k + 1 < w ? top[2 * k + 1] : 0;
+            be[k] = bottom ? bottom[2 * k] : 0;
+            bo[k] = bottom && 2 * k + 1 < w ? bottom[2 * k + 1] : 0;
+        }
+        float *dst[16];
+        for (int xi = 0; xi < 16; xi++) dst[xi] = dm + (size_t)xi * dm_stride + (size_t)ty * tw;
+        int tx = 0;
+        for (; tx + 8 <= tw; tx += 8) WINOGRAD_OUTPUT_ADJOINT_RUN(v8u, tx);
+        for (; tx + 4 <= tw; tx += 4) WINOGRAD_OUTPUT_ADJOINT_RUN(v4u, tx);
+        for (; tx < tw; tx++) WINOGRAD_OUTPUT_ADJOINT_RUN(float, tx);
+    }
+}

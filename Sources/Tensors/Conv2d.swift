@@ -140,14 +140,18 @@ public enum Conv2d {
         // 2 − b]: Winograd F(2×2, 3×3) then does it with 2.25× fewer multiplies than the
         // (9C × O)·(O × HW) GEMM and the col2im scatter (same rule for when it applies as the
         // forward pass; tested against the im2col path and by finite differences).
-        let winogradDx = WinogradConv.applies(g) && n * g.positions >= WinogradConv.minimumPositions
-        // ∂x is fully written per image (β = 0 GEMM, or col2im which clears it first).
-        var dx =
-            winogradDx
-            ? WinogradConv.forward(
+        // ∂W then goes through the adjoint of the Winograd forward pass
+        // (``WinogradConv/weightGradient(_:_:_:hasBias:)``), 2.25× fewer multiplies than
+        // ∂y · colsᵀ and no im2col.
+        if WinogradConv.applies(g) && n * g.positions >= WinogradConv.minimumPositions {
+            let dx = WinogradConv.forward(
                 dy, weight: flippedTransposedKernel(weight), bias: nil,
                 Geometry(input: dy.shape, weight: [g.channels, g.outChannels, 3, 3], stride: 1, padding: 1))
-            : Tensor(uninitialized: x.shape)
+            let (dw, db) = WinogradConv.weightGradient(x, dy, g, hasBias: hasBias)
+            return (dx, dw, db)
+        }
+        // ∂x is fully written per image (β = 0 GEMM, or col2im which clears it first).
+        var dx = Tensor(uninitialized: x.shape)
         var sums: [Float] = []
         x.data.withUnsafeBufferPointer { px in
             weight.data.withUnsafeBufferPointer { pw in
@@ -160,7 +164,7 @@ public enum Conv2d {
                         ) { _, images, partial in
                             let colCount = g.isPointwise ? 0 : g.patch * g.positions
                             var cols = [Float](repeating: 0, count: colCount)
-                            var dcols = [Float](repeating: 0, count: winogradDx ? 0 : colCount)
+                            var dcols = [Float](repeating: 0, count: colCount)
                             cols.withUnsafeMutableBufferPointer { pc in
                                 dcols.withUnsafeMutableBufferPointer { pdc in
                                     for i in images {
@@ -187,9 +191,7 @@ public enum Conv2d {
                                             }
                                         }
                                         // ∂cols = Wᵀ · ∂y_n, scattered back to ∂x_n.
-                                        if winogradDx {
-                                            continue
-                                        } else if g.isPointwise {
+                                        if g.isPointwise {
                                             BLAS.sgemm(
                                                 .transpose, .none, m: g.patch, n: g.positions, k: g.outChannels,
                                                 a: pw.baseAddress!, lda: g.patch, b: gy, ldb: g.positions,

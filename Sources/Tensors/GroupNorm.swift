@@ -95,6 +95,29 @@ public enum GroupNorm {
     }
 
     /// (∂x, ∂γ, ∂β).
+    /// (Σ g, Σ g·h) over n elements in Float64. Four interleaved accumulators (element i goes
+    /// to accumulator i mod 4, combined as (a0 + a1) + (a2 + a3)): a single running sum is one
+    /// chain of dependent adds, bound by the add latency rather than by the loads. The order
+    /// is fixed, so the result depends only on the data.
+    @inline(__always)
+    static func gradientSums(_ g: UnsafePointer<Float>, _ h: UnsafePointer<Float>, _ n: Int) -> (Double, Double) {
+        var sg = SIMD4<Double>(), sgh = SIMD4<Double>()
+        var i = 0
+        while i + 4 <= n {
+            let gv = SIMD4<Double>(Double(g[i]), Double(g[i + 1]), Double(g[i + 2]), Double(g[i + 3]))
+            let hv = SIMD4<Double>(Double(h[i]), Double(h[i + 1]), Double(h[i + 2]), Double(h[i + 3]))
+            sg += gv
+            sgh += gv * hv
+            i += 4
+        }
+        while i < n {
+            sg[i % 4] += Double(g[i])
+            sgh[i % 4] += Double(g[i]) * Double(h[i])
+            i += 1
+        }
+        return ((sg[0] + sg[1]) + (sg[2] + sg[3]), (sgh[0] + sgh[1]) + (sgh[2] + sgh[3]))
+    }
+
     public static func backward(_ saved: Saved, groups: Int, weight: Tensor?, _ dy: Tensor) -> (Tensor, Tensor, Tensor)
     {
         let shape = saved.xHat.shape
@@ -119,13 +142,9 @@ public enum GroupNorm {
                                 for k in 0..<perChannelGroup {
                                     let channel = group * perChannelGroup + k
                                     let gamma = gammas[channel]
-                                    var sumG = 0.0, sumGH = 0.0
                                     let off = base + k * spatial
-                                    for i in 0..<spatial {
-                                        let g = Double(pg[off + i]), h = Double(ph[off + i])
-                                        sumG += g
-                                        sumGH += g * h
-                                    }
+                                    let (sumG, sumGH) = gradientSums(
+                                        pg.baseAddress! + off, ph.baseAddress! + off, spatial)
                                     partial[channel] += Float(sumGH)
                                     partial[c + channel] += Float(sumG)
                                     meanG += gamma * sumG

@@ -107,6 +107,26 @@ enum WinogradConv {
         return u
     }
 
+    /// V (16, C, m·T) ← Bᵀ d B of every tile of the m images `images` of x (N, C, H, W); tile t
+    /// of image j is column j·T + t, the 16 blocks ``blockStride(_:)`` apart.
+    static func transformInputs(
+        x: UnsafePointer<Float>, images: Range<Int>, _ g: Conv2d.Geometry, v: UnsafeMutablePointer<Float>
+    ) {
+        let c = g.channels, h = g.height, w = g.width
+        let th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw
+        let ld = images.count * tiles, vStride = blockStride(c * ld)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (2 * th + 2) * (tw + 1)) { scratch in
+            scratch.initialize(repeating: 0)
+            for (j, i) in images.enumerated() {
+                for ch in 0..<c {
+                    sad_winograd_input(
+                        x + (i * c + ch) * h * w, Int32(h), Int32(w), v + ch * ld + j * tiles, vStride,
+                        scratch.baseAddress!)
+                }
+            }
+        }
+    }
+
     /// y (m images, O, H, W) ← conv3×3(x (m images, C, H, W)) + bias, for the images of one chunk.
     /// `u` comes from ``transformWeights(_:outChannels:channels:)``; `v` (16, C, m·T) and
     /// `prod` (16, O, m·T) are scratch buffers of the chunk (blocks ``blockStride(_:)`` apart);
@@ -121,17 +141,7 @@ enum WinogradConv {
         let th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw
         let m = images.count, ld = m * tiles
         let vStride = blockStride(c * ld), pStride = blockStride(o * ld)
-        let scratchCount = 2 * (2 * th + 2) * (tw + 1)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
-            scratch.initialize(repeating: 0)
-            for (j, i) in images.enumerated() {
-                for ch in 0..<c {
-                    sad_winograd_input(
-                        x + (i * c + ch) * h * w, Int32(h), Int32(w), v + ch * ld + j * tiles, vStride,
-                        scratch.baseAddress!)
-                }
-            }
-        }
+        transformInputs(x: x, images: images, g, v: v)
         for xi in 0..<16 {
             BLAS.sgemm(
                 .none, .none, m: o, n: ld, k: c, a: u + xi * o * c, lda: c,
@@ -146,5 +156,92 @@ enum WinogradConv {
                 }
             }
         }
+    }
+
+    /// Images whose weight-gradient contributions share one partial sum (``Parallel/sumOverChunks``):
+    /// each chunk is transformed ``imagesPerChunk`` images at a time into the same partial, so
+    /// that the partials (16·O·C floats each) stay few at batch 1000.
+    static let imagesPerGradientChunk = 32
+
+    /// (∂W (O, C, 3, 3), ∂b (O) when `hasBias`) of the convolution y = conv3×3(x) + b, given
+    /// ∂y (N, O, H, W): the adjoint of the forward pass. With M_ξ = U_ξ V_ξ (the 16 GEMMs of
+    /// the forward pass) and y = Aᵀ M A per tile, ∂M_ξ = (A ∂Y Aᵀ)_ξ per tile, ∂U_ξ = Σ_tiles
+    /// ∂M_ξ V_ξᵀ — 16 GEMMs of (O, tiles)·(tiles, C) per chunk instead of the (O, HW)·(HW, 9C)
+    /// GEMM per image of im2col (2.25× fewer multiplies, no im2col) — and ∂W = Gᵀ ∂U G per (o, c).
+    /// Tested against the im2col gradient and by finite differences.
+    static func weightGradient(_ x: Tensor, _ dy: Tensor, _ g: Conv2d.Geometry, hasBias: Bool) -> (Tensor, Tensor?) {
+        precondition(applies(g))
+        let n = x.shape[0], c = g.channels, o = g.outChannels, h = g.height, w = g.width
+        let tiles = ((h + 1) / 2) * ((w + 1) / 2), tw = (w + 1) / 2
+        let uCount = 16 * o * c
+        let sums = x.data.withUnsafeBufferPointer { px in
+            dy.data.withUnsafeBufferPointer { pg in
+                Parallel.sumOverChunks(
+                    total: n, chunkSize: imagesPerGradientChunk, resultCount: uCount + (hasBias ? o : 0)
+                ) { _, images, partial in
+                    let most = min(imagesPerChunk, images.count) * tiles
+                    // (16, C, m·T) and (16, O, m·T), fully written before they are read.
+                    var v = [Float](unsafeUninitializedCapacity: 16 * blockStride(c * most)) { $1 = $0.count }
+                    var dm = [Float](unsafeUninitializedCapacity: 16 * blockStride(o * most)) { $1 = $0.count }
+                    v.withUnsafeMutableBufferPointer { pv in
+                        dm.withUnsafeMutableBufferPointer { pm in
+                            withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * (tw + 8)) { scratch in
+                                for start in stride(from: images.lowerBound, to: images.upperBound, by: imagesPerChunk)
+                                {
+                                    let part = start..<min(start + imagesPerChunk, images.upperBound)
+                                    let ld = part.count * tiles
+                                    let vStride = blockStride(c * ld), mStride = blockStride(o * ld)
+                                    transformInputs(x: px.baseAddress!, images: part, g, v: pv.baseAddress!)
+                                    for (j, i) in part.enumerated() {
+                                        for oc in 0..<o {
+                                            let plane = pg.baseAddress! + (i * o + oc) * h * w
+                                            sad_winograd_output_adjoint(
+                                                plane, Int32(h), Int32(w), pm.baseAddress! + oc * ld + j * tiles,
+                                                mStride, scratch.baseAddress!)
+                                            if hasBias {
+                                                var s: Float = 0
+                                                for p in 0..<(h * w) { s += plane[p] }
+                                                partial[uCount + oc] += s
+                                            }
+                                        }
+                                    }
+                                    // ∂U_ξ (O, C) += ∂M_ξ (O, m·T) · V_ξᵀ (m·T, C)
+                                    for xi in 0..<16 {
+                                        BLAS.sgemm(
+                                            .none, .transpose, m: o, n: c, k: ld, a: pm.baseAddress! + xi * mStride,
+                                            lda: ld, b: pv.baseAddress! + xi * vStride, ldb: ld, beta: 1,
+                                            c: partial + xi * o * c, ldc: c)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (
+            Tensor(shape: [o, c, 3, 3], data: inverseTransformWeights(sums, outChannels: o, channels: c)),
+            hasBias ? Tensor(shape: [o], data: Array(sums[uCount...])) : nil
+        )
+    }
+
+    /// ∂W (O, C, 3, 3) ← Gᵀ ∂U G from ∂U (16, O, C) (the first 16·O·C floats of `du`): the
+    /// adjoint of ``transformWeights(_:outChannels:channels:)``, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
+    static func inverseTransformWeights(_ du: [Float], outChannels: Int, channels: Int) -> [Float] {
+        let oc = outChannels * channels
+        var dw = [Float](repeating: 0, count: 9 * oc)
+        for k in 0..<oc {
+            // s_a = Σ_i G[i][a] ∂U[i][·] over the rows i, then the same over the columns.
+            func row(_ r: Int) -> SIMD4<Float> {
+                SIMD4(du[4 * r * oc + k], du[(4 * r + 1) * oc + k], du[(4 * r + 2) * oc + k], du[(4 * r + 3) * oc + k])
+            }
+            let u0 = row(0), u1 = row(1), u2 = row(2), u3 = row(3)
+            for (a, t) in [u0 + 0.5 * (u1 + u2), 0.5 * (u1 - u2), 0.5 * (u1 + u2) + u3].enumerated() {
+                dw[9 * k + 3 * a] = t[0] + 0.5 * (t[1] + t[2])
+                dw[9 * k + 3 * a + 1] = 0.5 * (t[1] - t[2])
+                dw[9 * k + 3 * a + 2] = 0.5 * (t[1] + t[2]) + t[3]
+            }
+        }
+        return dw
     }
 }

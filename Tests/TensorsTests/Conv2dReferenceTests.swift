@@ -104,6 +104,11 @@ final class Conv2dReferenceTests: XCTestCase {
         // sides, C ≠ O) and im2col + col2im (fewer positions).
         check(stride: 1, pad: 1, tolerance: 1e-5, n: 16, c: 12, o: 20, h: 9, wd: 11)
         check(stride: 1, pad: 1, tolerance: 1e-5, n: 2, c: 12, o: 20, h: 9, wd: 11)
+        // Winograd ∂W (the adjoint of the forward transforms): more images than one gradient
+        // chunk (32) with a remainder, odd sides, and one-pixel images (one half-used tile).
+        check(stride: 1, pad: 1, tolerance: 1e-5, n: 37, c: 3, o: 5, h: 7, wd: 5)
+        check(stride: 1, pad: 1, tolerance: 1e-5, n: 1030, c: 2, o: 3, h: 1, wd: 1)
+        check(stride: 1, pad: 1, tolerance: 1e-5, n: 70, c: 4, o: 2, h: 2, wd: 8)
     }
 
     func testBitwiseIndependentOfThreadCount() {

@@ -54,4 +54,9 @@ void sad_winograd_input(const float *plane, int h, int w, float *v, size_t v_str
 /// writes A^T M A + bias to the (h, w) plane dst. scratch: 4 tw floats.
 void sad_winograd_output(const float *m, size_t m_stride, int h, int w, float bias, float *dst, float *scratch);
 
+/// Adjoint of the output transform (without the bias): tile t of the (h, w) plane dy gets
+/// element xi of A dY A^T at dm[xi * dm_stride + t], dY the tile's 2x2 block of dy (zero
+/// past the edge of odd sizes). scratch: 4 (tw + 8) floats.
+void sad_winograd_output_adjoint(const float *dy, int h, int w, float *dm, size_t dm_stride, float *scratch);
+
 #endif
