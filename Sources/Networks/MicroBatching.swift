@@ -45,6 +45,12 @@ public struct MicroBatching: Sendable, Equatable {
     /// No cut: every op runs over the whole batch at once.
     public static let wholeBatch = MicroBatching(samples: Int.max)
 
+    /// The cut a `--micro-batch N` option asks for: micro-batches of `samples`, or the whole
+    /// batch at once for 0 (the caller has range-checked `samples` ≥ 0).
+    public static func option(_ samples: Int) -> MicroBatching {
+        samples == 0 ? .wholeBatch : MicroBatching(samples: samples)
+    }
+
     /// The micro-batches of a batch of `n`: ⌈n / samples⌉ contiguous sample ranges in order,
     /// of sizes that differ by at most one (1000 at 64 → 16 of 62–63), so that no tail
     /// micro-batch falls below the size where a convolution switches algorithm (Winograd at

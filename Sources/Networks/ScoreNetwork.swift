@@ -62,11 +62,13 @@ public struct ScoreNetwork: Sendable {
     }
 
     /// The cut a call on a batch of `batch` samples uses, or nil for the whole batch at once:
-    /// the caller's `requested` cut, else the default for a sample-independent architecture;
-    /// nil when the batch fits in one micro-batch (then the arithmetic is the whole batch's).
+    /// the caller's `requested` cut, else the architecture's default; nil when the batch fits
+    /// in one micro-batch (then the arithmetic is the whole batch's), and always nil for an
+    /// architecture whose samples are not known to be independent (an imported graph may mix
+    /// them, and micro-batches would then change what it computes).
     public func resolvedCut(_ requested: MicroBatching?, batch: Int) -> MicroBatching? {
-        guard let cut = requested ?? (architecture.samplesAreIndependent ? .default(for: architecture) : nil)
-        else { return nil }
+        guard architecture.samplesAreIndependent else { return nil }
+        let cut = requested ?? .default(for: architecture)
         return batch > cut.samples ? cut : nil
     }
 

@@ -103,7 +103,7 @@ struct Bench: ParsableCommand {
                         name: "U-Net 3x32x32", config: try NetworkConfig.load("\(configDirectory)/3x32x32-iddpm.json"),
                         batch: 500),
                 ]
-                let cut = microBatch.map { $0 == 0 ? MicroBatching.wholeBatch : MicroBatching(samples: $0) }
+                let cut = microBatch.map(MicroBatching.option)
                 try TrainingBenchmark.run(cases: cases, sampling: unet, repetitions: repetitions, microBatching: cut)
             }
         }

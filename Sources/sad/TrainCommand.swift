@@ -46,15 +46,27 @@ struct Train: ParsableCommand {
     @Option(help: "Orthogonal W (.npy, D×D): train on W·x (alignment experiments).")
     var transform: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Samples per micro-batch of each step (0: every op over the whole batch, the 0.2.0 arithmetic; default: "
+                + "64 for the U-Net and DiT, none for imported networks).", valueName: "n"))
+    var microBatch: Int?
+
     @Option(help: "Output directory.")
     var out: String
 
     func validate() throws {
+        if let microBatch { try Check.range(microBatch, 0...Check.maxBatch, "--micro-batch") }
         try Check.range(numSamples, 1...Check.maxCount, "--num-samples")
         try Check.range(steps, 1...Check.maxCount, "--steps")
         try Check.range(batchSize, 1...Check.maxBatch, "--batch-size")
         try Check.range(checkpointEvery, 1...Check.maxCount, "--checkpoint-every")
         guard onnx.isGiven != (network.config != nil) else { throw ValidationError("give either --config or --onnx") }
+        guard !onnx.isGiven || (microBatch ?? 0) == 0 else {
+            throw ValidationError(
+                "--micro-batch: an imported network runs every op over the whole batch (its graph may mix samples); "
+                    + "expected 0 or no value, found \(microBatch!)")
+        }
         if let learningRate { try Check.range(learningRate, 1e-8...1, "--learning-rate") }
         if let gradClip { try Check.range(gradClip, 1e-6...1e6, "--grad-clip") }
         guard onnx.isGiven || (learningRate == nil && gradClip == nil) else {
@@ -91,11 +103,13 @@ struct Train: ParsableCommand {
             trainer = try Trainer(
                 network: ScoreNetwork(imported, seed: seed), data: x,
                 schedule: NoiseSchedule(kind: .linear, timesteps: 1000), learningRate: Float(lr),
-                gradClip: Float(clip), batchSize: batchSize, seed: seed, identity: identity)
+                gradClip: Float(clip), batchSize: batchSize, seed: seed, identity: identity,
+                microBatching: microBatch.map(MicroBatching.option))
         } else {
             trainer = try Trainer(
                 network: ScoreNetwork(makeArchitecture(config!), seed: seed, scheme: network.initScheme),
-                data: x, config: config!, batchSize: batchSize, seed: seed, identity: identity)
+                data: x, config: config!, batchSize: batchSize, seed: seed, identity: identity,
+                microBatching: microBatch.map(MicroBatching.option))
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         AtomicFile.removeStaleTemporaries(in: out)

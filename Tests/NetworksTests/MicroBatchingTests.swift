@@ -65,6 +65,18 @@ final class MicroBatchingTests: XCTestCase {
         XCTAssertNil(net.resolvedCut(nil, batch: 64))
         XCTAssertNil(net.resolvedCut(.wholeBatch, batch: 100_000))
         XCTAssertEqual(net.resolvedCut(MicroBatching(samples: 10), batch: 11), MicroBatching(samples: 10))
+        // An architecture not marked sample-independent never runs in micro-batches.
+        let mlp = try NetworkConfig.parse(
+            Array(
+                (#"{"shape": [1, 4, 4], "learning_rate": 1e-2, "grad_clip": 1, "#
+                    + #""diffuser": {"T": 1000, "linear": true, "model": {"type": "mlp", "#
+                    + #""hidden": [8], "time_embedding_dim": 4}}}"#).utf8))
+        let mlpNet = ScoreNetwork(makeArchitecture(mlp), seed: 1)
+        XCTAssertFalse(mlpNet.architecture.samplesAreIndependent)
+        XCTAssertNil(mlpNet.resolvedCut(MicroBatching(samples: 10), batch: 100))
+        XCTAssertNil(mlpNet.resolvedCut(nil, batch: 100))
+        XCTAssertEqual(MicroBatching.option(0), .wholeBatch)
+        XCTAssertEqual(MicroBatching.option(5), MicroBatching(samples: 5))
     }
 
     /// The largest |a − b| relative to the largest |b|.
