@@ -1,4 +1,3 @@
-import Foundation
 import Tensors
 
 /// How a network evaluation over a large batch is cut into micro-batches.
@@ -66,29 +65,19 @@ extension ScoreArchitecture {
     public var samplesAreIndependent: Bool { false }
 }
 
-extension Tensor {
-    /// Rows `range` of the leading axis.
-    func rows(_ range: Range<Int>) -> Tensor {
-        let d = shape[0] == 0 ? 0 : count / shape[0]
-        return Tensor(
-            shape: [range.count] + shape.dropFirst(),
-            data: Array(data[(range.lowerBound * d)..<(range.upperBound * d)]))
-    }
-}
-
 extension ScoreNetwork {
     /// ε̂(x, t) over micro-batches: the whole-batch evaluation up to float32 rounding.
     func epsilonMicroBatched(_ x: Tensor, timesteps: [Float], cut: MicroBatching) -> Tensor {
         let n = x.shape[0]
         let ranges = cut.ranges(n)
         let d = n == 0 ? 0 : x.count / n
-        var out = Tensor(zeros: x.shape)  // (N, C, H, W)
+        var out = Tensor(uninitialized: x.shape)  // (N, C, H, W); every row written by its micro-batch
         out.data.withUnsafeMutableBufferPointer { o in
             let shared = SharedPointer(o.baseAddress!)
             Parallel.forEach(ranges.count) { c in
                 let r = ranges[c]
                 let y = Parallel.serially {
-                    epsilonWholeBatch(x.rows(r), timesteps: Array(timesteps[r]))
+                    epsilonWholeBatch(Concat.slice(x, axis: 0, range: r), timesteps: Array(timesteps[r]))
                 }
                 y.data.withUnsafeBufferPointer { src in
                     (shared.base + r.lowerBound * d).update(from: src.baseAddress!, count: src.count)
@@ -107,7 +96,7 @@ extension ScoreNetwork {
         let ranges = cut.ranges(n)
         let groups = min(MicroBatching.groups, ranges.count)
         let d = n == 0 ? 0 : xt.count / n
-        var prediction = Tensor(zeros: xt.shape)  // (N, C, H, W)
+        var prediction = Tensor(uninitialized: xt.shape)  // (N, C, H, W); every row written below
         var groupLoss = [Double](repeating: 0, count: groups)
         var groupGradients = [[String: Tensor]](repeating: [:], count: groups)
         prediction.data.withUnsafeMutableBufferPointer { p in
@@ -123,8 +112,9 @@ extension ScoreNetwork {
                         Parallel.serially {
                             for r in ranges[c0..<c1] {
                                 let y = architecture.forward(
-                                    Variable(xt.rows(r)), timesteps: Array(timesteps[r]), parameters: bindings)
-                                let l = mse(y, Variable(target.rows(r)))
+                                    Variable(Concat.slice(xt, axis: 0, range: r)), timesteps: Array(timesteps[r]),
+                                    parameters: bindings)
+                                let l = mse(y, Variable(Concat.slice(target, axis: 0, range: r)))
                                 let weight = Float(r.count) / Float(n)
                                 // Leaf gradients add up across the group's backward sweeps.
                                 l.backward(seed: Tensor(repeating: weight, shape: l.value.shape))
@@ -140,15 +130,10 @@ extension ScoreNetwork {
                 }
             }
         }
+        // The groups' gradients added in group order.
         var gradients = groupGradients[0]
-        for name in gradients.keys.sorted() {
-            gradients[name]!.data.withUnsafeMutableBufferPointer { sum in
-                for group in 1..<groups {
-                    groupGradients[group][name]!.data.withUnsafeBufferPointer { g in
-                        for i in 0..<sum.count { sum[i] += g[i] }
-                    }
-                }
-            }
+        for group in 1..<groups {
+            for (name, g) in groupGradients[group] { gradients[name] = gradients[name]!.adding(g) }
         }
         return (Float(groupLoss.reduce(0, +)), prediction, gradients)
     }

@@ -58,9 +58,7 @@ public enum Conv2d {
     ) -> Tensor {
         let g = Geometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape)") }
-        if algorithm == .automatic && WinogradConv.applies(g)
-            && x.shape[0] * g.positions >= WinogradConv.minimumPositions
-        {
+        if algorithm == .automatic && WinogradConv.isChosen(g, batch: x.shape[0]) {
             return WinogradConv.forward(x, weight: weight, bias: bias, g)
         }
         let n = x.shape[0]
@@ -143,7 +141,7 @@ public enum Conv2d {
         // ∂W then goes through the adjoint of the Winograd forward pass
         // (``WinogradConv/weightGradient(_:_:_:hasBias:)``), 2.25× fewer multiplies than
         // ∂y · colsᵀ and no im2col.
-        if WinogradConv.applies(g) && n * g.positions >= WinogradConv.minimumPositions {
+        if WinogradConv.isChosen(g, batch: n) {
             let dx = WinogradConv.forward(
                 dy, weight: flippedTransposedKernel(weight), bias: nil,
                 Geometry(input: dy.shape, weight: [g.channels, g.outChannels, 3, 3], stride: 1, padding: 1))

@@ -60,7 +60,7 @@ extension Variable {
 
 extension Tensor {
     /// Elementwise sum of two tensors of the same shape (gradient accumulation).
-    func adding(_ other: Tensor) -> Tensor {
+    public func adding(_ other: Tensor) -> Tensor {
         precondition(shape == other.shape)
         var out = self
         out.data.withUnsafeMutableBufferPointer { o in

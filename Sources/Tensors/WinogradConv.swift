@@ -33,6 +33,12 @@ enum WinogradConv {
     /// margin: batch-1 geometry at 32×32 and above (and its 32×32 levels) uses Winograd.
     static let minimumPositions = 1024
 
+    /// Whether a convolution of geometry `g` over `batch` images goes through this path (the
+    /// forward pass, ∂x and ∂W use the same rule).
+    static func isChosen(_ g: Conv2d.Geometry, batch: Int) -> Bool {
+        applies(g) && batch * g.positions >= minimumPositions
+    }
+
     /// Images per chunk (one set of 16 GEMMs). Measured flat from 2 to 16 images for the U-Net
     /// at batch 1000; fixed, so results do not depend on the thread count.
     static let imagesPerChunk = 8

@@ -101,7 +101,7 @@ final class DeterminismTests: XCTestCase {
     }
 
     /// A U-Net trained in micro-batches (batch 80 → two of 40): the same model file for 1 and 2
-    /// threads and after a resume; `--micro-batch` is range-checked by name.
+    /// threads and after a resume; a resume with another cut is refused.
     func testMicroBatchedTrainingIdenticalAcrossThreadsAndResume() throws {
         let box = try SadSandbox("train-micro")
         let train = [
@@ -119,8 +119,5 @@ final class DeterminismTests: XCTestCase {
         let other = try box.run(train + ["--steps", "4", "--micro-batch", "0", "--out", "c"])
         XCTAssertNotEqual(other.status, 0)
         XCTAssertTrue(other.stderr.contains("micro_batch"), other.stderr)
-        let bad = try box.run(train + ["--steps", "1", "--micro-batch", "-1", "--out", "d"])
-        XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.stderr.contains("--micro-batch"), bad.stderr)
     }
 }

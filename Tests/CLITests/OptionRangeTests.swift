@@ -24,6 +24,11 @@ final class OptionRangeTests: XCTestCase {
             try box.run(train + ["--batch-size", max]), mentions: ["--batch-size", "expected 1…", "found \(max)"])
         assertRefused(try box.run(train + ["--num-samples", max]), mentions: ["--num-samples", "found \(max)"])
         assertRefused(try box.run(train + ["--steps", "0"]), mentions: ["--steps", "found 0"])
+        assertRefused(
+            try box.run(train + ["--micro-batch", max]), mentions: ["--micro-batch", "expected 0…", "found \(max)"])
+        assertRefused(
+            try box.run(["bench", "--micro-batch", "100001"]),
+            mentions: ["--micro-batch", "expected 0…100000", "found 100001"])
         assertRefused(try box.run(geometry + ["--networks", max]), mentions: ["--networks", "found \(max)"])
         assertRefused(
             try box.run(geometry + ["--networks", "1000000000", "--chunk-size", "1"]),
