@@ -37,11 +37,8 @@ struct DiTBlock {
         var h = layerNorm(x, eps: 1e-6) * (mod[1] + one) + mod[0]
         let headDim = hidden / heads
         let qkv = p.linear(h, prefix + ".attn.qkv")  // (N, T, 3E)
-            .reshaped([n, t, 3, heads, headDim]).permuted([2, 0, 3, 1, 4])  // (3, N, heads, T, d)
-        let q = qkv.slice(axis: 0, 0..<1).reshaped([n, heads, t, headDim])
-        let k = qkv.slice(axis: 0, 1..<2).reshaped([n, heads, t, headDim])
-        let v = qkv.slice(axis: 0, 2..<3).reshaped([n, heads, t, headDim])
-        let attended = scaledDotProductAttention(q: q, k: k, v: v)  // (N, heads, T, d)
+            .reshaped([n, t, 3, heads, headDim]).permuted([2, 0, 3, 1, 4])  // (3, N, heads, T, d): q, k, v
+        let attended = scaledDotProductAttention(packed: qkv)  // (N, heads, T, d)
             .permuted([0, 2, 1, 3]).reshaped([n, t, hidden])
         var out = x + mod[2] * p.linear(attended, prefix + ".attn.proj")
         h = layerNorm(out, eps: 1e-6) * (mod[4] + one) + mod[3]

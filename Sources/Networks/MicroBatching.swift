@@ -133,7 +133,7 @@ extension ScoreNetwork {
         // The groups' gradients added in group order.
         var gradients = groupGradients[0]
         for group in 1..<groups {
-            for (name, g) in groupGradients[group] { gradients[name] = gradients[name]!.adding(g) }
+            for (name, g) in groupGradients[group] { gradients[name]!.add(g) }
         }
         return (Float(groupLoss.reduce(0, +)), prediction, gradients)
     }

@@ -45,9 +45,10 @@ public enum Concat {
         let inner = x.shape[(axis + 1)...].reduce(1, *)
         let rowIn = x.shape[axis] * inner, row = range.count * inner, start = range.lowerBound * inner
         return Tensor(shape: shape) { o in
+            guard row > 0 else { return }
             x.data.withUnsafeBufferPointer { p in
                 for i in 0..<outer {
-                    for j in 0..<row { o[i * row + j] = p[i * rowIn + start + j] }
+                    (o.baseAddress! + i * row).update(from: p.baseAddress! + i * rowIn + start, count: row)
                 }
             }
         }
@@ -55,18 +56,21 @@ public enum Concat {
 
     /// VJP of ``slice(_:axis:range:)``: `dy` placed at `range` of a zero tensor of `shape`.
     public static func sliceBackward(_ dy: Tensor, shape: [Int], axis: Int, range: Range<Int>) -> Tensor {
-        var out = Tensor(zeros: shape)
         let outer = shape[..<axis].reduce(1, *)
         let inner = shape[(axis + 1)...].reduce(1, *)
         let rowOut = shape[axis] * inner, row = range.count * inner, start = range.lowerBound * inner
-        out.data.withUnsafeMutableBufferPointer { o in
+        // Each output row: zeros before the slice, its part of dy, zeros after.
+        return Tensor(shape: shape) { o in
+            guard rowOut > 0 else { return }
             dy.data.withUnsafeBufferPointer { p in
                 for i in 0..<outer {
-                    for j in 0..<row { o[i * rowOut + start + j] = p[i * row + j] }
+                    let dst = o.baseAddress! + i * rowOut
+                    dst.update(repeating: 0, count: start)
+                    if row > 0 { (dst + start).update(from: p.baseAddress! + i * row, count: row) }
+                    (dst + start + row).update(repeating: 0, count: rowOut - start - row)
                 }
             }
         }
-        return out
     }
 }
 

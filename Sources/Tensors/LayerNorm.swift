@@ -1,3 +1,5 @@
+import CKernels
+
 /// Layer normalisation over the last axis (`nn.LayerNorm(E, elementwise_affine=…)`):
 /// y = (x − μ)/√(σ² + eps)·γ + β, statistics per row in Float64. The DiT uses it without
 /// affine parameters (eps 1e-6) before adaLN modulation, and the timm blocks likewise.
@@ -11,24 +13,32 @@ public enum LayerNorm {
         if let bias { precondition(bias.shape == [e], "layerNorm bias \(bias.shape), expected [\(e)]") }
         let rows = e == 0 ? 0 : x.count / e
         var invStd = [Float](repeating: 0, count: rows)
-        var xHat = Tensor(zeros: x.shape), y = Tensor(zeros: x.shape)
+        var xHat = Tensor(uninitialized: x.shape)  // (…, E), every element written
         x.data.withUnsafeBufferPointer { px in
             xHat.data.withUnsafeMutableBufferPointer { ph in
-                y.data.withUnsafeMutableBufferPointer { py in
-                    for r in 0..<rows {
-                        let base = r * e
-                        var mean = 0.0
-                        for i in 0..<e { mean += Double(px[base + i]) }
-                        mean /= Double(e)
-                        var variance = 0.0
-                        for i in 0..<e { let d = Double(px[base + i]) - mean; variance += d * d }
-                        variance /= Double(e)
-                        let inv = 1 / (variance + Double(eps)).squareRoot()
-                        invStd[r] = Float(inv)
-                        for i in 0..<e {
-                            let h = Float((Double(px[base + i]) - mean) * inv)
-                            ph[base + i] = h
-                            py[base + i] = h * (weight?.data[i] ?? 1) + (bias?.data[i] ?? 0)
+                invStd.withUnsafeMutableBufferPointer { pi in
+                    // Rows in parallel chunks: each row is a pure function of itself.
+                    let h = SharedPointer(ph.baseAddress!), inv = SharedPointer(pi.baseAddress!)
+                    Parallel.forEachChunk(total: rows, chunkSize: rowsPerChunk) { _, r in
+                        sad_layernorm_forward(
+                            px.baseAddress! + r.lowerBound * e, r.count, e, eps, h.base + r.lowerBound * e,
+                            inv.base + r.lowerBound)
+                    }
+                }
+            }
+        }
+        // Without affine parameters y = x̂ (x̂·1 + 0 is x̂ bitwise): one tensor, shared.
+        guard weight != nil || bias != nil else { return (xHat, Saved(xHat: xHat, invStd: invStd)) }
+        var y = Tensor(uninitialized: x.shape)  // (…, E)
+        xHat.data.withUnsafeBufferPointer { ph in
+            y.data.withUnsafeMutableBufferPointer { py in
+                let gamma = weight?.data ?? [Float](repeating: 1, count: e)
+                let beta = bias?.data ?? [Float](repeating: 0, count: e)
+                gamma.withUnsafeBufferPointer { pg in
+                    beta.withUnsafeBufferPointer { pb in
+                        for r in 0..<rows {
+                            let src = ph.baseAddress! + r * e, dst = py.baseAddress! + r * e
+                            for i in 0..<e { dst[i] = src[i] * pg[i] + pb[i] }
                         }
                     }
                 }
@@ -37,30 +47,42 @@ public enum LayerNorm {
         return (y, Saved(xHat: xHat, invStd: invStd))
     }
 
-    /// (∂x, ∂γ, ∂β).
+    /// Rows per parallel chunk of the forward pass (fixed; rows are independent, so any
+    /// value gives the same result).
+    static let rowsPerChunk = 1024
+
+    /// (∂x, ∂γ, ∂β); ∂γ and ∂β are only summed when `weight` is given (an op without affine
+    /// parameters discards them) and are zeros otherwise.
     public static func backward(_ saved: Saved, weight: Tensor?, _ dy: Tensor) -> (Tensor, Tensor, Tensor) {
         let e = saved.xHat.shape.last ?? 1
         let rows = e == 0 ? 0 : saved.xHat.count / e
-        var dx = Tensor(zeros: saved.xHat.shape)
+        var dx = Tensor(uninitialized: saved.xHat.shape)  // (…, E), every element written
         var dGamma = [Double](repeating: 0, count: e), dBeta = [Double](repeating: 0, count: e)
         saved.xHat.data.withUnsafeBufferPointer { ph in
             dy.data.withUnsafeBufferPointer { pg in
                 dx.data.withUnsafeMutableBufferPointer { pdx in
-                    for r in 0..<rows {
-                        let base = r * e
-                        var meanG = 0.0, meanGH = 0.0
-                        for i in 0..<e {
-                            let g = Double(pg[base + i]) * Double(weight?.data[i] ?? 1)
-                            meanG += g
-                            meanGH += g * Double(ph[base + i])
-                            dGamma[i] += Double(pg[base + i]) * Double(ph[base + i])
-                            dBeta[i] += Double(pg[base + i])
-                        }
-                        meanG /= Double(e); meanGH /= Double(e)
-                        let inv = Double(saved.invStd[r])
-                        for i in 0..<e {
-                            let g = Double(pg[base + i]) * Double(weight?.data[i] ?? 1)
-                            pdx[base + i] = Float((g - meanG - Double(ph[base + i]) * meanGH) * inv)
+                    saved.invStd.withUnsafeBufferPointer { pi in
+                        if rows == 0 {
+                            return
+                        } else if let weight {
+                            // The parameter sums run over every row in order: one serial pass.
+                            weight.data.withUnsafeBufferPointer { pw in
+                                dGamma.withUnsafeMutableBufferPointer { dgm in
+                                    dBeta.withUnsafeMutableBufferPointer { dbt in
+                                        sad_layernorm_backward(
+                                            ph.baseAddress!, pg.baseAddress!, pi.baseAddress!, pw.baseAddress!,
+                                            rows, e, pdx.baseAddress!, dgm.baseAddress!, dbt.baseAddress!)
+                                    }
+                                }
+                            }
+                        } else {
+                            let out = SharedPointer(pdx.baseAddress!)
+                            Parallel.forEachChunk(total: rows, chunkSize: rowsPerChunk) { _, r in
+                                sad_layernorm_backward(
+                                    ph.baseAddress! + r.lowerBound * e, pg.baseAddress! + r.lowerBound * e,
+                                    pi.baseAddress! + r.lowerBound, nil, r.count, e, out.base + r.lowerBound * e,
+                                    nil, nil)
+                            }
                         }
                     }
                 }

@@ -13,15 +13,24 @@ public enum Linear {
         let inF = weight.shape[1], outF = weight.shape[0]
         if let bias { precondition(bias.shape == [outF], "linear bias \(bias.shape), expected [\(outF)]") }
         let rows = x.count / max(inF, 1)
-        var out = Tensor(zeros: Array(x.shape.dropLast()) + [outF])
+        // Zeros only where there is no GEMM (no rows: x has an extent 0); otherwise the bias
+        // rows or the GEMM (β = 0) write every element.
+        var out =
+            rows == 0
+            ? Tensor(zeros: Array(x.shape.dropLast()) + [outF])
+            : Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
+        guard rows > 0 && outF > 0 else { return out }
+        let biasData = bias?.data ?? []
         x.data.withUnsafeBufferPointer { px in
             weight.data.withUnsafeBufferPointer { pw in
                 out.data.withUnsafeMutableBufferPointer { po in
                     let o = SharedPointer(po.baseAddress!)
                     Parallel.forEachChunk(total: rows, chunkSize: rowsPerChunk) { _, r in
                         let dst = o.base + r.lowerBound * outF
-                        if let bias {
-                            for i in 0..<r.count { for j in 0..<outF { dst[i * outF + j] = bias.data[j] } }
+                        if bias != nil {
+                            biasData.withUnsafeBufferPointer { pb in
+                                for i in 0..<r.count { (dst + i * outF).update(from: pb.baseAddress!, count: outF) }
+                            }
                         }
                         BLAS.sgemm(
                             .none, .transpose, m: r.count, n: outF, k: inF,
@@ -39,8 +48,12 @@ public enum Linear {
     public static func backward(_ x: Tensor, weight: Tensor, hasBias: Bool, _ dy: Tensor) -> (Tensor, Tensor, Tensor?) {
         let inF = weight.shape[1], outF = weight.shape[0]
         let rows = x.count / max(inF, 1)
-        var dx = Tensor(zeros: x.shape)
-        var sums: [Float] = []
+        // The GEMM (β = 0) writes every element of ∂x unless it is empty (outF = 0).
+        var dx = outF == 0 ? Tensor(zeros: x.shape) : Tensor(uninitialized: x.shape)
+        var sums = [Float](repeating: 0, count: outF * inF + outF)
+        guard rows > 0 && inF > 0 && outF > 0 else {
+            return (dx, Tensor(zeros: weight.shape), hasBias ? Tensor(zeros: [outF]) : nil)
+        }
         x.data.withUnsafeBufferPointer { px in
             weight.data.withUnsafeBufferPointer { pw in
                 dy.data.withUnsafeBufferPointer { pg in
@@ -63,8 +76,12 @@ public enum Linear {
                             b: px.baseAddress! + r.lowerBound * inF, ldb: inF,
                             c: partial, ldc: inF)
                         if hasBias {
+                            // Rows in order for each output j (the same sums as a scalar loop).
                             let db = partial + outF * inF
-                            for i in r { for j in 0..<outF { db[j] += pg[i * outF + j] } }
+                            for i in r {
+                                let row = pg.baseAddress! + i * outF
+                                for j in 0..<outF { db[j] += row[j] }
+                            }
                         }
                     }
                 }

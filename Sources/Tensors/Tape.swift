@@ -20,7 +20,7 @@ extension Variable {
             guard let g = upstream.removeValue(forKey: id) else { continue }
             guard let pullback = node.pullback else {
                 // A leaf.
-                if let existing = node.gradient { node.gradient = existing.adding(g) } else { node.gradient = g }
+                if node.gradient != nil { node.gradient!.add(g) } else { node.gradient = g }
                 continue
             }
             let parentGradients = pullback(g)
@@ -30,7 +30,8 @@ extension Variable {
                     pg.shape == parent.value.shape,
                     "pullback produced \(pg.shape) for a parent of shape \(parent.value.shape)")
                 let pid = ObjectIdentifier(parent)
-                if let existing = upstream[pid] { upstream[pid] = existing.adding(pg) } else { upstream[pid] = pg }
+                // In place (the dictionary's buffer is the only reference): no copy per addition.
+                if upstream[pid] != nil { upstream[pid]!.add(pg) } else { upstream[pid] = pg }
             }
         }
     }
@@ -61,13 +62,18 @@ extension Variable {
 extension Tensor {
     /// Elementwise sum of two tensors of the same shape (gradient accumulation).
     public func adding(_ other: Tensor) -> Tensor {
-        precondition(shape == other.shape)
         var out = self
-        out.data.withUnsafeMutableBufferPointer { o in
+        out.add(other)
+        return out
+    }
+
+    /// Adds `other` (same shape) element by element, in place when the storage is not shared.
+    public mutating func add(_ other: Tensor) {
+        precondition(shape == other.shape)
+        data.withUnsafeMutableBufferPointer { o in
             other.data.withUnsafeBufferPointer { b in
                 for i in 0..<o.count { o[i] += b[i] }
             }
         }
-        return out
     }
 }

@@ -94,6 +94,22 @@ final class GradientTests: XCTestCase {
         assertGradients([normal([3, 4, 4], 1), normal([3, 4, 4], 2), normal([3, 4, 4], 3)]) {
             scaledDotProductAttention(q: $0[0], k: $0[1], v: $0[2], scale: 0.3)
         }
+        assertGradients([normal([3, 2, 2, 5, 4], 4)]) { scaledDotProductAttention(packed: $0[0]) }
+    }
+
+    /// Packed q, k, v give bitwise the separate operands' output and gradients.
+    func testPackedAttentionMatchesSeparate() {
+        let qkv = normal([3, 2, 3, 6, 4], 5), dy = normal([2, 3, 6, 4], 6)
+        let parts = (0..<3).map { Concat.slice(qkv, axis: 0, range: $0..<($0 + 1)).reshaped([2, 3, 6, 4]) }
+        let (y, p) = Attention.forward(q: parts[0], k: parts[1], v: parts[2])
+        let (packedY, packedP) = Attention.forward(packed: qkv)
+        XCTAssertEqual(packedY.data, y.data)
+        XCTAssertEqual(packedY.shape, [2, 3, 6, 4])
+        XCTAssertEqual(packedP.data, p.data)
+        let (dq, dk, dv) = Attention.backward(q: parts[0], k: parts[1], v: parts[2], probabilities: p, dy)
+        let packedGradient = Attention.backward(packed: qkv, probabilities: packedP, dy)
+        XCTAssertEqual(packedGradient.shape, qkv.shape)
+        XCTAssertEqual(packedGradient.data, dq.data + dk.data + dv.data)
     }
 
     func testShapeOps() {

@@ -59,4 +59,20 @@ void sad_winograd_output(const float *m, size_t m_stride, int h, int w, float bi
 /// past the edge of odd sizes). scratch: 4 (tw + 8) floats.
 void sad_winograd_output_adjoint(const float *dy, int h, int w, float *dm, size_t dm_stride, float *scratch);
 
+/// Layer normalisation of `rows` rows of e floats: xhat = (x - mean) / sqrt(var + eps) and the
+/// per-row 1 / sqrt(var + eps), statistics in double summed in index order.
+void sad_layernorm_forward(const float *x, size_t rows, size_t e, float eps, float *xhat, float *inv_std);
+
+/// Its VJP: dx from xhat, dy, inv_std and the optional weight (NULL: ones); when d_gamma is not
+/// NULL, adds sum_rows dy * xhat to d_gamma and sum_rows dy to d_beta (e doubles each).
+void sad_layernorm_backward(const float *xhat, const float *dy, const float *inv_std, const float *weight,
+                            size_t rows, size_t e, float *dx, double *d_gamma, double *d_beta);
+
+/// The largest rank `sad_strided_gather` takes.
+#define SAD_MAX_GATHER_RANK 16
+
+/// dst (row-major, shape) <- src[sum_a index_a * strides_a] for every index of `shape`
+/// (rank <= SAD_MAX_GATHER_RANK; rank 0 copies one element).
+void sad_strided_gather(float *dst, const float *src, int rank, const int64_t *shape, const int64_t *strides);
+
 #endif
