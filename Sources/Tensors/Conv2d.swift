@@ -1,3 +1,5 @@
+import CKernels
+
 /// 2-D convolution (cross-correlation, as `nn.Conv2d`) with stride, symmetric zero padding
 /// and optional bias: x (N, C, H, W), weight (O, C, kH, kW), bias (O) → (N, O, Ho, Wo),
 /// Ho = ⌊(H + 2p − kH)/s⌋ + 1.
@@ -227,80 +229,29 @@ public enum Conv2d {
         return out
     }
 
-    /// The valid output columns for kernel column `kj`: those whose input column
-    /// ox·s + kj − p lies inside [0, W).
-    @inline(__always)
-    static func validRange(kernelOffset k: Int, extent: Int, outExtent: Int, _ g: Geometry) -> Range<Int> {
-        // ox ≥ ceil((p − k)/s) and ox ≤ floor((extent − 1 + p − k)/s)
-        let lowNum = g.padding - k
-        let low = lowNum <= 0 ? 0 : (lowNum + g.stride - 1) / g.stride
-        let highNum = extent - 1 + g.padding - k
-        let high = highNum < 0 ? -1 : min(outExtent - 1, highNum / g.stride)
-        return low <= high ? low..<(high + 1) : 0..<0
-    }
-
     /// cols[(c·kH + ki)·kW + kj][oy·Wo + ox] = x[c][oy·s + ki − p][ox·s + kj − p] (0 outside).
     ///
     /// Each input plane is first copied into a zero-bordered (H + 2p)×(W + 2p) buffer, so
     /// every column row is a plain strided copy with no bounds logic: rows are short (16
-    /// floats at 16×16), and per-row bounds checks cost as much as the GEMM at batch 1.
+    /// floats at 16×16, 8 or 4 for the stride-2 downsampling), so the loops are a C kernel
+    /// (CKernels/Im2col.c; the Swift loops stayed scalar).
     public static func im2col(
         _ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, _ g: Geometry, ld: Int? = nil
     ) {
-        let rowStride = ld ?? g.positions
-        let ho = g.outHeight, wo = g.outWidth, s = g.stride, p = g.padding
-        let ph = g.height + 2 * p, pw = g.width + 2 * p
+        let ph = g.height + 2 * g.padding, pw = g.width + 2 * g.padding
         withUnsafeTemporaryAllocation(of: Float.self, capacity: ph * pw) { padded in
-            let buf = padded.baseAddress!
-            if p > 0 { buf.update(repeating: 0, count: ph * pw) }
-            for c in 0..<g.channels {
-                let plane = x + c * g.height * g.width
-                for y in 0..<g.height {
-                    let src = plane + y * g.width, dst = buf + (y + p) * pw + p
-                    for j in 0..<g.width { dst[j] = src[j] }
-                }
-                for ki in 0..<g.kernelH {
-                    for kj in 0..<g.kernelW {
-                        let dst = cols + ((c * g.kernelH + ki) * g.kernelW + kj) * rowStride
-                        for oy in 0..<ho {
-                            let srcRow = buf + (oy * s + ki) * pw + kj
-                            let d = dst + oy * wo
-                            if s == 1 {
-                                for ox in 0..<wo { d[ox] = srcRow[ox] }
-                            } else {
-                                for ox in 0..<wo { d[ox] = srcRow[ox * s] }
-                            }
-                        }
-                    }
-                }
-            }
+            sad_im2col(
+                x, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(g.kernelH), Int32(g.kernelW),
+                Int32(g.stride), Int32(g.padding), cols, ld ?? g.positions, padded.baseAddress!)
         }
     }
 
-    /// Adjoint of ``im2col(_:_:_:)``: dx[c][iy][ix] += Σ dcols over the patches using it.
-    /// Overwrites dx (which starts from zeros for every image).
+    /// Adjoint of ``im2col(_:_:_:ld:)``: dx[c][iy][ix] = Σ dcols over the patches using it,
+    /// in the order (c, ki, kj, oy, ox). Overwrites dx.
     static func col2im(_ cols: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: Geometry) {
-        let ho = g.outHeight, wo = g.outWidth, s = g.stride, p = g.padding
-        dx.update(repeating: 0, count: g.channels * g.height * g.width)
-        for c in 0..<g.channels {
-            let plane = dx + c * g.height * g.width
-            for ki in 0..<g.kernelH {
-                let rowsOK = validRange(kernelOffset: ki, extent: g.height, outExtent: ho, g)
-                for kj in 0..<g.kernelW {
-                    let colsOK = validRange(kernelOffset: kj, extent: g.width, outExtent: wo, g)
-                    let src = cols + ((c * g.kernelH + ki) * g.kernelW + kj) * g.positions
-                    for oy in rowsOK {
-                        let srcRow = src + oy * wo
-                        let dstRow = plane + (oy * s + ki - p) * g.width + (kj - p)
-                        if s == 1 {
-                            for ox in colsOK { dstRow[ox] += srcRow[ox] }
-                        } else {
-                            for ox in colsOK { dstRow[ox * s] += srcRow[ox] }
-                        }
-                    }
-                }
-            }
-        }
+        sad_col2im(
+            cols, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(g.kernelH), Int32(g.kernelW),
+            Int32(g.stride), Int32(g.padding), dx)
     }
 }
 

@@ -28,7 +28,7 @@ public enum GroupNorm {
         let spatial = x.count / max(n * c, 1)
         let perGroup = (c / groups) * spatial
         var invStd = [Float](repeating: 0, count: n * groups)
-        var xHat = Tensor(zeros: saving ? x.shape : [0])
+        var xHat = Tensor(uninitialized: saving ? x.shape : [0])  // (N, C, *) when saving: every element written
         var y = Tensor(uninitialized: x.shape)
         let channelsPerGroup = c / groups
         let gammas = (0..<c).map { weight?.data[$0] ?? 1 }, betas = (0..<c).map { bias?.data[$0] ?? 0 }

@@ -75,4 +75,13 @@ void sad_layernorm_backward(const float *xhat, const float *dy, const float *inv
 /// (rank <= SAD_MAX_GATHER_RANK; rank 0 copies one element).
 void sad_strided_gather(float *dst, const float *src, int rank, const int64_t *shape, const int64_t *strides);
 
+/// im2col of one image x (channels, h, w): cols[(c kh + ki) kw + kj][oy wo + ox] (rows ld apart)
+/// = x[c][oy stride + ki - pad][ox stride + kj - pad], 0 outside; `padded` holds
+/// (h + 2 pad)(w + 2 pad) floats of scratch.
+void sad_im2col(const float *x, int channels, int h, int w, int kh, int kw, int stride, int pad, float *cols,
+                size_t ld, float *padded);
+
+/// Its adjoint: dx (channels, h, w) = the sum over patches of cols (rows ho wo apart), overwriting dx.
+void sad_col2im(const float *cols, int channels, int h, int w, int kh, int kw, int stride, int pad, float *dx);
+
 #endif
