@@ -83,8 +83,9 @@ public enum Conv2d {
                         // The chunk's columns side by side, (C·kH·kW, m·P): one GEMM per chunk packs
                         // the weights once for m images instead of once per image.
                         let m = images.count, ld = m * g.positions
-                        var cols = [Float](repeating: 0, count: g.patch * ld)
-                        var tmp = [Float](repeating: 0, count: g.outChannels * ld)
+                        // (C·kH·kW, m·P) and (O, m·P), fully written (im2col; bias fill or β = 0 GEMM).
+                        var cols = [Float](unsafeUninitializedCapacity: g.patch * ld) { $1 = $0.count }
+                        var tmp = [Float](unsafeUninitializedCapacity: g.outChannels * ld) { $1 = $0.count }
                         cols.withUnsafeMutableBufferPointer { pc in
                             tmp.withUnsafeMutableBufferPointer { pt in
                                 for (j, i) in images.enumerated() {
