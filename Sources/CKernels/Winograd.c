@@ -60,6 +60,102 @@ void sad_winograd_input(const float *restrict plane, int h, int w, float *restri
     }
 }
 
+// The same transform for the planes of one channel of several images when w is 4, 8 or 16,
+// vectorised over whole image rows instead of runs of tiles (no de-interleaved copy, no
+// per-tile-row pointer set-up; on 8x8 and 4x4 planes the runs above are half or a quarter of
+// a vector). Tile row s of the flattened sequence (image j = s / th, ty = s % th) reads
+// input rows 2ty - 1 .. 2ty + 2 of plane j (a, b, c, d; zero outside), forms the row
+// combinations R = (a - c, b + c, c - b, b - d) across the row, then the column combinations
+// (col 2tx - 1 - col 2tx + 1, col 2tx + col 2tx + 1, col 2tx + 1 - col 2tx, col 2tx - col 2tx + 2)
+// of each R_k from its odd and even lanes shifted by one: the same operations on the same
+// operands as WINOGRAD_INPUT_RUN, so the results are bitwise the same. Groups of 8 / tw tile
+// rows are stored together as one 8-float vector (their outputs are adjacent in v).
+typedef float v16u __attribute__((ext_vector_type(16), aligned(4)));
+typedef float v2f __attribute__((ext_vector_type(2), aligned(4)));
+
+// Row r of plane j (r may be -1 or >= h: zero).
+#define ROW_OR_ZERO(T, j, r) ((r) >= 0 && (r) < h ? *(const T *)(x + (size_t)(j) * plane_stride + (size_t)(r) * w) : (T)0)
+
+// The 16 outputs (HALF-lane vectors) of flat tile row s into out[16].
+#define WINOGRAD_INPUT_ROW(T, HALF, EVEN, ODD, SHIFT_RIGHT, SHIFT_LEFT, s, out)                  \
+    do {                                                                                     \
+        const int j_ = (s) / th, ty_ = (s) % th;                                             \
+        const T a = ROW_OR_ZERO(T, j_, 2 * ty_ - 1), b = ROW_OR_ZERO(T, j_, 2 * ty_);        \
+        const T c = ROW_OR_ZERO(T, j_, 2 * ty_ + 1), d = ROW_OR_ZERO(T, j_, 2 * ty_ + 2);    \
+        const T r[4] = {a - c, b + c, c - b, b - d};                                         \
+        for (int k = 0; k < 4; k++) {                                                        \
+            const HALF e = EVEN(r[k]), o = ODD(r[k]);                                        \
+            const HALF o_prev = SHIFT_RIGHT(o), e_next = SHIFT_LEFT(e);                      \
+            (out)[4 * k] = o_prev - o;                                                       \
+            (out)[4 * k + 1] = e + o;                                                        \
+            (out)[4 * k + 2] = o - e;                                                        \
+            (out)[4 * k + 3] = e - e_next;                                                   \
+        }                                                                                    \
+    } while (0)
+
+#define EVEN16(v) __builtin_shufflevector(v, v, 0, 2, 4, 6, 8, 10, 12, 14)
+#define ODD16(v) __builtin_shufflevector(v, v, 1, 3, 5, 7, 9, 11, 13, 15)
+#define RIGHT8(v) __builtin_shufflevector(v, (v8u)0, 8, 0, 1, 2, 3, 4, 5, 6)
+#define LEFT8(v) __builtin_shufflevector(v, (v8u)0, 1, 2, 3, 4, 5, 6, 7, 8)
+#define EVEN8(v) __builtin_shufflevector(v, v, 0, 2, 4, 6)
+#define ODD8(v) __builtin_shufflevector(v, v, 1, 3, 5, 7)
+#define RIGHT4(v) __builtin_shufflevector(v, (v4u)0, 4, 0, 1, 2)
+#define LEFT4(v) __builtin_shufflevector(v, (v4u)0, 1, 2, 3, 4)
+#define EVEN4(v) __builtin_shufflevector(v, v, 0, 2)
+#define ODD4(v) __builtin_shufflevector(v, v, 1, 3)
+#define RIGHT2(v) __builtin_shufflevector(v, (v2f)0, 2, 0)
+#define LEFT2(v) __builtin_shufflevector(v, (v2f)0, 1, 2)
+
+int sad_winograd_input_planes(const float *restrict x, size_t plane_stride, int images, int h, int w,
+                              float *restrict v, size_t v_stride) {
+    const int th = (h + 1) / 2, rows = images * th;
+    float *dst[16];
+    for (int xi = 0; xi < 16; xi++) dst[xi] = v + (size_t)xi * v_stride;
+    if (w == 16) {
+        for (int s = 0; s < rows; s++) {
+            v8u out[16];
+            WINOGRAD_INPUT_ROW(v16u, v8u, EVEN16, ODD16, RIGHT8, LEFT8, s, out);
+            for (int xi = 0; xi < 16; xi++) *(v8u *)(dst[xi] + (size_t)s * 8) = out[xi];
+        }
+    } else if (w == 8) {
+        int s = 0;
+        for (; s + 2 <= rows; s += 2) {
+            v4u p[16], q[16];
+            WINOGRAD_INPUT_ROW(v8u, v4u, EVEN8, ODD8, RIGHT4, LEFT4, s, p);
+            WINOGRAD_INPUT_ROW(v8u, v4u, EVEN8, ODD8, RIGHT4, LEFT4, s + 1, q);
+            for (int xi = 0; xi < 16; xi++)
+                *(v8u *)(dst[xi] + (size_t)s * 4) = __builtin_shufflevector(p[xi], q[xi], 0, 1, 2, 3, 4, 5, 6, 7);
+        }
+        for (; s < rows; s++) {
+            v4u p[16];
+            WINOGRAD_INPUT_ROW(v8u, v4u, EVEN8, ODD8, RIGHT4, LEFT4, s, p);
+            for (int xi = 0; xi < 16; xi++) *(v4u *)(dst[xi] + (size_t)s * 4) = p[xi];
+        }
+    } else if (w == 4) {
+        int s = 0;
+        for (; s + 4 <= rows; s += 4) {
+            v2f p[16], q[16], r2[16], t[16];
+            WINOGRAD_INPUT_ROW(v4u, v2f, EVEN4, ODD4, RIGHT2, LEFT2, s, p);
+            WINOGRAD_INPUT_ROW(v4u, v2f, EVEN4, ODD4, RIGHT2, LEFT2, s + 1, q);
+            WINOGRAD_INPUT_ROW(v4u, v2f, EVEN4, ODD4, RIGHT2, LEFT2, s + 2, r2);
+            WINOGRAD_INPUT_ROW(v4u, v2f, EVEN4, ODD4, RIGHT2, LEFT2, s + 3, t);
+            for (int xi = 0; xi < 16; xi++) {
+                const v4u lo = __builtin_shufflevector(p[xi], q[xi], 0, 1, 2, 3);
+                const v4u hi = __builtin_shufflevector(r2[xi], t[xi], 0, 1, 2, 3);
+                *(v8u *)(dst[xi] + (size_t)s * 2) = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+            }
+        }
+        for (; s < rows; s++) {
+            v2f p[16];
+            WINOGRAD_INPUT_ROW(v4u, v2f, EVEN4, ODD4, RIGHT2, LEFT2, s, p);
+            for (int xi = 0; xi < 16; xi++) *(v2f *)(dst[xi] + (size_t)s * 2) = p[xi];
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 // A^T M A for tiles tx .. tx + lanes - 1 of one tile row: a_r = rows (0 + 1 + 2) and
 // (1 - 2 - 3) of M, then the same on columns gives the 2x2 outputs y00 y01 / y10 y11.
 #define WINOGRAD_OUTPUT_TILES(T, tx)                                                         \
@@ -109,6 +205,72 @@ void sad_winograd_output(const float *restrict m, size_t m_stride, int h, int w,
             for (int x = 0; x < w; x++) row[x] = bottom[x];
         }
     }
+}
+
+// The output transform for one output channel of several images when w is 4, 8 or 16: 8
+// tiles at a time (one tile row of a 16-wide plane, two of an 8-wide one, four of a 4-wide
+// one; tile row s = j th + ty of the flattened sequence is image j's row ty), interleaved in
+// registers and stored straight into the output rows (no row scratch). Same operations as
+// WINOGRAD_OUTPUT_TILES, so bitwise the same as sad_winograd_output plane by plane.
+static inline float *output_row(float *dst, size_t plane_stride, int th, int h, int w, int s, int half) {
+    const int j = s / th, y = 2 * (s % th) + half;
+    return y < h ? dst + (size_t)j * plane_stride + (size_t)y * w : 0;
+}
+
+int sad_winograd_output_planes(const float *restrict m, size_t m_stride, int images, int h, int w, float bias,
+                               float *restrict dst, size_t plane_stride) {
+    const int th = (h + 1) / 2, tw = w / 2, rows = images * th;
+    if (w != 4 && w != 8 && w != 16) return 0;
+    const int per = 8 / tw;  // tile rows per group of 8 tiles
+    int s = 0;
+    for (; s + per <= rows; s += per) {
+        const float *src[16];
+        for (int xi = 0; xi < 16; xi++) src[xi] = m + (size_t)xi * m_stride + (size_t)s * tw;
+        WINOGRAD_OUTPUT_TILES(v8u, 0)
+        if (w == 16) {
+            const v16u top = __builtin_shufflevector(y00, y01, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+            const v16u bottom = __builtin_shufflevector(y10, y11, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+            float *t = output_row(dst, plane_stride, th, h, w, s, 0), *b = output_row(dst, plane_stride, th, h, w, s, 1);
+            *(v16u *)t = top;
+            if (b) *(v16u *)b = bottom;
+        } else if (w == 8) {
+            const v8u top0 = __builtin_shufflevector(y00, y01, 0, 8, 1, 9, 2, 10, 3, 11);
+            const v8u top1 = __builtin_shufflevector(y00, y01, 4, 12, 5, 13, 6, 14, 7, 15);
+            const v8u bottom0 = __builtin_shufflevector(y10, y11, 0, 8, 1, 9, 2, 10, 3, 11);
+            const v8u bottom1 = __builtin_shufflevector(y10, y11, 4, 12, 5, 13, 6, 14, 7, 15);
+            const v8u tops[2] = {top0, top1}, bottoms[2] = {bottom0, bottom1};
+            for (int g = 0; g < 2; g++) {
+                *(v8u *)output_row(dst, plane_stride, th, h, w, s + g, 0) = tops[g];
+                float *b = output_row(dst, plane_stride, th, h, w, s + g, 1);
+                if (b) *(v8u *)b = bottoms[g];
+            }
+        } else {
+            const v8u top01 = __builtin_shufflevector(y00, y01, 0, 8, 1, 9, 2, 10, 3, 11);
+            const v8u top23 = __builtin_shufflevector(y00, y01, 4, 12, 5, 13, 6, 14, 7, 15);
+            const v8u bottom01 = __builtin_shufflevector(y10, y11, 0, 8, 1, 9, 2, 10, 3, 11);
+            const v8u bottom23 = __builtin_shufflevector(y10, y11, 4, 12, 5, 13, 6, 14, 7, 15);
+            const v4u tops[4] = {top01.lo, top01.hi, top23.lo, top23.hi};
+            const v4u bottoms[4] = {bottom01.lo, bottom01.hi, bottom23.lo, bottom23.hi};
+            for (int g = 0; g < 4; g++) {
+                *(v4u *)output_row(dst, plane_stride, th, h, w, s + g, 0) = tops[g];
+                float *b = output_row(dst, plane_stride, th, h, w, s + g, 1);
+                if (b) *(v4u *)b = bottoms[g];
+            }
+        }
+    }
+    // The last tile rows (fewer than a group), one tile at a time.
+    for (; s < rows; s++) {
+        const float *src[16];
+        for (int xi = 0; xi < 16; xi++) src[xi] = m + (size_t)xi * m_stride + (size_t)s * tw;
+        float *t = output_row(dst, plane_stride, th, h, w, s, 0), *b = output_row(dst, plane_stride, th, h, w, s, 1);
+        for (int tx = 0; tx < tw; tx++) {
+            WINOGRAD_OUTPUT_TILES(float, tx)
+            t[2 * tx] = y00;
+            t[2 * tx + 1] = y01;
+            if (b) { b[2 * tx] = y10; b[2 * tx + 1] = y11; }
+        }
+    }
+    return 1;
 }
 
 // A dY A^T for tiles tx .. tx + lanes - 1 of one tile row, A = [1 0; 1 1; 1 -1; 0 -1] (the

@@ -94,13 +94,12 @@ public enum Conv2d {
                                 forwardImage(
                                     b: pc.baseAddress!, ldb: ld, columns: ld, weight: pw.baseAddress!, bias: bias,
                                     out: pt.baseAddress!, ldo: ld, g)
-                                for (j, i) in images.enumerated() {
-                                    let dst = o.base + i * outSize
-                                    for oc in 0..<g.outChannels {
-                                        let src = pt.baseAddress! + oc * ld + j * g.positions
-                                        (dst + oc * g.positions).update(from: src, count: g.positions)
-                                    }
-                                }
+                                // (O, m·P) → the chunk's (m, O, P) in one strided copy: per (image,
+                                // channel) copies were 16 or 64 floats each, mostly call overhead.
+                                let shape: [Int64] = [Int64(m), Int64(g.outChannels), Int64(g.positions)]
+                                let strides: [Int64] = [Int64(g.positions), Int64(ld), 1]
+                                sad_strided_gather(
+                                    o.base + images.lowerBound * outSize, pt.baseAddress!, 3, shape, strides)
                             }
                         }
                     }

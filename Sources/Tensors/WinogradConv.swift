@@ -29,9 +29,11 @@ enum WinogradConv {
     /// kernel transform (O·C kernels) is paid once per call, and for one 16×16 image (a fresh
     /// network per probe, the geometry estimators' case) it cost more than the FLOPs it saves
     /// (measured: 0.09 ms vs 0.06 ms for 32→32). The fixed cost is ≈ 0.06 ms, the saving
-    /// ≈ 0.033 ms per 256 positions, so the break-even is ≈ 500 positions; 1,024 leaves a
-    /// margin: batch-1 geometry at 32×32 and above (and its 32×32 levels) uses Winograd.
-    static let minimumPositions = 1024
+    /// ≈ 0.033 ms per 256 positions, so the break-even is ≈ 500 positions. 512 (since 0.4.0;
+    /// 1,024 before) keeps batch-1 geometry at 16×16 on im2col and takes the 4×4 level of every
+    /// micro-batch (≥ 32 images, ``MicroBatching``) to Winograd, where im2col and the copy of its
+    /// product back into (N, O, H, W) took 10–14% of a U-Net 1x16x16 sampling step.
+    static let minimumPositions = 512
 
     /// Whether a convolution of geometry `g` over `batch` images goes through this path (the
     /// forward pass, ∂x and ∂W use the same rule).
@@ -121,6 +123,17 @@ enum WinogradConv {
         let c = g.channels, h = g.height, w = g.width
         let th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw
         let ld = images.count * tiles, vStride = blockStride(c * ld)
+        // Widths 4, 8 and 16 (the U-Net's levels): one call per channel over the chunk's images,
+        // vectorised over whole rows (bitwise the same as the plane-by-plane kernel below).
+        if w == 4 || w == 8 || w == 16 {
+            for ch in 0..<c {
+                let done = sad_winograd_input_planes(
+                    x + (images.lowerBound * c + ch) * h * w, c * h * w, Int32(images.count), Int32(h), Int32(w),
+                    v + ch * ld, vStride)
+                precondition(done == 1)
+            }
+            return
+        }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (2 * th + 2) * (tw + 1)) { scratch in
             scratch.initialize(repeating: 0)
             for (j, i) in images.enumerated() {
@@ -152,6 +165,15 @@ enum WinogradConv {
             BLAS.sgemm(
                 .none, .none, m: o, n: ld, k: c, a: u + xi * o * c, lda: c,
                 b: UnsafePointer(v + xi * vStride), ldb: ld, c: prod + xi * pStride, ldc: ld)
+        }
+        if w == 4 || w == 8 || w == 16 {
+            for oc in 0..<o {
+                let done = sad_winograd_output_planes(
+                    prod + oc * ld, pStride, Int32(m), Int32(h), Int32(w), bias[oc],
+                    out + (images.lowerBound * o + oc) * h * w, o * h * w)
+                precondition(done == 1)
+            }
+            return
         }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * tw) { scratch in
             for (j, i) in images.enumerated() {

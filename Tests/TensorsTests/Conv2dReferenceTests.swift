@@ -100,7 +100,7 @@ final class Conv2dReferenceTests: XCTestCase {
     func testMatchesFloat64ReferenceTo1e5() {
         check(stride: 1, pad: 1, tolerance: 1e-5)
         check(stride: 2, pad: 1, tolerance: 1e-5)
-        // Both ∂x paths: Winograd on the flipped, channel-swapped kernel (≥ 1,024 positions, odd
+        // Both ∂x paths: Winograd on the flipped, channel-swapped kernel (≥ 512 positions, odd
         // sides, C ≠ O) and im2col + col2im (fewer positions).
         check(stride: 1, pad: 1, tolerance: 1e-5, n: 16, c: 12, o: 20, h: 9, wd: 11)
         check(stride: 1, pad: 1, tolerance: 1e-5, n: 2, c: 12, o: 20, h: 9, wd: 11)

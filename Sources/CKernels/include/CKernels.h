@@ -50,9 +50,23 @@ void sad_sort_floats(float *values, size_t n, uint32_t *scratch);
 /// call; the padding positions stay zero, so it can be reused for planes of the same size.
 void sad_winograd_input(const float *plane, int h, int w, float *v, size_t v_stride, float *scratch);
 
+/// The same transform for one channel of `images` planes plane_stride floats apart, when w is
+/// 4, 8 or 16 (bitwise the same as sad_winograd_input plane by plane): flat tile row
+/// s = j th + ty of plane j gets element xi at v[xi * v_stride + s tw + tx]. Returns 0 (and
+/// writes nothing) for other widths.
+int sad_winograd_input_planes(const float *x, size_t plane_stride, int images, int h, int w, float *v,
+                              size_t v_stride);
+
 /// Winograd F(2x2, 3x3) output transform: tile t's product element xi at m[xi * m_stride + t];
 /// writes A^T M A + bias to the (h, w) plane dst. scratch: 4 tw floats.
 void sad_winograd_output(const float *m, size_t m_stride, int h, int w, float bias, float *dst, float *scratch);
+
+/// The same for one output channel of `images` planes plane_stride floats apart, when w is 4, 8
+/// or 16 (bitwise the same as sad_winograd_output plane by plane): flat tile row s = j th + ty
+/// reads m[xi * m_stride + s tw + tx] and writes plane j. Returns 0 (and writes nothing) for
+/// other widths.
+int sad_winograd_output_planes(const float *m, size_t m_stride, int images, int h, int w, float bias, float *dst,
+                               size_t plane_stride);
 
 /// Adjoint of the output transform (without the bias): tile t of the (h, w) plane dy gets
 /// element xi of A dY A^T at dm[xi * dm_stride + t], dY the tile's 2x2 block of dy (zero

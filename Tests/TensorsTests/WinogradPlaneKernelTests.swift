@@ -1,0 +1,81 @@
+import CKernels
+import XCTest
+
+@testable import Tensors
+
+/// The Winograd tile transforms over one channel of several images at once
+/// (`sad_winograd_input_planes`, `sad_winograd_output_planes`, used for widths 4, 8 and 16)
+/// against the plane-by-plane kernels: bitwise the same, for odd heights (half tiles), image
+/// counts that leave a partial group of tile rows, and one-row planes.
+final class WinogradPlaneKernelTests: XCTestCase {
+    /// (images, h, w) cases: every fast width, even and odd heights, group remainders.
+    let cases = [(5, 16, 16), (3, 7, 16), (3, 8, 8), (1, 5, 8), (7, 4, 4), (5, 3, 4), (3, 1, 4), (2, 1, 8)]
+
+    func testInputPlanesMatchPlaneByPlane() {
+        for (images, h, w) in cases {
+            let channels = 3, th = (h + 1) / 2, tw = w / 2, tiles = th * tw
+            let x = RandomStream(seed: 3, purpose: .test, index: 0).normalTensor([images, channels, h, w]).data
+            let vStride = images * tiles + 5
+            for ch in 0..<channels {
+                var fast = [Float](repeating: .nan, count: 16 * vStride)
+                var slow = fast
+                var scratch = [Float](repeating: 0, count: 2 * (2 * th + 2) * (tw + 1))
+                let handled = x.withUnsafeBufferPointer { px in
+                    sad_winograd_input_planes(
+                        px.baseAddress! + ch * h * w, channels * h * w, Int32(images), Int32(h), Int32(w), &fast,
+                        vStride)
+                }
+                XCTAssertEqual(handled, 1)
+                for j in 0..<images {
+                    x.withUnsafeBufferPointer { px in
+                        slow.withUnsafeMutableBufferPointer { ps in
+                            sad_winograd_input(
+                                px.baseAddress! + (j * channels + ch) * h * w, Int32(h), Int32(w),
+                                ps.baseAddress! + j * tiles, vStride, &scratch)
+                        }
+                    }
+                }
+                XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "input \(images)×\(h)×\(w)")
+            }
+        }
+    }
+
+    func testOutputPlanesMatchPlaneByPlane() {
+        for (images, h, w) in cases {
+            let th = (h + 1) / 2, tw = w / 2, tiles = th * tw, outChannels = 2
+            let mStride = images * tiles + 3
+            let m = RandomStream(seed: 4, purpose: .test, index: 0).normalTensor([16 * mStride]).data
+            for oc in 0..<outChannels {
+                var fast = [Float](repeating: .nan, count: images * outChannels * h * w)
+                var slow = fast
+                var scratch = [Float](repeating: 0, count: 4 * tw)
+                let handled = m.withUnsafeBufferPointer { pm in
+                    fast.withUnsafeMutableBufferPointer { pf in
+                        sad_winograd_output_planes(
+                            pm.baseAddress!, mStride, Int32(images), Int32(h), Int32(w), 0.25,
+                            pf.baseAddress! + oc * h * w, outChannels * h * w)
+                    }
+                }
+                XCTAssertEqual(handled, 1)
+                for j in 0..<images {
+                    m.withUnsafeBufferPointer { pm in
+                        slow.withUnsafeMutableBufferPointer { ps in
+                            sad_winograd_output(
+                                pm.baseAddress! + j * tiles, mStride, Int32(h), Int32(w), 0.25,
+                                ps.baseAddress! + (j * outChannels + oc) * h * w, &scratch)
+                        }
+                    }
+                }
+                // Planes of other channels stay NaN in both: the bit patterns compare them too.
+                XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "output \(images)×\(h)×\(w)")
+            }
+        }
+    }
+
+    func testOtherWidthsAreDeclined() {
+        var v = [Float](repeating: 0, count: 64)
+        let x = [Float](repeating: 1, count: 36)
+        XCTAssertEqual(sad_winograd_input_planes(x, 36, 1, 6, 6, &v, 4), 0)
+        XCTAssertEqual(sad_winograd_output_planes(x, 2, 1, 6, 6, 0, &v, 36), 0)
+    }
+}
