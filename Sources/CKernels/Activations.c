@@ -80,6 +80,33 @@ static inline v8f silu_vjp(v8f v, v8f g) {
 void sad_silu(const float *x, float *y, size_t n) { map_unary(x, y, n, silu); }
 void sad_silu_backward(const float *x, const float *dy, float *dx, size_t n) { map_binary(x, dy, dx, n, silu_vjp); }
 
+// The affine step of a group norm, y = fma(scale, x, shift) exactly as Swift's
+// shift.addingProduct(scale, x), then SiLU of it in the same vector code as sad_silu: bitwise
+// the same as the two apart, without writing y and reading it back (y is kept only when the
+// caller needs it for a backward pass).
+void sad_affine_silu(const float *x, size_t n, float scale, float shift, float *y, float *s) {
+    const v8f a = scale, b = shift;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v; memcpy(&v, x + i, 32);
+        const v8f pre = __builtin_elementwise_fma(a, v, b);
+        if (y) memcpy(y + i, &pre, 32);
+        const v8f out = silu(pre);
+        memcpy(s + i, &out, 32);
+    }
+    if (i < n) {
+        float tmp[8] = {0}, res[8];
+        memcpy(tmp, x + i, (n - i) * sizeof(float));
+        v8f v; memcpy(&v, tmp, 32);
+        const v8f pre = __builtin_elementwise_fma(a, v, b);
+        memcpy(res, &pre, 32);
+        if (y) memcpy(y + i, res, (n - i) * sizeof(float));
+        const v8f out = silu(pre);
+        memcpy(res, &out, 32);
+        memcpy(s + i, res, (n - i) * sizeof(float));
+    }
+}
+
 // GELU, tanh approximation, in the overflow-free form
 //   0.5 x (1 + tanh u) = x sigmoid(2u),   u = sqrt(2/pi) (x + 0.044715 x^3),
 // (1 + tanh u = 2 / (1 + e^(-2u)) exactly). glibc's scalar tanhf was a quarter of a DiT

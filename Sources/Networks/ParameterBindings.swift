@@ -51,6 +51,11 @@ public struct ParameterBindings {
     func groupNorm32(_ x: Variable, _ prefix: String) -> Variable {
         groupNorm(x, groups: 32, weight: self[prefix + ".weight"], bias: self[prefix + ".bias"], eps: 1e-5)
     }
+
+    /// `GroupNorm32` followed by SiLU, fused (``Tensors/groupNormSiLU(_:groups:weight:bias:eps:)``).
+    func groupNorm32SiLU(_ x: Variable, _ prefix: String) -> Variable {
+        groupNormSiLU(x, groups: 32, weight: self[prefix + ".weight"], bias: self[prefix + ".bias"], eps: 1e-5)
+    }
 }
 
 /// Spec helpers for the common layers, with PyTorch's default initialisation.

@@ -145,6 +145,6 @@ public struct UNet: ScoreArchitecture {
             h = concat([h, skips.removeLast()], axis: 1)  // [current h, popped skip]
             for layer in block { h = apply(layer, h) }
         }
-        return p.groupNorm32(h, "model.out.0").silu()
+        return p.groupNorm32SiLU(h, "model.out.0")
     }
 }

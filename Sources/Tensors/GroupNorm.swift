@@ -1,3 +1,5 @@
+import CKernels
+
 /// Group normalisation (`nn.GroupNorm`): x (N, C, *) with C split into `groups` groups of
 /// consecutive channels; each (sample, group) is normalised by its own mean and biased
 /// variance, then scaled and shifted per channel: y = (x − μ)/√(σ² + eps)·γ_c + β_c.
@@ -14,13 +16,22 @@
 /// VJP with x̂ = (x − μ)/σ, g = ∂y·γ:
 ///   ∂x = (g − mean(g) − x̂·mean(g·x̂))/σ,  ∂γ_c = Σ ∂y·x̂,  ∂β_c = Σ ∂y.
 public enum GroupNorm {
-    /// Normalised values and per-(sample, group) 1/σ, kept for the backward pass.
-    public struct Saved { let xHat: Tensor; let invStd: [Float] }
+    /// Normalised values and per-(sample, group) 1/σ, kept for the backward pass; with the
+    /// SiLU fused in, also the group norm's own output (the SiLU's input).
+    public struct Saved {
+        let xHat: Tensor
+        let invStd: [Float]
+        var preActivation: Tensor? = nil
+    }
 
-    /// - Parameter saving: whether to keep x̂ for a backward pass (skipped for inference).
+    /// - Parameters:
+    ///   - saving: whether to keep x̂ (and, fused, the pre-activation) for a backward pass
+    ///     (skipped for inference).
+    ///   - fusedSiLU: return SiLU(GroupNorm(x)) in the same pass over the output (bitwise the
+    ///     same as the two ops apart; ``groupNormSiLU(_:groups:weight:bias:eps:)``).
     public static func forward(
         _ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Double = 1e-5,
-        saving: Bool = true
+        saving: Bool = true, fusedSiLU: Bool = false
     ) -> (Tensor, Saved) {
         precondition(x.rank >= 2, "groupNorm expects (N, C, …), got \(x.shape)")
         let n = x.shape[0], c = x.shape[1]
@@ -29,35 +40,48 @@ public enum GroupNorm {
         let perGroup = (c / groups) * spatial
         var invStd = [Float](repeating: 0, count: n * groups)
         var xHat = Tensor(uninitialized: saving ? x.shape : [0])  // (N, C, *) when saving: every element written
-        var y = Tensor(uninitialized: x.shape)
+        var y = Tensor(uninitialized: x.shape)  // (N, C, *), every element written
+        // (N, C, *): the group norm's output before the SiLU, kept for its backward pass.
+        var pre = Tensor(uninitialized: saving && fusedSiLU ? x.shape : [0])
         let channelsPerGroup = c / groups
         let gammas = (0..<c).map { weight?.data[$0] ?? 1 }, betas = (0..<c).map { bias?.data[$0] ?? 0 }
         x.data.withUnsafeBufferPointer { px in
             xHat.data.withUnsafeMutableBufferPointer { ph in
                 y.data.withUnsafeMutableBufferPointer { py in
-                    invStd.withUnsafeMutableBufferPointer { pinv in
-                        let yOut = SharedPointer(py.baseAddress!), invOut = SharedPointer(pinv.baseAddress!)
-                        let hOut = saving ? SharedPointer(ph.baseAddress!) : nil
-                        // (sample, group) pairs in fixed chunks, in parallel; each writes its own slice.
-                        Parallel.forEachChunk(total: n * groups, chunkSize: 8 * groups) { _, range in
-                            for s in range {
-                                let base = s * perGroup
-                                let (mean, variance) = moments(px.baseAddress! + base, perGroup)
-                                let inv = 1 / (variance + eps).squareRoot()
-                                invOut.base[s] = Float(inv)
-                                // The reference's Float32 affine step (see the type's note).
-                                let meanF = Float(mean)
-                                let rstd = Float(1 / (Double(max(Float(variance), 0)) + eps).squareRoot())
-                                let group = s % groups
-                                for k in 0..<channelsPerGroup {
-                                    let channel = group * channelsPerGroup + k
-                                    let scale = rstd * gammas[channel]
-                                    let shift = betas[channel].addingProduct(-scale, meanF)
-                                    let src = px.baseAddress! + base + k * spatial, dst = yOut.base + base + k * spatial
-                                    for i in 0..<spatial { dst[i] = shift.addingProduct(scale, src[i]) }
-                                    if let hOut {
-                                        let h = hOut.base + base + k * spatial
-                                        for i in 0..<spatial { h[i] = Float((Double(src[i]) - mean) * inv) }
+                    pre.data.withUnsafeMutableBufferPointer { ppre in
+                        invStd.withUnsafeMutableBufferPointer { pinv in
+                            let yOut = SharedPointer(py.baseAddress!), invOut = SharedPointer(pinv.baseAddress!)
+                            let hOut = saving ? SharedPointer(ph.baseAddress!) : nil
+                            let preOut = saving && fusedSiLU ? SharedPointer(ppre.baseAddress!) : nil
+                            // (sample, group) pairs in fixed chunks, in parallel; each writes its own slice.
+                            Parallel.forEachChunk(total: n * groups, chunkSize: 8 * groups) { _, range in
+                                var means = [Double](repeating: 0, count: range.count)
+                                var variances = [Double](repeating: 0, count: range.count)
+                                sad_group_moments(
+                                    px.baseAddress! + range.lowerBound * perGroup, perGroup, range.count, &means,
+                                    &variances)
+                                for s in range {
+                                    let base = s * perGroup
+                                    let mean = means[s - range.lowerBound], variance = variances[s - range.lowerBound]
+                                    let inv = 1 / (variance + eps).squareRoot()
+                                    invOut.base[s] = Float(inv)
+                                    // The reference's Float32 affine step (see the type's note).
+                                    let meanF = Float(mean)
+                                    let rstd = Float(1 / (Double(max(Float(variance), 0)) + eps).squareRoot())
+                                    let group = s % groups
+                                    for k in 0..<channelsPerGroup {
+                                        let channel = group * channelsPerGroup + k
+                                        let scale = rstd * gammas[channel]
+                                        let shift = betas[channel].addingProduct(-scale, meanF)
+                                        let offset = base + k * spatial
+                                        let src = px.baseAddress! + offset, dst = yOut.base + offset
+                                        if fusedSiLU {
+                                            sad_affine_silu(
+                                                src, spatial, scale, shift, preOut.map { $0.base + offset }, dst)
+                                        } else {
+                                            for i in 0..<spatial { dst[i] = shift.addingProduct(scale, src[i]) }
+                                        }
+                                        if let hOut { sad_group_normalize(src, spatial, mean, inv, hOut.base + offset) }
                                     }
                                 }
                             }
@@ -66,12 +90,14 @@ public enum GroupNorm {
                 }
             }
         }
-        return (y, Saved(xHat: xHat, invStd: invStd))
+        return (y, Saved(xHat: xHat, invStd: invStd, preActivation: saving && fusedSiLU ? pre : nil))
     }
 
     /// Mean and biased variance in Float64, two passes (the second over deviations, so no
     /// cancellation), each with four independent accumulators: a single running sum is a
-    /// chain of dependent additions and made GroupNorm a tenth of a batch-1 forward.
+    /// chain of dependent additions and made GroupNorm a tenth of a batch-1 forward. The
+    /// forward pass runs the same sums in C, four groups side by side (`sad_group_moments`,
+    /// bitwise the same; tested against this loop).
     @inline(__always)
     static func moments(_ x: UnsafePointer<Float>, _ count: Int) -> (mean: Double, variance: Double) {
         var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
@@ -180,5 +206,23 @@ public func groupNorm(_ x: Variable, groups: Int, weight: Variable?, bias: Varia
     let w = weight?.value
     return Variable.recordWithParameters(y, x: x, weight: weight, bias: bias) { dy in
         GroupNorm.backward(saved, groups: groups, weight: w, dy)
+    }
+}
+
+/// SiLU(GroupNorm(x)) — the U-Net's every normalisation is followed by a SiLU — in one pass
+/// over the output: the SiLU input is never written and read back for inference, and is kept
+/// once for a backward pass. Forward and gradients are bitwise those of
+/// `groupNorm(x, …).silu()` (the same kernels on the same values; tested).
+public func groupNormSiLU(
+    _ x: Variable, groups: Int, weight: Variable?, bias: Variable?, eps: Double = 1e-5
+)
+    -> Variable
+{
+    let saving = GradientMode.isRecording && [x, weight, bias].contains { $0?.requiresGradient == true }
+    let (y, saved) = GroupNorm.forward(
+        x.value, groups: groups, weight: weight?.value, bias: bias?.value, eps: eps, saving: saving, fusedSiLU: true)
+    let w = weight?.value
+    return Variable.recordWithParameters(y, x: x, weight: weight, bias: bias) { dy in
+        GroupNorm.backward(saved, groups: groups, weight: w, SiLU.backward(saved.preActivation!, dy))
     }
 }

@@ -74,6 +74,13 @@ final class GradientTests: XCTestCase {
         assertGradients([normal([3, 4, 4], 1)]) { groupNorm($0[0], groups: 2, weight: nil, bias: nil) }
     }
 
+    func testGroupNormSiLU() {
+        assertGradients([normal([2, 4, 3, 3], 1), normal([4], 2), normal([4], 3)]) {
+            groupNormSiLU($0[0], groups: 4, weight: $0[1], bias: $0[2])
+        }
+        assertGradients([normal([3, 4, 5], 1)]) { groupNormSiLU($0[0], groups: 2, weight: nil, bias: nil) }
+    }
+
     func testLayerNorm() {
         assertGradients([normal([3, 4, 8], 1), normal([8], 2), normal([8], 3)]) {
             layerNorm($0[0], weight: $0[1], bias: $0[2], eps: 1e-6)

@@ -34,9 +34,20 @@ void sad_silu_backward(const float *x, const float *dy, float *dx, size_t n);
 void sad_gelu(const float *x, float *y, size_t n);
 void sad_gelu_backward(const float *x, const float *dy, float *dx, size_t n);
 
+/// y = fma(scale, x, shift) (stored when y is not NULL) and s = SiLU(y) over n floats: a group
+/// norm's affine step fused with the SiLU after it, bitwise the same as the two apart.
+void sad_affine_silu(const float *x, size_t n, float scale, float shift, float *y, float *s);
+
 // Vectorised logistic σ(x) and tanh(x) = 2σ(2x) − 1.
 void sad_sigmoid(const float *x, float *y, size_t n);
 void sad_tanh(const float *x, float *y, size_t n);
+
+/// Mean and biased variance (double) of `groups` consecutive groups of `count` floats each, in
+/// the summation order of GroupNorm.moments (bitwise the same).
+void sad_group_moments(const float *x, size_t count, size_t groups, double *mean, double *variance);
+
+/// xhat[i] = (float)(((double)x[i] - mean) * inv) over n floats.
+void sad_group_normalize(const float *x, size_t n, double mean, double inv, float *xhat);
 
 /// Softmax of one row of n floats (max-subtracted), vectorised exp.
 void sad_softmax_row(const float *x, float *y, size_t n);
