@@ -55,3 +55,41 @@ void sad_group_moments(const float *restrict x, size_t count, size_t groups, dou
 void sad_group_normalize(const float *restrict x, size_t n, double mean, double inv, float *restrict xhat) {
     for (size_t i = 0; i < n; i++) xhat[i] = (float)(((double)x[i] - mean) * inv);
 }
+
+// The backward pass's per-plane sums (sum g, sum g h) in the order of GroupNorm.gradientSums:
+// element i to lane i mod 4 (the tail too), lanes combined as (a0 + a1) + (a2 + a3); four
+// planes side by side.
+#define GRADIENT_SUMS(LANES)                                                                 \
+    do {                                                                                     \
+        v4d sg[LANES], sgh[LANES];                                                           \
+        for (int l = 0; l < LANES; l++) { sg[l] = 0; sgh[l] = 0; }                           \
+        size_t i = 0;                                                                        \
+        for (; i + 4 <= n; i += 4)                                                           \
+            for (int l = 0; l < LANES; l++) {                                                \
+                const v4d gv = load4(g + (q + l) * n + i), hv = load4(h + (q + l) * n + i);  \
+                sg[l] += gv;                                                                 \
+                sgh[l] += gv * hv;                                                           \
+            }                                                                                \
+        for (; i < n; i++)                                                                   \
+            for (int l = 0; l < LANES; l++) {                                                \
+                const double gv = (double)g[(q + l) * n + i], hv = (double)h[(q + l) * n + i]; \
+                sg[l][i % 4] += gv;                                                          \
+                sgh[l][i % 4] += gv * hv;                                                    \
+            }                                                                                \
+        for (int l = 0; l < LANES; l++) {                                                    \
+            sum_g[q + l] = combine(sg[l]);                                                   \
+            sum_gh[q + l] = combine(sgh[l]);                                                 \
+        }                                                                                    \
+    } while (0)
+
+void sad_group_gradient_sums(const float *restrict g, const float *restrict h, size_t n, size_t planes,
+                             double *restrict sum_g, double *restrict sum_gh) {
+    size_t q = 0;
+    for (; q + 4 <= planes; q += 4) GRADIENT_SUMS(4);
+    for (; q < planes; q++) GRADIENT_SUMS(1);
+}
+
+void sad_group_norm_dx(const float *restrict g, const float *restrict h, size_t n, double gamma, double mean_g,
+                       double mean_gh, double inv, float *restrict dx) {
+    for (size_t i = 0; i < n; i++) dx[i] = (float)(((double)g[i] * gamma - mean_g - (double)h[i] * mean_gh) * inv);
+}

@@ -315,3 +315,69 @@ void sad_winograd_output_adjoint(const float *restrict dy, int h, int w, float *
         for (; tx < tw; tx++) WINOGRAD_OUTPUT_ADJOINT_RUN(float, tx);
     }
 }
+
+// The adjoint for one output channel of several images when w is 4, 8 or 16: 8 tiles at a
+// time (the tile rows s .. s + 8 / tw - 1 of the flattened sequence s = j th + ty), their
+// even and odd columns gathered from whole rows in registers. Same operations as
+// WINOGRAD_OUTPUT_ADJOINT_RUN, so bitwise the same as sad_winograd_output_adjoint plane by plane.
+static inline const float *adjoint_row(const float *dy, size_t plane_stride, int th, int h, int w, int s, int half) {
+    const int j = s / th, y = 2 * (s % th) + half;
+    return y < h ? dy + (size_t)j * plane_stride + (size_t)y * w : 0;
+}
+
+int sad_winograd_output_adjoint_planes(const float *restrict dy, size_t plane_stride, int images, int h, int w,
+                                       float *restrict dm, size_t dm_stride) {
+    const int th = (h + 1) / 2, tw = w / 2, rows = images * th;
+    if (w != 4 && w != 8 && w != 16) return 0;
+    const int per = 8 / tw;
+    int s = 0;
+    for (; s + per <= rows; s += per) {
+        float te[8], to[8], be[8], bo[8];
+        for (int g = 0; g < per; g++) {
+            const float *top = adjoint_row(dy, plane_stride, th, h, w, s + g, 0);
+            const float *bottom = adjoint_row(dy, plane_stride, th, h, w, s + g, 1);
+            for (int k = 0; k < tw; k++) {
+                te[g * tw + k] = top[2 * k];
+                to[g * tw + k] = top[2 * k + 1];
+                be[g * tw + k] = bottom ? bottom[2 * k] : 0;
+                bo[g * tw + k] = bottom ? bottom[2 * k + 1] : 0;
+            }
+        }
+        float *dst[16];
+        for (int xi = 0; xi < 16; xi++) dst[xi] = dm + (size_t)xi * dm_stride + (size_t)s * tw;
+        WINOGRAD_OUTPUT_ADJOINT_RUN(v8u, 0);
+    }
+    for (; s < rows; s++) {
+        const float *top = adjoint_row(dy, plane_stride, th, h, w, s, 0);
+        const float *bottom = adjoint_row(dy, plane_stride, th, h, w, s, 1);
+        float te[8], to[8], be[8], bo[8];
+        for (int k = 0; k < tw; k++) {
+            te[k] = top[2 * k];
+            to[k] = top[2 * k + 1];
+            be[k] = bottom ? bottom[2 * k] : 0;
+            bo[k] = bottom ? bottom[2 * k + 1] : 0;
+        }
+        float *dst[16];
+        for (int xi = 0; xi < 16; xi++) dst[xi] = dm + (size_t)xi * dm_stride + (size_t)s * tw;
+        for (int tx = 0; tx < tw; tx++) WINOGRAD_OUTPUT_ADJOINT_RUN(float, tx);
+    }
+    return 1;
+}
+
+// sums[q] = x_q[0] + x_q[1] + ... + x_q[n - 1] (float, in order) for `planes` planes
+// plane_stride floats apart, eight side by side: one plane's sum is a chain of dependent
+// adds, bound by their latency.
+void sad_plane_sums(const float *restrict x, size_t n, size_t plane_stride, size_t planes, float *restrict sums) {
+    size_t q = 0;
+    for (; q + 8 <= planes; q += 8) {
+        float acc[8] = {0};
+        for (size_t i = 0; i < n; i++)
+            for (int l = 0; l < 8; l++) acc[l] += x[(q + l) * plane_stride + i];
+        for (int l = 0; l < 8; l++) sums[q + l] = acc[l];
+    }
+    for (; q < planes; q++) {
+        float acc = 0;
+        for (size_t i = 0; i < n; i++) acc += x[q * plane_stride + i];
+        sums[q] = acc;
+    }
+}

@@ -124,7 +124,8 @@ public enum GroupNorm {
     /// (Σ g, Σ g·h) over n elements in Float64. Four interleaved accumulators (element i goes
     /// to accumulator i mod 4, combined as (a0 + a1) + (a2 + a3)): a single running sum is one
     /// chain of dependent adds, bound by the add latency rather than by the loads. The order
-    /// is fixed, so the result depends only on the data.
+    /// is fixed, so the result depends only on the data. The backward pass runs the same sums
+    /// in C, four planes side by side (`sad_group_gradient_sums`, bitwise the same; tested).
     @inline(__always)
     static func gradientSums(_ g: UnsafePointer<Float>, _ h: UnsafePointer<Float>, _ n: Int) -> (Double, Double) {
         var sg = SIMD4<Double>(), sgh = SIMD4<Double>()
@@ -160,7 +161,12 @@ public enum GroupNorm {
                     // Samples in fixed chunks, in parallel; ∂γ, ∂β partials per chunk summed in
                     // chunk order (deterministic for any thread count).
                     sums = Parallel.sumOverChunks(total: n, chunkSize: 8, resultCount: 2 * c) { _, samples, partial in
+                        // Per-channel (Σ g, Σ g·x̂) of a sample, four planes side by side in C.
+                        var sumsG = [Double](repeating: 0, count: c), sumsGH = sumsG
                         for sample in samples {
+                            let first = sample * c * spatial
+                            sad_group_gradient_sums(
+                                pg.baseAddress! + first, ph.baseAddress! + first, spatial, c, &sumsG, &sumsGH)
                             for group in 0..<groups {
                                 let s = sample * groups + group
                                 let base = s * perChannelGroup * spatial
@@ -168,9 +174,7 @@ public enum GroupNorm {
                                 for k in 0..<perChannelGroup {
                                     let channel = group * perChannelGroup + k
                                     let gamma = gammas[channel]
-                                    let off = base + k * spatial
-                                    let (sumG, sumGH) = gradientSums(
-                                        pg.baseAddress! + off, ph.baseAddress! + off, spatial)
+                                    let sumG = sumsG[channel], sumGH = sumsGH[channel]
                                     partial[channel] += Float(sumGH)
                                     partial[c + channel] += Float(sumG)
                                     meanG += gamma * sumG
@@ -183,10 +187,9 @@ public enum GroupNorm {
                                 for k in 0..<perChannelGroup {
                                     let gamma = gammas[group * perChannelGroup + k]
                                     let off = base + k * spatial
-                                    for i in 0..<spatial {
-                                        out.base[off + i] = Float(
-                                            (Double(pg[off + i]) * gamma - meanG - Double(ph[off + i]) * meanGH) * inv)
-                                    }
+                                    sad_group_norm_dx(
+                                        pg.baseAddress! + off, ph.baseAddress! + off, spatial, gamma, meanG, meanGH,
+                                        inv, out.base + off)
                                 }
                             }
                         }

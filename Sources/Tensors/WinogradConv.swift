@@ -213,24 +213,38 @@ enum WinogradConv {
                     var dm = [Float](unsafeUninitializedCapacity: 16 * blockStride(o * most)) { $1 = $0.count }
                     v.withUnsafeMutableBufferPointer { pv in
                         dm.withUnsafeMutableBufferPointer { pm in
-                            withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * (tw + 8)) { scratch in
+                            withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * (tw + 8) + o) { scratch in
+                                let planeSums = scratch.baseAddress! + 4 * (tw + 8)  // (O) per image
                                 for start in stride(from: images.lowerBound, to: images.upperBound, by: imagesPerChunk)
                                 {
                                     let part = start..<min(start + imagesPerChunk, images.upperBound)
                                     let ld = part.count * tiles
                                     let vStride = blockStride(c * ld), mStride = blockStride(o * ld)
                                     transformInputs(x: px.baseAddress!, images: part, g, v: pv.baseAddress!)
-                                    for (j, i) in part.enumerated() {
+                                    let first = pg.baseAddress! + part.lowerBound * o * h * w
+                                    if w == 4 || w == 8 || w == 16 {
+                                        // One call per channel over the part's images (bitwise the same).
                                         for oc in 0..<o {
-                                            let plane = pg.baseAddress! + (i * o + oc) * h * w
-                                            sad_winograd_output_adjoint(
-                                                plane, Int32(h), Int32(w), pm.baseAddress! + oc * ld + j * tiles,
-                                                mStride, scratch.baseAddress!)
-                                            if hasBias {
-                                                var s: Float = 0
-                                                for p in 0..<(h * w) { s += plane[p] }
-                                                partial[uCount + oc] += s
+                                            let done = sad_winograd_output_adjoint_planes(
+                                                first + oc * h * w, o * h * w, Int32(part.count), Int32(h), Int32(w),
+                                                pm.baseAddress! + oc * ld, mStride)
+                                            precondition(done == 1)
+                                        }
+                                    } else {
+                                        for j in 0..<part.count {
+                                            for oc in 0..<o {
+                                                sad_winograd_output_adjoint(
+                                                    first + (j * o + oc) * h * w, Int32(h), Int32(w),
+                                                    pm.baseAddress! + oc * ld + j * tiles, mStride, scratch.baseAddress!
+                                                )
                                             }
+                                        }
+                                    }
+                                    if hasBias {
+                                        // ∂b: each plane's in-order float sum, eight planes side by side.
+                                        for j in 0..<part.count {
+                                            sad_plane_sums(first + j * o * h * w, h * w, h * w, o, planeSums)
+                                            for oc in 0..<o { partial[uCount + oc] += planeSums[oc] }
                                         }
                                     }
                                     // ∂U_ξ (O, C) += ∂M_ξ (O, m·T) · V_ξᵀ (m·T, C)

@@ -25,6 +25,31 @@ final class GroupNormKernelTests: XCTestCase {
         }
     }
 
+    func testGradientSumsAndDxMatchTheSwiftLoops() {
+        for (n, planes) in [(256, 9), (6, 4), (3, 2), (17, 5)] {
+            let g = RandomStream(seed: 10, purpose: .test, index: 0).normalTensor([planes * n]).data
+            let h = RandomStream(seed: 10, purpose: .test, index: 1).normalTensor([planes * n]).data
+            var sumG = [Double](repeating: 0, count: planes), sumGH = sumG
+            sad_group_gradient_sums(g, h, n, planes, &sumG, &sumGH)
+            g.withUnsafeBufferPointer { pg in
+                h.withUnsafeBufferPointer { ph in
+                    for q in 0..<planes {
+                        let (a, b) = GroupNorm.gradientSums(pg.baseAddress! + q * n, ph.baseAddress! + q * n, n)
+                        XCTAssertEqual(sumG[q].bitPattern, a.bitPattern, "Σg \(n)×\(planes) plane \(q)")
+                        XCTAssertEqual(sumGH[q].bitPattern, b.bitPattern, "Σgh \(n)×\(planes) plane \(q)")
+                    }
+                }
+            }
+            let (gamma, meanG, meanGH, inv) = (0.7, 0.01, -0.3, 1.9)
+            var dx = [Float](repeating: .nan, count: planes * n)
+            sad_group_norm_dx(g, h, planes * n, gamma, meanG, meanGH, inv, &dx)
+            for i in 0..<(planes * n) {
+                let expected = Float((Double(g[i]) * gamma - meanG - Double(h[i]) * meanGH) * inv)
+                XCTAssertEqual(dx[i].bitPattern, expected.bitPattern)
+            }
+        }
+    }
+
     func testFusedSiLUIsBitwiseTheTwoOpsApart() {
         // One channel per group with a spatial size off the 8-lane grid, and several channels per group.
         for (shape, groups) in [([3, 4, 5, 3], 4), ([2, 6, 9], 2)] {

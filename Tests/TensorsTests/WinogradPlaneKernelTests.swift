@@ -72,10 +72,53 @@ final class WinogradPlaneKernelTests: XCTestCase {
         }
     }
 
+    func testOutputAdjointPlanesMatchPlaneByPlane() {
+        for (images, h, w) in cases {
+            let th = (h + 1) / 2, tw = w / 2, tiles = th * tw, outChannels = 3
+            let dy = RandomStream(seed: 6, purpose: .test, index: 0).normalTensor([images, outChannels, h, w]).data
+            let mStride = images * tiles + 7
+            for oc in 0..<outChannels {
+                var fast = [Float](repeating: .nan, count: 16 * mStride)
+                var slow = fast
+                var scratch = [Float](repeating: 0, count: 4 * (tw + 8))
+                let handled = dy.withUnsafeBufferPointer { pd in
+                    sad_winograd_output_adjoint_planes(
+                        pd.baseAddress! + oc * h * w, outChannels * h * w, Int32(images), Int32(h), Int32(w), &fast,
+                        mStride)
+                }
+                XCTAssertEqual(handled, 1)
+                for j in 0..<images {
+                    dy.withUnsafeBufferPointer { pd in
+                        slow.withUnsafeMutableBufferPointer { ps in
+                            sad_winograd_output_adjoint(
+                                pd.baseAddress! + (j * outChannels + oc) * h * w, Int32(h), Int32(w),
+                                ps.baseAddress! + j * tiles, mStride, &scratch)
+                        }
+                    }
+                }
+                XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "adjoint \(images)×\(h)×\(w)")
+            }
+        }
+    }
+
+    func testPlaneSumsAreInOrderFloatSums() {
+        for (planes, n) in [(19, 16), (8, 64), (3, 7)] {
+            let x = RandomStream(seed: 8, purpose: .test, index: 0).normalTensor([planes * n + 5]).data
+            var sums = [Float](repeating: .nan, count: planes)
+            sad_plane_sums(x, n, n, planes, &sums)
+            for q in 0..<planes {
+                var s: Float = 0
+                for i in 0..<n { s += x[q * n + i] }
+                XCTAssertEqual(sums[q].bitPattern, s.bitPattern, "plane \(q) of \(planes)")
+            }
+        }
+    }
+
     func testOtherWidthsAreDeclined() {
         var v = [Float](repeating: 0, count: 64)
         let x = [Float](repeating: 1, count: 36)
         XCTAssertEqual(sad_winograd_input_planes(x, 36, 1, 6, 6, &v, 4), 0)
         XCTAssertEqual(sad_winograd_output_planes(x, 2, 1, 6, 6, 0, &v, 36), 0)
+        XCTAssertEqual(sad_winograd_output_adjoint_planes(x, 36, 1, 6, 6, &v, 2), 0)
     }
 }

@@ -49,6 +49,14 @@ void sad_group_moments(const float *x, size_t count, size_t groups, double *mean
 /// xhat[i] = (float)(((double)x[i] - mean) * inv) over n floats.
 void sad_group_normalize(const float *x, size_t n, double mean, double inv, float *xhat);
 
+/// (sum g, sum g h) in double of each of `planes` consecutive planes of n floats, in the order
+/// of GroupNorm.gradientSums (bitwise the same).
+void sad_group_gradient_sums(const float *g, const float *h, size_t n, size_t planes, double *sum_g, double *sum_gh);
+
+/// dx[i] = (float)((g[i] gamma - mean_g - h[i] mean_gh) inv) in double, over n floats.
+void sad_group_norm_dx(const float *g, const float *h, size_t n, double gamma, double mean_g, double mean_gh,
+                       double inv, float *dx);
+
 /// Softmax of one row of n floats (max-subtracted), vectorised exp.
 void sad_softmax_row(const float *x, float *y, size_t n);
 
@@ -83,6 +91,17 @@ int sad_winograd_output_planes(const float *m, size_t m_stride, int images, int 
 /// element xi of A dY A^T at dm[xi * dm_stride + t], dY the tile's 2x2 block of dy (zero
 /// past the edge of odd sizes). scratch: 4 (tw + 8) floats.
 void sad_winograd_output_adjoint(const float *dy, int h, int w, float *dm, size_t dm_stride, float *scratch);
+
+/// The same for one output channel of `images` planes plane_stride floats apart, when w is 4, 8
+/// or 16 (bitwise the same as sad_winograd_output_adjoint plane by plane): flat tile row
+/// s = j th + ty writes dm[xi * dm_stride + s tw + tx]. Returns 0 (and writes nothing) for
+/// other widths.
+int sad_winograd_output_adjoint_planes(const float *dy, size_t plane_stride, int images, int h, int w, float *dm,
+                                       size_t dm_stride);
+
+/// sums[q] = the in-order float sum of the n floats of plane q, for `planes` planes
+/// plane_stride floats apart.
+void sad_plane_sums(const float *x, size_t n, size_t plane_stride, size_t planes, float *sums);
 
 /// Layer normalisation of `rows` rows of e floats: xhat = (x - mean) / sqrt(var + eps) and the
 /// per-row 1 / sqrt(var + eps), statistics in double summed in index order.
