@@ -41,9 +41,17 @@ enum WinogradConv {
         applies(g) && batch * g.positions >= minimumPositions
     }
 
-    /// Images per chunk (one set of 16 GEMMs). Measured flat from 2 to 16 images for the U-Net
-    /// at batch 1000; fixed, so results do not depend on the thread count.
-    static let imagesPerChunk = 8
+    /// Images per chunk of the forward pass (one set of 16 GEMMs). Fixed, so results do not
+    /// depend on the thread count; a forward output does not depend on it at all (each element
+    /// is one image's transforms and GEMM columns). 4 since the row-vectorised transforms: a
+    /// chunk's V (16, C, m·T) for the U-Net's 32 channels at 16×16 is then 512 KiB and stays in
+    /// L2 between the input transform and the GEMMs (8 images: 1 MiB; `sad sample` 10 steps at
+    /// batch 1000, alternating builds: 4.60–5.07 s against 4.71–5.55 s, the samples identical).
+    static let imagesPerChunk = 4
+
+    /// Images per set of ∂W GEMMs (``weightGradient(_:_:_:hasBias:)``): their products are added
+    /// into one partial sum, so this number is part of the gradient's rounding; kept at 8.
+    static let imagesPerGradientGEMM = 8
 
     /// (N, O, H, W) ← conv3×3(x (N, C, H, W), weight (O, C, 3, 3)) + bias, padding 1.
     static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: Conv2d.Geometry) -> Tensor {
@@ -187,7 +195,7 @@ enum WinogradConv {
     }
 
     /// Images whose weight-gradient contributions share one partial sum (``Parallel/sumOverChunks``):
-    /// each chunk is transformed ``imagesPerChunk`` images at a time into the same partial, so
+    /// each chunk is transformed ``imagesPerGradientGEMM`` images at a time into the same partial, so
     /// that the partials (16·O·C floats each) stay few at batch 1000.
     static let imagesPerGradientChunk = 32
 
@@ -207,7 +215,7 @@ enum WinogradConv {
                 Parallel.sumOverChunks(
                     total: n, chunkSize: imagesPerGradientChunk, resultCount: uCount + (hasBias ? o : 0)
                 ) { _, images, partial in
-                    let most = min(imagesPerChunk, images.count) * tiles
+                    let most = min(imagesPerGradientGEMM, images.count) * tiles
                     // (16, C, m·T) and (16, O, m·T), fully written before they are read.
                     var v = [Float](unsafeUninitializedCapacity: 16 * blockStride(c * most)) { $1 = $0.count }
                     var dm = [Float](unsafeUninitializedCapacity: 16 * blockStride(o * most)) { $1 = $0.count }
@@ -215,9 +223,10 @@ enum WinogradConv {
                         dm.withUnsafeMutableBufferPointer { pm in
                             withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * (tw + 8) + o) { scratch in
                                 let planeSums = scratch.baseAddress! + 4 * (tw + 8)  // (O) per image
-                                for start in stride(from: images.lowerBound, to: images.upperBound, by: imagesPerChunk)
+                                for start in stride(
+                                    from: images.lowerBound, to: images.upperBound, by: imagesPerGradientGEMM)
                                 {
-                                    let part = start..<min(start + imagesPerChunk, images.upperBound)
+                                    let part = start..<min(start + imagesPerGradientGEMM, images.upperBound)
                                     let ld = part.count * tiles
                                     let vStride = blockStride(c * ld), mStride = blockStride(o * ld)
                                     transformInputs(x: px.baseAddress!, images: part, g, v: pv.baseAddress!)

@@ -55,7 +55,7 @@ final class WinogradConvTests: XCTestCase {
     }
 
     func testUNetShapes() {
-        compare(n: 9, c: 32, h: 16, w: 16, o: 32, bias: true)  // 9 images: a chunk of 8 and a remainder of 1
+        compare(n: 9, c: 32, h: 16, w: 16, o: 32, bias: true)  // 9 images: two chunks of 4 and a remainder of 1
         compare(n: 3, c: 64, h: 8, w: 8, o: 32, bias: false)
         compare(n: 2, c: 1, h: 28, w: 28, o: 32, bias: true)
     }
