@@ -1,7 +1,8 @@
 // Group normalisation statistics and x-hat (see Sources/Tensors/GroupNorm.swift). Each
 // group's sums run in exactly the order of the Swift loops they replace (four accumulators,
 // element i to accumulator i mod 4, the tail to accumulator 0, combined as (a0 + a1) +
-// (a2 + a3)), so the results are bitwise the same. The speed comes from summing four groups
+// (a2 + a3)), so the results are bitwise the same (the Swift loops are the reference in
+// Tests/TensorsTests/GroupNormKernelTests.swift). The speed comes from summing four groups
 // side by side: one group's four-lane sum is a chain of dependent double adds, bound by
 // their latency (the U-Net's groups are single 16x16, 8x8 or 4x4 channels).
 #include "CKernels.h"
@@ -56,7 +57,7 @@ void sad_group_normalize(const float *restrict x, size_t n, double mean, double 
     for (size_t i = 0; i < n; i++) xhat[i] = (float)(((double)x[i] - mean) * inv);
 }
 
-// The backward pass's per-plane sums (sum g, sum g h) in the order of GroupNorm.gradientSums:
+// The backward pass's per-plane sums (sum g, sum g h) in the order of the replaced Swift loop:
 // element i to lane i mod 4 (the tail too), lanes combined as (a0 + a1) + (a2 + a3); four
 // planes side by side.
 #define GRADIENT_SUMS(LANES)                                                                 \

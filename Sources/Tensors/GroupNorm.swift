@@ -55,6 +55,11 @@ public enum GroupNorm {
                             let preOut = saving && fusedSiLU ? SharedPointer(ppre.baseAddress!) : nil
                             // (sample, group) pairs in fixed chunks, in parallel; each writes its own slice.
                             Parallel.forEachChunk(total: n * groups, chunkSize: 8 * groups) { _, range in
+                                // Mean and biased variance in Float64, two passes (the second over
+                                // deviations, so no cancellation), each with four accumulators
+                                // (element i to i mod 4), four groups side by side: one running sum
+                                // is a chain of dependent adds and made GroupNorm a tenth of a
+                                // batch-1 forward.
                                 var means = [Double](repeating: 0, count: range.count)
                                 var variances = [Double](repeating: 0, count: range.count)
                                 sad_group_moments(
@@ -93,58 +98,7 @@ public enum GroupNorm {
         return (y, Saved(xHat: xHat, invStd: invStd, preActivation: saving && fusedSiLU ? pre : nil))
     }
 
-    /// Mean and biased variance in Float64, two passes (the second over deviations, so no
-    /// cancellation), each with four independent accumulators: a single running sum is a
-    /// chain of dependent additions and made GroupNorm a tenth of a batch-1 forward. The
-    /// forward pass runs the same sums in C, four groups side by side (`sad_group_moments`,
-    /// bitwise the same; tested against this loop).
-    @inline(__always)
-    static func moments(_ x: UnsafePointer<Float>, _ count: Int) -> (mean: Double, variance: Double) {
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-        var i = 0
-        while i + 4 <= count {
-            s0 += Double(x[i]); s1 += Double(x[i + 1]); s2 += Double(x[i + 2]); s3 += Double(x[i + 3])
-            i += 4
-        }
-        while i < count { s0 += Double(x[i]); i += 1 }
-        let mean = ((s0 + s1) + (s2 + s3)) / Double(count)
-        var v0 = 0.0, v1 = 0.0, v2 = 0.0, v3 = 0.0
-        i = 0
-        while i + 4 <= count {
-            let d0 = Double(x[i]) - mean, d1 = Double(x[i + 1]) - mean
-            let d2 = Double(x[i + 2]) - mean, d3 = Double(x[i + 3]) - mean
-            v0 += d0 * d0; v1 += d1 * d1; v2 += d2 * d2; v3 += d3 * d3
-            i += 4
-        }
-        while i < count { let d = Double(x[i]) - mean; v0 += d * d; i += 1 }
-        return (mean, ((v0 + v1) + (v2 + v3)) / Double(count))
-    }
-
     /// (∂x, ∂γ, ∂β).
-    /// (Σ g, Σ g·h) over n elements in Float64. Four interleaved accumulators (element i goes
-    /// to accumulator i mod 4, combined as (a0 + a1) + (a2 + a3)): a single running sum is one
-    /// chain of dependent adds, bound by the add latency rather than by the loads. The order
-    /// is fixed, so the result depends only on the data. The backward pass runs the same sums
-    /// in C, four planes side by side (`sad_group_gradient_sums`, bitwise the same; tested).
-    @inline(__always)
-    static func gradientSums(_ g: UnsafePointer<Float>, _ h: UnsafePointer<Float>, _ n: Int) -> (Double, Double) {
-        var sg = SIMD4<Double>(), sgh = SIMD4<Double>()
-        var i = 0
-        while i + 4 <= n {
-            let gv = SIMD4<Double>(Double(g[i]), Double(g[i + 1]), Double(g[i + 2]), Double(g[i + 3]))
-            let hv = SIMD4<Double>(Double(h[i]), Double(h[i + 1]), Double(h[i + 2]), Double(h[i + 3]))
-            sg += gv
-            sgh += gv * hv
-            i += 4
-        }
-        while i < n {
-            sg[i % 4] += Double(g[i])
-            sgh[i % 4] += Double(g[i]) * Double(h[i])
-            i += 1
-        }
-        return ((sg[0] + sg[1]) + (sg[2] + sg[3]), (sgh[0] + sgh[1]) + (sgh[2] + sgh[3]))
-    }
-
     public static func backward(_ saved: Saved, groups: Int, weight: Tensor?, _ dy: Tensor) -> (Tensor, Tensor, Tensor)
     {
         let shape = saved.xHat.shape
@@ -161,7 +115,10 @@ public enum GroupNorm {
                     // Samples in fixed chunks, in parallel; ∂γ, ∂β partials per chunk summed in
                     // chunk order (deterministic for any thread count).
                     sums = Parallel.sumOverChunks(total: n, chunkSize: 8, resultCount: 2 * c) { _, samples, partial in
-                        // Per-channel (Σ g, Σ g·x̂) of a sample, four planes side by side in C.
+                        // Per-channel (Σ g, Σ g·x̂) of a sample in Float64, four accumulators per plane
+                        // (element i to i mod 4) and four planes side by side: one running sum is
+                        // bound by the add latency. The order is fixed, so the result depends only
+                        // on the data.
                         var sumsG = [Double](repeating: 0, count: c), sumsGH = sumsG
                         for sample in samples {
                             let first = sample * c * spatial

@@ -41,6 +41,12 @@ enum WinogradConv {
         applies(g) && batch * g.positions >= minimumPositions
     }
 
+    /// Plane widths with row-vectorised tile kernels (`sad_winograd_input_planes`,
+    /// `sad_winograd_output_planes`, `sad_winograd_output_adjoint_planes`: the U-Net's 16×16,
+    /// 8×8 and 4×4 levels); other widths use the plane-by-plane kernels. The C kernels decline
+    /// (return 0, write nothing) for any other width.
+    static func hasRowKernels(width: Int) -> Bool { width == 4 || width == 8 || width == 16 }
+
     /// Images per chunk of the forward pass (one set of 16 GEMMs). Fixed, so results do not
     /// depend on the thread count; a forward output does not depend on it at all (each element
     /// is one image's transforms and GEMM columns). 4 since the row-vectorised transforms: a
@@ -131,14 +137,14 @@ enum WinogradConv {
         let c = g.channels, h = g.height, w = g.width
         let th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw
         let ld = images.count * tiles, vStride = blockStride(c * ld)
-        // Widths 4, 8 and 16 (the U-Net's levels): one call per channel over the chunk's images,
-        // vectorised over whole rows (bitwise the same as the plane-by-plane kernel below).
-        if w == 4 || w == 8 || w == 16 {
+        // One call per channel over the chunk's images, vectorised over whole rows (bitwise the
+        // same as the plane-by-plane kernel below).
+        if hasRowKernels(width: w) {
             for ch in 0..<c {
                 let done = sad_winograd_input_planes(
                     x + (images.lowerBound * c + ch) * h * w, c * h * w, Int32(images.count), Int32(h), Int32(w),
                     v + ch * ld, vStride)
-                precondition(done == 1)
+                precondition(done == 1, "no row kernel for width \(w)")
             }
             return
         }
@@ -174,12 +180,12 @@ enum WinogradConv {
                 .none, .none, m: o, n: ld, k: c, a: u + xi * o * c, lda: c,
                 b: UnsafePointer(v + xi * vStride), ldb: ld, c: prod + xi * pStride, ldc: ld)
         }
-        if w == 4 || w == 8 || w == 16 {
+        if hasRowKernels(width: w) {
             for oc in 0..<o {
                 let done = sad_winograd_output_planes(
                     prod + oc * ld, pStride, Int32(m), Int32(h), Int32(w), bias[oc],
                     out + (images.lowerBound * o + oc) * h * w, o * h * w)
-                precondition(done == 1)
+                precondition(done == 1, "no row kernel for width \(w)")
             }
             return
         }
@@ -231,13 +237,13 @@ enum WinogradConv {
                                     let vStride = blockStride(c * ld), mStride = blockStride(o * ld)
                                     transformInputs(x: px.baseAddress!, images: part, g, v: pv.baseAddress!)
                                     let first = pg.baseAddress! + part.lowerBound * o * h * w
-                                    if w == 4 || w == 8 || w == 16 {
+                                    if hasRowKernels(width: w) {
                                         // One call per channel over the part's images (bitwise the same).
                                         for oc in 0..<o {
                                             let done = sad_winograd_output_adjoint_planes(
                                                 first + oc * h * w, o * h * w, Int32(part.count), Int32(h), Int32(w),
                                                 pm.baseAddress! + oc * ld, mStride)
-                                            precondition(done == 1)
+                                            precondition(done == 1, "no row kernel for width \(w)")
                                         }
                                     } else {
                                         for j in 0..<part.count {

@@ -3,7 +3,7 @@ import XCTest
 
 @testable import Tensors
 
-/// The group-norm C kernels against the Swift loops they replace, bit for bit, and the fused
+/// The group-norm C kernels against the Swift loops they replaced, bit for bit, and the fused
 /// SiLU(GroupNorm(x)) against the two ops apart (values and gradients).
 final class GroupNormKernelTests: XCTestCase {
     func testMomentsMatchTheSwiftLoop() {
@@ -17,7 +17,7 @@ final class GroupNormKernelTests: XCTestCase {
             sad_group_moments(x, count, groups, &means, &variances)
             x.withUnsafeBufferPointer { px in
                 for g in 0..<groups {
-                    let (mean, variance) = GroupNorm.moments(px.baseAddress! + g * count, count)
+                    let (mean, variance) = ReferenceGroupSums.moments(px.baseAddress! + g * count, count)
                     XCTAssertEqual(means[g].bitPattern, mean.bitPattern, "mean \(count)×\(groups) group \(g)")
                     XCTAssertEqual(variances[g].bitPattern, variance.bitPattern, "variance \(count)×\(groups)")
                 }
@@ -34,7 +34,8 @@ final class GroupNormKernelTests: XCTestCase {
             g.withUnsafeBufferPointer { pg in
                 h.withUnsafeBufferPointer { ph in
                     for q in 0..<planes {
-                        let (a, b) = GroupNorm.gradientSums(pg.baseAddress! + q * n, ph.baseAddress! + q * n, n)
+                        let (a, b) = ReferenceGroupSums.gradientSums(
+                            pg.baseAddress! + q * n, ph.baseAddress! + q * n, n)
                         XCTAssertEqual(sumG[q].bitPattern, a.bitPattern, "Σg \(n)×\(planes) plane \(q)")
                         XCTAssertEqual(sumGH[q].bitPattern, b.bitPattern, "Σgh \(n)×\(planes) plane \(q)")
                     }
@@ -73,5 +74,52 @@ final class GroupNormKernelTests: XCTestCase {
             let inference = GroupNorm.forward(x, groups: groups, weight: w, bias: b, saving: false, fusedSiLU: true).0
             XCTAssertEqual(inference.data.map(\.bitPattern), run(false)[0], "\(shape) inference")
         }
+    }
+}
+
+/// The Swift loops the C kernels replaced (until 0.4.0 in GroupNorm.swift), kept here as the
+/// specification of their summation order.
+enum ReferenceGroupSums {
+    /// Mean and biased variance in Float64, two passes, four accumulators (element i to i mod 4,
+    /// the tail to accumulator 0), combined as (a0 + a1) + (a2 + a3).
+    static func moments(_ x: UnsafePointer<Float>, _ count: Int) -> (mean: Double, variance: Double) {
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var i = 0
+        while i + 4 <= count {
+            s0 += Double(x[i]); s1 += Double(x[i + 1]); s2 += Double(x[i + 2]); s3 += Double(x[i + 3])
+            i += 4
+        }
+        while i < count { s0 += Double(x[i]); i += 1 }
+        let mean = ((s0 + s1) + (s2 + s3)) / Double(count)
+        var v0 = 0.0, v1 = 0.0, v2 = 0.0, v3 = 0.0
+        i = 0
+        while i + 4 <= count {
+            let d0 = Double(x[i]) - mean, d1 = Double(x[i + 1]) - mean
+            let d2 = Double(x[i + 2]) - mean, d3 = Double(x[i + 3]) - mean
+            v0 += d0 * d0; v1 += d1 * d1; v2 += d2 * d2; v3 += d3 * d3
+            i += 4
+        }
+        while i < count { let d = Double(x[i]) - mean; v0 += d * d; i += 1 }
+        return (mean, ((v0 + v1) + (v2 + v3)) / Double(count))
+    }
+
+    /// (Σ g, Σ g·h) in Float64, element i to accumulator i mod 4 (the tail too), combined as
+    /// (a0 + a1) + (a2 + a3).
+    static func gradientSums(_ g: UnsafePointer<Float>, _ h: UnsafePointer<Float>, _ n: Int) -> (Double, Double) {
+        var sg = SIMD4<Double>(), sgh = SIMD4<Double>()
+        var i = 0
+        while i + 4 <= n {
+            let gv = SIMD4<Double>(Double(g[i]), Double(g[i + 1]), Double(g[i + 2]), Double(g[i + 3]))
+            let hv = SIMD4<Double>(Double(h[i]), Double(h[i + 1]), Double(h[i + 2]), Double(h[i + 3]))
+            sg += gv
+            sgh += gv * hv
+            i += 4
+        }
+        while i < n {
+            sg[i % 4] += Double(g[i])
+            sgh[i % 4] += Double(g[i]) * Double(h[i])
+            i += 1
+        }
+        return ((sg[0] + sg[1]) + (sg[2] + sg[3]), (sgh[0] + sgh[1]) + (sgh[2] + sgh[3]))
     }
 }

@@ -4,40 +4,64 @@ import XCTest
 @testable import Tensors
 
 /// The Winograd tile transforms over one channel of several images at once
-/// (`sad_winograd_input_planes`, `sad_winograd_output_planes`, used for widths 4, 8 and 16)
+/// (`sad_winograd_input_planes`, `_output_planes`, `_output_adjoint_planes`, used for widths
+/// 4, 8 and 16)
 /// against the plane-by-plane kernels: bitwise the same, for odd heights (half tiles), image
 /// counts that leave a partial group of tile rows, and one-row planes.
 final class WinogradPlaneKernelTests: XCTestCase {
     /// (images, h, w) cases: every fast width, even and odd heights, group remainders.
     let cases = [(5, 16, 16), (3, 7, 16), (3, 8, 8), (1, 5, 8), (7, 4, 4), (5, 3, 4), (3, 1, 4), (2, 1, 8)]
 
-    func testInputPlanesMatchPlaneByPlane() {
+    /// A row kernel over the planes of one channel: (x, plane stride, images, h, w, out, out stride).
+    typealias PlanesKernel =
+        @convention(c) (
+            UnsafePointer<Float>?, Int, Int32, Int32, Int32, UnsafeMutablePointer<Float>?, Int
+        ) -> Int32
+    /// Its plane-by-plane twin: (plane, h, w, out, out stride, scratch).
+    typealias PlaneKernel =
+        @convention(c) (
+            UnsafePointer<Float>?, Int32, Int32, UnsafeMutablePointer<Float>?, Int, UnsafeMutablePointer<Float>?
+        ) -> Void
+
+    /// For every case and each channel of random (images, 3, h, w) planes: the 16 transformed
+    /// blocks (tile row s = j·th + ty) from one `planes` call and from `perPlane` image by image
+    /// (image j at column j·T), into NaN-filled buffers compared bit for bit (padding included).
+    func assertPlanesMatchPerPlane(_ planes: PlanesKernel, _ perPlane: PlaneKernel, _ label: String, seed: UInt64) {
         for (images, h, w) in cases {
             let channels = 3, th = (h + 1) / 2, tw = w / 2, tiles = th * tw
-            let x = RandomStream(seed: 3, purpose: .test, index: 0).normalTensor([images, channels, h, w]).data
-            let vStride = images * tiles + 5
+            let x = RandomStream(seed: seed, purpose: .test, index: 0).normalTensor([images, channels, h, w]).data
+            let stride = images * tiles + 5
             for ch in 0..<channels {
-                var fast = [Float](repeating: .nan, count: 16 * vStride)
+                var fast = [Float](repeating: .nan, count: 16 * stride)
                 var slow = fast
-                var scratch = [Float](repeating: 0, count: 2 * (2 * th + 2) * (tw + 1))
+                // Enough scratch for either plane-by-plane kernel; zero, as the input transform needs.
+                var scratch = [Float](repeating: 0, count: 4 * (2 * th + 2) * (tw + 8))
                 let handled = x.withUnsafeBufferPointer { px in
-                    sad_winograd_input_planes(
-                        px.baseAddress! + ch * h * w, channels * h * w, Int32(images), Int32(h), Int32(w), &fast,
-                        vStride)
+                    planes(
+                        px.baseAddress! + ch * h * w, channels * h * w, Int32(images), Int32(h), Int32(w), &fast, stride
+                    )
                 }
-                XCTAssertEqual(handled, 1)
+                XCTAssertEqual(handled, 1, label)
                 for j in 0..<images {
                     x.withUnsafeBufferPointer { px in
                         slow.withUnsafeMutableBufferPointer { ps in
-                            sad_winograd_input(
+                            perPlane(
                                 px.baseAddress! + (j * channels + ch) * h * w, Int32(h), Int32(w),
-                                ps.baseAddress! + j * tiles, vStride, &scratch)
+                                ps.baseAddress! + j * tiles, stride, &scratch)
                         }
                     }
                 }
-                XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "input \(images)×\(h)×\(w)")
+                XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "\(label) \(images)×\(h)×\(w)")
             }
         }
+    }
+
+    func testInputPlanesMatchPlaneByPlane() {
+        assertPlanesMatchPerPlane(sad_winograd_input_planes, sad_winograd_input, "input", seed: 3)
+    }
+
+    func testOutputAdjointPlanesMatchPlaneByPlane() {
+        assertPlanesMatchPerPlane(sad_winograd_output_adjoint_planes, sad_winograd_output_adjoint, "adjoint", seed: 6)
     }
 
     func testOutputPlanesMatchPlaneByPlane() {
@@ -68,35 +92,6 @@ final class WinogradPlaneKernelTests: XCTestCase {
                 }
                 // Planes of other channels stay NaN in both: the bit patterns compare them too.
                 XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "output \(images)×\(h)×\(w)")
-            }
-        }
-    }
-
-    func testOutputAdjointPlanesMatchPlaneByPlane() {
-        for (images, h, w) in cases {
-            let th = (h + 1) / 2, tw = w / 2, tiles = th * tw, outChannels = 3
-            let dy = RandomStream(seed: 6, purpose: .test, index: 0).normalTensor([images, outChannels, h, w]).data
-            let mStride = images * tiles + 7
-            for oc in 0..<outChannels {
-                var fast = [Float](repeating: .nan, count: 16 * mStride)
-                var slow = fast
-                var scratch = [Float](repeating: 0, count: 4 * (tw + 8))
-                let handled = dy.withUnsafeBufferPointer { pd in
-                    sad_winograd_output_adjoint_planes(
-                        pd.baseAddress! + oc * h * w, outChannels * h * w, Int32(images), Int32(h), Int32(w), &fast,
-                        mStride)
-                }
-                XCTAssertEqual(handled, 1)
-                for j in 0..<images {
-                    dy.withUnsafeBufferPointer { pd in
-                        slow.withUnsafeMutableBufferPointer { ps in
-                            sad_winograd_output_adjoint(
-                                pd.baseAddress! + (j * outChannels + oc) * h * w, Int32(h), Int32(w),
-                                ps.baseAddress! + j * tiles, mStride, &scratch)
-                        }
-                    }
-                }
-                XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "adjoint \(images)×\(h)×\(w)")
             }
         }
     }

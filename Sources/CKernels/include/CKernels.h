@@ -42,15 +42,15 @@ void sad_affine_silu(const float *x, size_t n, float scale, float shift, float *
 void sad_sigmoid(const float *x, float *y, size_t n);
 void sad_tanh(const float *x, float *y, size_t n);
 
-/// Mean and biased variance (double) of `groups` consecutive groups of `count` floats each, in
-/// the summation order of GroupNorm.moments (bitwise the same).
+/// Mean and biased variance (double) of `groups` consecutive groups of `count` floats each: two
+/// passes, four accumulators (element i to i mod 4, the tail to 0) combined as (a0 + a1) + (a2 + a3).
 void sad_group_moments(const float *x, size_t count, size_t groups, double *mean, double *variance);
 
 /// xhat[i] = (float)(((double)x[i] - mean) * inv) over n floats.
 void sad_group_normalize(const float *x, size_t n, double mean, double inv, float *xhat);
 
-/// (sum g, sum g h) in double of each of `planes` consecutive planes of n floats, in the order
-/// of GroupNorm.gradientSums (bitwise the same).
+/// (sum g, sum g h) in double of each of `planes` consecutive planes of n floats: element i to
+/// accumulator i mod 4 (the tail too), combined as (a0 + a1) + (a2 + a3).
 void sad_group_gradient_sums(const float *g, const float *h, size_t n, size_t planes, double *sum_g, double *sum_gh);
 
 /// dx[i] = (float)((g[i] gamma - mean_g - h[i] mean_gh) inv) in double, over n floats.
