@@ -37,6 +37,12 @@ public struct ParameterBindings {
         conv2d(x, weight: self[prefix + ".weight"], bias: self[prefix + ".bias"], stride: stride, padding: padding)
     }
 
+    /// The same conv followed by `+ addend` ((N, O, 1, 1) or the output's shape), fused: bitwise
+    /// `conv(x, prefix, …) + addend` (``Tensors/conv2d(_:weight:bias:stride:padding:adding:)``).
+    func conv(_ x: Variable, _ prefix: String, padding: Int = 0, adding addend: Variable) -> Variable {
+        conv2d(x, weight: self[prefix + ".weight"], bias: self[prefix + ".bias"], padding: padding, adding: addend)
+    }
+
     /// `nn.Linear` with `prefix.weight` and `prefix.bias`.
     func linear(_ x: Variable, _ prefix: String) -> Variable {
         Tensors.linear(x, weight: self[prefix + ".weight"], bias: self[prefix + ".bias"])

@@ -29,11 +29,13 @@ struct ResBlock {
     /// x (N, Cin, H, W), emb (N, E) → (N, Cout, H, W).
     func forward(_ x: Variable, emb: Variable, _ p: ParameterBindings) -> Variable {
         let n = x.shape[0]
-        var h = p.conv(p.groupNorm32SiLU(x, prefix + ".in_layers.0"), prefix + ".in_layers.2", padding: 1)
+        // The embedding and the residual are added inside the convolutions (bitwise the same as
+        // the separate adds, without another pass over the activations).
         let embOut = p.linear(emb.silu(), prefix + ".emb_layers.1").reshaped([n, outChannels, 1, 1])
-        h = h + embOut
-        h = p.conv(p.groupNorm32SiLU(h, prefix + ".out_layers.0"), prefix + ".out_layers.3", padding: 1)
+        let h = p.conv(
+            p.groupNorm32SiLU(x, prefix + ".in_layers.0"), prefix + ".in_layers.2", padding: 1, adding: embOut)
         let skip = inChannels == outChannels ? x : p.conv(x, prefix + ".skip_connection")
-        return skip + h
+        return p.conv(
+            p.groupNorm32SiLU(h, prefix + ".out_layers.0"), prefix + ".out_layers.3", padding: 1, adding: skip)
     }
 }

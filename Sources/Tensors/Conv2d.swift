@@ -145,7 +145,7 @@ public enum Conv2d {
         // ∂y · colsᵀ and no im2col.
         if WinogradConv.isChosen(g, batch: n) {
             let dx = WinogradConv.forward(
-                dy, weight: flippedTransposedKernel(weight), bias: nil,
+                dy, weight: weight, flippedKernel: true, bias: nil,
                 Geometry(input: dy.shape, weight: [g.channels, g.outChannels, 3, 3], stride: 1, padding: 1))
             let (dw, db) = WinogradConv.weightGradient(x, dy, g, hasBias: hasBias)
             return (dx, dw, db)

@@ -59,13 +59,19 @@ enum WinogradConv {
     /// into one partial sum, so this number is part of the gradient's rounding; kept at 8.
     static let imagesPerGradientGEMM = 8
 
-    /// (N, O, H, W) ← conv3×3(x (N, C, H, W), weight (O, C, 3, 3)) + bias, padding 1.
-    static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, _ g: Conv2d.Geometry) -> Tensor {
+    /// (N, O, H, W) ← conv3×3(x (N, C, H, W), weight (O, C, 3, 3)) + bias, padding 1, then
+    /// `+ addend` when given (``ConvAddend``), added to each chunk's outputs while they are in cache.
+    /// With `flippedKernel`, `weight` is (C, O, 3, 3) and the kernel used is its flipped, channel-
+    /// swapped one (``Conv2d/flippedTransposedKernel(_:)``: ∂x of a convolution with `weight`).
+    /// The transformed kernels come from ``WinogradKernelCache`` (the same values as computing them).
+    static func forward(
+        _ x: Tensor, weight: Tensor, flippedKernel: Bool = false, bias: Tensor?, _ g: Conv2d.Geometry,
+        adding addend: ConvAddend? = nil
+    ) -> Tensor {
         precondition(applies(g))
         let n = x.shape[0], tiles = ((g.height + 1) / 2) * ((g.width + 1) / 2)
-        let u = weight.data.withUnsafeBufferPointer {
-            transformWeights($0.baseAddress!, outChannels: g.outChannels, channels: g.channels)
-        }
+        let u = WinogradKernelCache.shared.kernels(weight, flipped: flippedKernel)
+        precondition(u.count == 16 * g.outChannels * g.channels, "Winograd kernels \(u.count) for \(g)")
         var out = Tensor(uninitialized: [n, g.outChannels, g.height, g.width])  // every element is written
         x.data.withUnsafeBufferPointer { px in
             u.withUnsafeBufferPointer { pu in
@@ -90,6 +96,7 @@ enum WinogradConv {
                                         out: o.base, g, v: pv.baseAddress!, prod: pp.baseAddress!)
                                 }
                             }
+                            addend?.add(to: o.base, images: images, channels: g.outChannels, positions: g.positions)
                         }
                     }
                 }

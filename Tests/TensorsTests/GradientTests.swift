@@ -51,6 +51,18 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    func testConv2dAddingAddend() {
+        // Per (image, channel), as the ResBlock's embedding; element-wise, as its residual.
+        assertGradients([
+            normal([2, 3, 5, 4], 1), normal([4, 3, 3, 3], 2, std: 0.3), normal([4], 3), normal([2, 4, 1, 1], 4),
+        ]) {
+            conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1, adding: $0[3])
+        }
+        assertGradients([normal([2, 3, 5, 5], 1), normal([2, 3, 3, 3], 2, std: 0.3), normal([2, 2, 3, 3], 3)]) {
+            conv2d($0[0], weight: $0[1], bias: nil, stride: 2, padding: 1, adding: $0[2])
+        }
+    }
+
     func testConv1dPointwise() {
         assertGradients([normal([2, 6, 5], 1), normal([9, 6, 1], 2), normal([9], 3)]) {
             conv1d($0[0], weight: $0[1], bias: $0[2])
