@@ -14,8 +14,10 @@ import CKernels
 /// Numerics: the transforms use only 0, ±1 and ±½ (exact scalings in binary floating point),
 /// so the result differs from direct convolution by float32 rounding of a few extra
 /// additions per product — the same order as a change of summation order (≲ 1e-6 relative;
-/// tested against the im2col path). Larger Winograd tiles (F(4×4, 3×3)) would save more
-/// FLOPs but need coefficients like 1/6 whose rounding error grows with the tile.
+/// tested against the im2col path). Larger Winograd tiles (F(4×4, 3×3)) would save 1.78× of
+/// the GEMM FLOPs but need coefficients like 1/6 and 8: measured (Benchmarks/winograd-accuracy.py),
+/// one such convolution errs by 4–10e-6 of its output scale, 14–22× ours and at 128 channels
+/// the whole network's fixture bound, so they are not used.
 ///
 /// Determinism: images are processed in fixed chunks of ``imagesPerChunk``; each
 /// output element is a pure function of its image, the weights and the chunk layout.
