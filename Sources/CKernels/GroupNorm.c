@@ -2,8 +2,8 @@
 // group's sums run in exactly the order of the Swift loops they replace (four accumulators,
 // element i to accumulator i mod 4, the tail to accumulator 0, combined as (a0 + a1) +
 // (a2 + a3)), so the results are bitwise the same (the Swift loops are the reference in
-// Tests/TensorsTests/GroupNormKernelTests.swift). The speed comes from summing four groups
-// side by side: one group's four-lane sum is a chain of dependent double adds, bound by
+// Tests/TensorsTests/GroupNormKernelTests.swift). The speed comes from summing four or eight
+// groups side by side: one group's four-lane sum is a chain of dependent double adds, bound by
 // their latency (the U-Net's groups are single 16x16, 8x8 or 4x4 channels).
 #include "CKernels.h"
 
@@ -48,7 +48,12 @@ static inline double combine(v4d a) { return (a[0] + a[1]) + (a[2] + a[3]); }
 
 void sad_group_moments(const float *restrict x, size_t count, size_t groups, double *restrict mean,
                        double *restrict variance) {
+    // Eight groups side by side where there are eight: on 8x8 and 4x4 planes, where a group's
+    // chains are short, 10-20% faster than four (32 groups, one core); no change on 16x16,
+    // which is bound by the float-to-double conversions. Each group's own chain, and so its
+    // bits, is the same whatever the lane count.
     size_t g = 0;
+    for (; g + 8 <= groups; g += 8) GROUP_MOMENTS(8);
     for (; g + 4 <= groups; g += 4) GROUP_MOMENTS(4);
     for (; g < groups; g++) GROUP_MOMENTS(1);
 }

@@ -9,7 +9,7 @@ final class GroupNormKernelTests: XCTestCase {
     func testMomentsMatchTheSwiftLoop() {
         // Group sizes with and without a tail of n mod 4, group counts with and without a
         // remainder of four-group blocks; an offset mean so that the two passes matter.
-        for (count, groups) in [(256, 8), (16, 5), (7, 3), (1, 6), (13, 4)] {
+        for (count, groups) in [(256, 8), (256, 32), (16, 5), (64, 13), (7, 3), (1, 6), (13, 4), (4, 21)] {
             let x = RandomStream(seed: 9, purpose: .test, index: UInt64(count)).normalTensor(
                 [groups * count], mean: 3, std: 2
             ).data
