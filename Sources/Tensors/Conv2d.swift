@@ -55,15 +55,19 @@ public enum Conv2d {
         forward(x, weight: weight, bias: bias, stride: stride, padding: padding, algorithm: .automatic)
     }
 
+    /// With `addend` ((N, O, 1, 1) or (N, O, Ho, Wo)), `+ addend` is added to each chunk's
+    /// outputs while they are in cache (``ConvAddend``).
     static func forward(
-        _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, algorithm: Algorithm
+        _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, algorithm: Algorithm,
+        adding addend: Tensor? = nil
     ) -> Tensor {
         let g = Geometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
         if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape)") }
-        if algorithm == .automatic && WinogradConv.isChosen(g, batch: x.shape[0]) {
-            return WinogradConv.forward(x, weight: weight, bias: bias, g)
-        }
         let n = x.shape[0]
+        let addend = addend.map { ConvAddend($0, output: [n, g.outChannels, g.outHeight, g.outWidth]) }
+        if algorithm == .automatic && WinogradConv.isChosen(g, batch: n) {
+            return WinogradConv.forward(x, weight: weight, bias: bias, g, adding: addend)
+        }
         let inSize = g.channels * g.height * g.width, outSize = g.outChannels * g.positions
         // Every output element is written (bias fill, or a β = 0 GEMM), so skip the zeroing.
         var out = Tensor(uninitialized: [n, g.outChannels, g.outHeight, g.outWidth])
@@ -72,6 +76,9 @@ public enum Conv2d {
                 out.data.withUnsafeMutableBufferPointer { po in
                     let o = SharedPointer(po.baseAddress!)
                     Parallel.forEachChunk(total: n, chunkSize: imagesPerChunk) { _, images in
+                        defer {
+                            addend?.add(to: o.base, images: images, channels: g.outChannels, positions: g.positions)
+                        }
                         if g.isPointwise {
                             for i in images {
                                 forwardImage(

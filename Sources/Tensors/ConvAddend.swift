@@ -1,8 +1,8 @@
 /// A tensor added to the output of a convolution as part of it: (N, O, 1, 1), one value per
 /// image and channel (the ResBlock's timestep embedding), or (N, O, Ho, Wo), element-wise (a
-/// residual). The Winograd path adds it to each chunk's outputs right after the output
-/// transform, while they are in cache, instead of streaming the whole (N, O, Ho, Wo) result
-/// through memory again in a separate broadcast add.
+/// residual). ``Conv2d`` adds it to each chunk's outputs right after they are written (the
+/// Winograd output transform, or the GEMM and its copy-back), while they are in cache, instead
+/// of streaming the whole (N, O, Ho, Wo) result through memory again in a separate broadcast add.
 ///
 /// Numerics: each output is (conv + bias) rounded, then + addend rounded — exactly the two
 /// float additions of `conv2d(…) + addend` (float addition is commutative, so the residual's
@@ -40,30 +40,6 @@ struct ConvAddend {
     }
 }
 
-extension Conv2d {
-    /// conv2d(x, weight) + bias + addend, the addend (N, O, 1, 1) or (N, O, Ho, Wo): bitwise
-    /// `forward(x, …) + addend`, without a second pass over the output (see ``ConvAddend``).
-    static func forward(
-        _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, adding addend: Tensor
-    ) -> Tensor {
-        let g = Geometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
-        let n = x.shape[0]
-        let a = ConvAddend(addend, output: [n, g.outChannels, g.outHeight, g.outWidth])
-        if WinogradConv.isChosen(g, batch: n) {
-            if let bias { precondition(bias.shape == [g.outChannels], "conv2d bias \(bias.shape)") }
-            return WinogradConv.forward(x, weight: weight, bias: bias, g, adding: a)
-        }
-        var y = forward(x, weight: weight, bias: bias, stride: stride, padding: padding)
-        y.data.withUnsafeMutableBufferPointer { py in
-            let o = SharedPointer(py.baseAddress!)
-            Parallel.forEachChunk(total: n, chunkSize: imagesPerChunk) { _, images in
-                a.add(to: o.base, images: images, channels: g.outChannels, positions: g.positions)
-            }
-        }
-        return y
-    }
-}
-
 /// `nn.Conv2d` forward followed by `+ addend` (broadcast from (N, O, 1, 1), or (N, O, Ho, Wo)),
 /// fused: the values and all gradients are bitwise those of `conv2d(x, …) + addend`, without
 /// the separate pass over the output. ∂addend is the broadcast add's own reduction of ∂y.
@@ -71,7 +47,8 @@ public func conv2d(
     _ x: Variable, weight: Variable, bias: Variable?, stride: Int = 1, padding: Int = 0, adding addend: Variable
 ) -> Variable {
     let y = Conv2d.forward(
-        x.value, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, adding: addend.value)
+        x.value, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, algorithm: .automatic,
+        adding: addend.value)
     let inputs = [x, weight] + (bias.map { [$0] } ?? []) + [addend]
     return Variable.record(y, inputs) {
         let xv = x.value, wv = weight.value, hasBias = bias != nil, addendShape = addend.shape

@@ -37,33 +37,33 @@ final class ConvAddendTests: XCTestCase {
         }
     }
 
+    /// (input, output channels, kernel, stride, padding) of each case.
+    typealias Case = (input: [Int], outChannels: Int, kernel: Int, stride: Int, padding: Int)
+
+    func assertCases(_ cases: [Case], file: StaticString = #filePath, line: UInt = #line) {
+        for c in cases {
+            for perChannel in [true, false] {
+                assertFusedIsUnfused(
+                    input: c.input, outChannels: c.outChannels, kernel: c.kernel, stride: c.stride,
+                    padding: c.padding, perChannel: perChannel, file: file, line: line)
+            }
+        }
+    }
+
     func testWinogradPath() {
         // 9 images of 16×16: Winograd, two chunks of 4 and a remainder of 1.
         XCTAssertTrue(
             WinogradConv.isChosen(
                 Conv2d.Geometry(input: [9, 8, 16, 16], weight: [6, 8, 3, 3], stride: 1, padding: 1), batch: 9))
-        for perChannel in [true, false] {
-            assertFusedIsUnfused(
-                input: [9, 8, 16, 16], outChannels: 6, kernel: 3, stride: 1, padding: 1, perChannel: perChannel)
-            // An odd plane width (no row kernels) and a 4×4 level.
-            assertFusedIsUnfused(
-                input: [12, 4, 7, 9], outChannels: 5, kernel: 3, stride: 1, padding: 1, perChannel: perChannel)
-            assertFusedIsUnfused(
-                input: [40, 4, 4, 4], outChannels: 4, kernel: 3, stride: 1, padding: 1, perChannel: perChannel)
-        }
+        // Then an odd plane width (no row kernels) and a 4×4 level.
+        assertCases([([9, 8, 16, 16], 6, 3, 1, 1), ([12, 4, 7, 9], 5, 3, 1, 1), ([40, 4, 4, 4], 4, 3, 1, 1)])
     }
 
     func testOtherPaths() {
-        for perChannel in [true, false] {
-            // Below the Winograd threshold (im2col), stride 2, no padding, pointwise.
-            assertFusedIsUnfused(
-                input: [1, 3, 8, 8], outChannels: 4, kernel: 3, stride: 1, padding: 1, perChannel: perChannel)
-            assertFusedIsUnfused(
-                input: [10, 3, 9, 8], outChannels: 4, kernel: 3, stride: 2, padding: 1, perChannel: perChannel)
-            assertFusedIsUnfused(
-                input: [3, 2, 6, 6], outChannels: 3, kernel: 3, stride: 1, padding: 0, perChannel: perChannel)
-            assertFusedIsUnfused(
-                input: [17, 6, 5, 5], outChannels: 3, kernel: 1, stride: 1, padding: 0, perChannel: perChannel)
-        }
+        // Below the Winograd threshold (im2col), stride 2, no padding, pointwise.
+        assertCases([
+            ([1, 3, 8, 8], 4, 3, 1, 1), ([10, 3, 9, 8], 4, 3, 2, 1), ([3, 2, 6, 6], 3, 3, 1, 0),
+            ([17, 6, 5, 5], 3, 1, 1, 0),
+        ])
     }
 }
