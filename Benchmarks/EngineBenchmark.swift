@@ -1,7 +1,9 @@
 import Tensors
 
-/// Throughput of the numerical core, reported against the machine's own measured sgemm
-/// peak for the shapes our networks use, so the figures travel across machines.
+/// Throughput of the numerical core, reported against the machine's own measured peaks, so
+/// the figures travel across machines: compute-bound kernels as a fraction of the sgemm
+/// rate on the shapes our networks use, memory-bound ones as a fraction of the measured
+/// memory bandwidth (``MemoryBandwidth``).
 public struct EngineBenchmark {
     public struct Result: Sendable {
         public var threads: Int
@@ -11,6 +13,11 @@ public struct EngineBenchmark {
         public var conv2dBackwardGFLOPs: Double
         public var conv2dForwardSeconds: Double
         public var conv2dBackwardSeconds: Double
+        public var bandwidthOneCore: MemoryBandwidth.Result
+        public var bandwidthAllThreads: MemoryBandwidth.Result
+        /// GB/s of the inference SiLU(GroupNorm(x)) over the conv benchmark's activations,
+        /// counting one read of x and one write of y.
+        public var groupNormSiLUGBs: Double
         public var normalsPerSecondOneCore: Double
         public var eigenSeconds: [(n: Int, float32: Double, float64: Double)]
     }
@@ -18,6 +25,8 @@ public struct EngineBenchmark {
     public var convBatch = 1000
     public var eigenSizes = [256, 3136]
     public var repetitions = 3
+    /// Floats per array of the bandwidth measurement.
+    public var bandwidthCount = MemoryBandwidth.defaultCount
 
     public init() {}
 
@@ -61,6 +70,17 @@ public struct EngineBenchmark {
                     "sgemm 32×288·288×256 (conv-shaped): %.1f GFLOP/s on 1 core, %.1f GFLOP/s on %d threads (peak "
                     + "reference)",
                 one, all, threads))
+        let memOne = MemoryBandwidth.measure(threads: 1, repetitions: repetitions, count: bandwidthCount)
+        let memAll =
+            threads > 1
+            ? MemoryBandwidth.measure(threads: threads, repetitions: repetitions, count: bandwidthCount) : memOne
+        log(
+            String(
+                format:
+                    "memory bandwidth (STREAM copy / triad, %.3g MiB arrays): %.1f / %.1f GB/s on 1 core, %.1f / %.1f "
+                    + "GB/s on %d threads (bandwidth reference: copy)",
+                Double(bandwidthCount * MemoryLayout<Float>.size) / 1_048_576, memOne.copy, memOne.triad, memAll.copy,
+                memAll.triad, threads))
 
         // conv2d 32→32 3×3 pad 1 at 16×16, batch convBatch.
         let x = RandomStream(seed: 2, purpose: .test, index: 0).normalTensor([convBatch, 32, 16, 16])
@@ -81,6 +101,22 @@ public struct EngineBenchmark {
                     "conv2d 32→32 3×3 16×16 batch %d: forward %.1f GFLOP/s (%.0f ms, %.0f%% of sgemm peak), "
                     + "backward %.1f GFLOP/s (%.0f ms, %.0f%% of peak)",
                 convBatch, fwdG, fwd * 1e3, 100 * fwdG / all, bwdG, bwd * 1e3, 100 * bwdG / all))
+
+        // The U-Net's memory-bound op on the same activations: SiLU(GroupNorm(x)), 32 groups,
+        // for inference (nothing kept). Its least traffic is one read of x and one write of y;
+        // the moments' passes over a group reread it from L1.
+        let gamma = RandomStream(seed: 2, purpose: .test, index: 3).normalTensor([32])
+        let beta = RandomStream(seed: 2, purpose: .test, index: 4).normalTensor([32])
+        let norm = Stopwatch.best(repetitions: repetitions) {
+            y = GroupNorm.forward(x, groups: 32, weight: gamma, bias: beta, saving: false, fusedSiLU: true).0
+        }
+        let normGBs = 2 * Double(x.count * MemoryLayout<Float>.size) / norm / 1e9
+        log(
+            String(
+                format:
+                    "SiLU(GroupNorm) 32 groups, (%d, 32, 16, 16), inference: %.1f GB/s (%.1f ms, %.0f%% of the "
+                    + "copy bandwidth)",
+                convBatch, normGBs, norm * 1e3, 100 * normGBs / memAll.copy))
 
         // RNG: standard normals on one core.
         let count = 1 << 24
@@ -120,6 +156,7 @@ public struct EngineBenchmark {
             threads: threads, sgemmGFLOPsOneCore: one, sgemmGFLOPsAllThreads: all,
             conv2dForwardGFLOPs: fwdG, conv2dBackwardGFLOPs: bwdG,
             conv2dForwardSeconds: fwd, conv2dBackwardSeconds: bwd,
+            bandwidthOneCore: memOne, bandwidthAllThreads: memAll, groupNormSiLUGBs: normGBs,
             normalsPerSecondOneCore: normalsPerSecond, eigenSeconds: eig)
     }
 }
