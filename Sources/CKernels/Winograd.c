@@ -3,6 +3,7 @@
 // vectorise: in Swift, the overflow checks on index arithmetic kept these loops scalar
 // (measured: the transforms took longer than the GEMMs they feed).
 #include "CKernels.h"
+#include <string.h>
 
 // Unaligned 8- and 4-lane vectors: tile rows start at arbitrary floats.
 typedef float v8u __attribute__((ext_vector_type(8), aligned(4)));
@@ -77,11 +78,12 @@ typedef float v2f __attribute__((ext_vector_type(2), aligned(4)));
 #define ROW_OR_ZERO(T, j, r) ((r) >= 0 && (r) < h ? *(const T *)(x + (size_t)(j) * plane_stride + (size_t)(r) * w) : (T)0)
 
 // The 16 outputs (HALF-lane vectors) of flat tile row s into out[16].
-#define WINOGRAD_INPUT_ROW(T, HALF, EVEN, ODD, SHIFT_RIGHT, SHIFT_LEFT, s, out)                  \
+// LOAD(T, j, r) gives row r of plane j (zero outside the plane).
+#define WINOGRAD_INPUT_ROW_LOADED(T, HALF, EVEN, ODD, SHIFT_RIGHT, SHIFT_LEFT, s, out, LOAD)      \
     do {                                                                                     \
         const int j_ = (s) / th, ty_ = (s) % th;                                             \
-        const T a = ROW_OR_ZERO(T, j_, 2 * ty_ - 1), b = ROW_OR_ZERO(T, j_, 2 * ty_);        \
-        const T c = ROW_OR_ZERO(T, j_, 2 * ty_ + 1), d = ROW_OR_ZERO(T, j_, 2 * ty_ + 2);    \
+        const T a = LOAD(T, j_, 2 * ty_ - 1), b = LOAD(T, j_, 2 * ty_);                      \
+        const T c = LOAD(T, j_, 2 * ty_ + 1), d = LOAD(T, j_, 2 * ty_ + 2);                  \
         const T r[4] = {a - c, b + c, c - b, b - d};                                         \
         for (int k = 0; k < 4; k++) {                                                        \
             const HALF e = EVEN(r[k]), o = ODD(r[k]);                                        \
@@ -92,6 +94,9 @@ typedef float v2f __attribute__((ext_vector_type(2), aligned(4)));
             (out)[4 * k + 3] = e - e_next;                                                   \
         }                                                                                    \
     } while (0)
+
+#define WINOGRAD_INPUT_ROW(T, HALF, EVEN, ODD, SHIFT_RIGHT, SHIFT_LEFT, s, out) \
+    WINOGRAD_INPUT_ROW_LOADED(T, HALF, EVEN, ODD, SHIFT_RIGHT, SHIFT_LEFT, s, out, ROW_OR_ZERO)
 
 #define EVEN16(v) __builtin_shufflevector(v, v, 0, 2, 4, 6, 8, 10, 12, 14)
 #define ODD16(v) __builtin_shufflevector(v, v, 1, 3, 5, 7, 9, 11, 13, 15)
@@ -105,6 +110,13 @@ typedef float v2f __attribute__((ext_vector_type(2), aligned(4)));
 #define ODD4(v) __builtin_shufflevector(v, v, 1, 3)
 #define RIGHT2(v) __builtin_shufflevector(v, (v2f)0, 2, 0)
 #define LEFT2(v) __builtin_shufflevector(v, (v2f)0, 1, 2)
+
+// The other widths 5 .. 32 (defined at the end of this file); 0 for widths outside them.
+static int input_padded(const float *x, size_t plane_stride, int images, int h, int w, float *v, size_t v_stride);
+static int output_padded(const float *m, size_t m_stride, int images, int h, int w, float bias, float *dst,
+                         size_t plane_stride);
+static int adjoint_padded(const float *dy, size_t plane_stride, int images, int h, int w, float *dm,
+                          size_t dm_stride);
 
 int sad_winograd_input_planes(const float *restrict x, size_t plane_stride, int images, int h, int w,
                               float *restrict v, size_t v_stride) {
@@ -151,7 +163,7 @@ int sad_winograd_input_planes(const float *restrict x, size_t plane_stride, int 
             for (int xi = 0; xi < 16; xi++) *(v2f *)(dst[xi] + (size_t)s * 2) = p[xi];
         }
     } else {
-        return 0;
+        return input_padded(x, plane_stride, images, h, w, v, v_stride);
     }
     return 1;
 }
@@ -219,8 +231,8 @@ static inline float *output_row(float *dst, size_t plane_stride, int th, int h, 
 
 int sad_winograd_output_planes(const float *restrict m, size_t m_stride, int images, int h, int w, float bias,
                                float *restrict dst, size_t plane_stride) {
+    if (w != 4 && w != 8 && w != 16) return output_padded(m, m_stride, images, h, w, bias, dst, plane_stride);
     const int th = (h + 1) / 2, tw = w / 2, rows = images * th;
-    if (w != 4 && w != 8 && w != 16) return 0;
     const int per = 8 / tw;  // tile rows per group of 8 tiles
     int s = 0;
     for (; s + per <= rows; s += per) {
@@ -327,8 +339,8 @@ static inline const float *adjoint_row(const float *dy, size_t plane_stride, int
 
 int sad_winograd_output_adjoint_planes(const float *restrict dy, size_t plane_stride, int images, int h, int w,
                                        float *restrict dm, size_t dm_stride) {
+    if (w != 4 && w != 8 && w != 16) return adjoint_padded(dy, plane_stride, images, h, w, dm, dm_stride);
     const int th = (h + 1) / 2, tw = w / 2, rows = images * th;
-    if (w != 4 && w != 8 && w != 16) return 0;
     const int per = 8 / tw;
     int s = 0;
     for (; s + per <= rows; s += per) {
@@ -380,4 +392,163 @@ void sad_plane_sums(const float *restrict x, size_t n, size_t plane_stride, size
         for (size_t i = 0; i < n; i++) acc += x[q * plane_stride + i];
         sums[q] = acc;
     }
+}
+
+// ---- The row kernels for the other widths 5 .. 32 (28, 14 and 7 of the 1x28x28 U-Net, 32 of
+// the 3x32x32's first level): each row in a vector of W = 8, 16 or 32 lanes, zero in lanes
+// w .. W - 1, which is the plane's zero padding on the right (the last tile of an even width
+// reads lane w). One tile row at a time, the tw = (w + 1) / 2 tiles in a HALF = W / 2 lane
+// vector. Reads stay inside the plane: rows before its last are read whole and masked
+// (W <= 2w, so a whole read ends inside the plane), the last row is copied. Writes stay
+// inside the destination: a tile row's (or output row's) whole-vector store spills onto the
+// next one's positions, which are written after it; the last of a plane is copied. The
+// arithmetic is the macros above on the same operands, so the results are bitwise those of
+// the plane-by-plane kernels.
+typedef float v32u __attribute__((ext_vector_type(32), aligned(4)));
+typedef int32_t v8iu __attribute__((ext_vector_type(8)));
+typedef int32_t v16iu __attribute__((ext_vector_type(16)));
+typedef int32_t v32iu __attribute__((ext_vector_type(32)));
+
+// Row `row` of w floats as a W-lane vector, zero past lane w - 1; `last`: copy, do not read whole.
+#define DEFINE_PADDED_ROW(NAME, P, PI, W)                                                    \
+    static inline P NAME(const float *row, int w, int last) {                                \
+        P v;                                                                                 \
+        if (w == W) return *(const P *)row;                                                  \
+        if (last) {                                                                          \
+            float t[W] = {0};                                                                \
+            memcpy(t, row, (size_t)w * sizeof(float));                                       \
+            memcpy(&v, t, sizeof v);                                                         \
+            return v;                                                                        \
+        }                                                                                    \
+        v = *(const P *)row;                                                                 \
+        PI lane;                                                                             \
+        for (int l = 0; l < W; l++) lane[l] = l;                                             \
+        const PI keep = lane < w; /* all ones in kept lanes */                               \
+        PI bits;                                                                             \
+        memcpy(&bits, &v, sizeof v);                                                         \
+        bits &= keep;                                                                        \
+        memcpy(&v, &bits, sizeof v);                                                         \
+        return v;                                                                            \
+    }
+DEFINE_PADDED_ROW(padded_row8, v8u, v8iu, 8)
+DEFINE_PADDED_ROW(padded_row16, v16u, v16iu, 16)
+DEFINE_PADDED_ROW(padded_row32, v32u, v32iu, 32)
+
+#define PADDED_LOAD(LOADER, T, j, r)                                                          \
+    ((r) >= 0 && (r) < h ? LOADER(x + (size_t)(j) * plane_stride + (size_t)(r) * w, w, (r) == h - 1) : (T)0)
+#define PADDED_LOAD8(T, j, r) PADDED_LOAD(padded_row8, T, j, r)
+#define PADDED_LOAD16(T, j, r) PADDED_LOAD(padded_row16, T, j, r)
+#define PADDED_LOAD32(T, j, r) PADDED_LOAD(padded_row32, T, j, r)
+
+#define EVEN32(v) __builtin_shufflevector(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define ODD32(v) __builtin_shufflevector(v, v, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+#define RIGHT16(v) __builtin_shufflevector(v, (v16u)0, 16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
+#define LEFT16(v) __builtin_shufflevector(v, (v16u)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+
+#define DEFINE_INPUT_PADDED(NAME, P, HALF, EVEN, ODD, RIGHT, LEFT, LOAD)                      \
+    static void NAME(const float *restrict x, size_t plane_stride, int images, int h, int w, \
+                     float *restrict v, size_t v_stride) {                                   \
+        const int th = (h + 1) / 2, tw = (w + 1) / 2, rows = images * th;                    \
+        for (int s = 0; s < rows; s++) {                                                     \
+            HALF out[16];                                                                    \
+            WINOGRAD_INPUT_ROW_LOADED(P, HALF, EVEN, ODD, RIGHT, LEFT, s, out, LOAD);        \
+            for (int xi = 0; xi < 16; xi++) {                                                \
+                float *o = v + (size_t)xi * v_stride + (size_t)s * tw;                       \
+                if (s + 1 < rows) *(HALF *)o = out[xi];                                      \
+                else memcpy(o, &out[xi], (size_t)tw * sizeof(float));                        \
+            }                                                                                \
+        }                                                                                    \
+    }
+DEFINE_INPUT_PADDED(input_padded8, v8u, v4u, EVEN8, ODD8, RIGHT4, LEFT4, PADDED_LOAD8)
+DEFINE_INPUT_PADDED(input_padded16, v16u, v8u, EVEN16, ODD16, RIGHT8, LEFT8, PADDED_LOAD16)
+DEFINE_INPUT_PADDED(input_padded32, v32u, v16u, EVEN32, ODD32, RIGHT16, LEFT16, PADDED_LOAD32)
+
+#define INTERLEAVE4(a, b) __builtin_shufflevector(a, b, 0, 4, 1, 5, 2, 6, 3, 7)
+#define INTERLEAVE8(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)
+#define INTERLEAVE16(a, b)                                                                   \
+    __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, 8, 24, 9, 25, 10, \
+                            26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+
+#define DEFINE_OUTPUT_PADDED(NAME, P, HALF, W, INTERLEAVE)                                    \
+    static void NAME(const float *restrict m, size_t m_stride, int images, int h, int w, float bias, \
+                     float *restrict dst, size_t plane_stride) {                             \
+        const int th = (h + 1) / 2, tw = (w + 1) / 2, rows = images * th;                    \
+        float last[16 * (W / 2)];                                                            \
+        for (int s = 0; s < rows; s++) {                                                     \
+            const float *src[16];                                                            \
+            for (int xi = 0; xi < 16; xi++) src[xi] = m + (size_t)xi * m_stride + (size_t)s * tw; \
+            if (s + 1 == rows) { /* the last tile row, copied so as not to read past it */  \
+                memset(last, 0, sizeof last);                                                \
+                for (int xi = 0; xi < 16; xi++) {                                            \
+                    memcpy(last + xi * (W / 2), src[xi], (size_t)tw * sizeof(float));        \
+                    src[xi] = last + xi * (W / 2);                                           \
+                }                                                                            \
+            }                                                                                \
+            WINOGRAD_OUTPUT_TILES(HALF, 0)                                                   \
+            const P rows2[2] = {INTERLEAVE(y00, y01), INTERLEAVE(y10, y11)};                 \
+            const int j = s / th, y = 2 * (s % th);                                          \
+            for (int half = 0; half < 2 && y + half < h; half++) {                           \
+                float *row = dst + (size_t)j * plane_stride + (size_t)(y + half) * w;        \
+                if (y + half < h - 1) *(P *)row = rows2[half];                               \
+                else memcpy(row, &rows2[half], (size_t)w * sizeof(float));                   \
+            }                                                                                \
+        }                                                                                    \
+    }
+DEFINE_OUTPUT_PADDED(output_padded8, v8u, v4u, 8, INTERLEAVE4)
+DEFINE_OUTPUT_PADDED(output_padded16, v16u, v8u, 16, INTERLEAVE8)
+DEFINE_OUTPUT_PADDED(output_padded32, v32u, v16u, 32, INTERLEAVE16)
+
+#define DEFINE_ADJOINT_PADDED(NAME, P, HALF, W, LOADER, EVEN, ODD)                            \
+    static void NAME(const float *restrict dy, size_t plane_stride, int images, int h, int w, \
+                     float *restrict dm, size_t dm_stride) {                                 \
+        const int th = (h + 1) / 2, tw = (w + 1) / 2, rows = images * th;                    \
+        float last[16 * (W / 2)];                                                            \
+        for (int s = 0; s < rows; s++) {                                                     \
+            const int j = s / th, y = 2 * (s % th);                                          \
+            const float *top_row = dy + (size_t)j * plane_stride + (size_t)y * w;            \
+            const P top = LOADER(top_row, w, y == h - 1);                                    \
+            const P bottom = y + 1 < h ? LOADER(top_row + w, w, y + 1 == h - 1) : (P)0;      \
+            float te[W / 2], to[W / 2], be[W / 2], bo[W / 2];                                \
+            *(HALF *)te = EVEN(top);                                                         \
+            *(HALF *)to = ODD(top);                                                          \
+            *(HALF *)be = EVEN(bottom);                                                      \
+            *(HALF *)bo = ODD(bottom);                                                       \
+            float *dst[16];                                                                  \
+            for (int xi = 0; xi < 16; xi++)                                                  \
+                dst[xi] = s + 1 < rows ? dm + (size_t)xi * dm_stride + (size_t)s * tw : last + xi * (W / 2); \
+            WINOGRAD_OUTPUT_ADJOINT_RUN(HALF, 0);                                            \
+            if (s + 1 == rows)                                                               \
+                for (int xi = 0; xi < 16; xi++)                                              \
+                    memcpy(dm + (size_t)xi * dm_stride + (size_t)s * tw, last + xi * (W / 2), \
+                           (size_t)tw * sizeof(float));                                      \
+        }                                                                                    \
+    }
+DEFINE_ADJOINT_PADDED(adjoint_padded8, v8u, v4u, 8, padded_row8, EVEN8, ODD8)
+DEFINE_ADJOINT_PADDED(adjoint_padded16, v16u, v8u, 16, padded_row16, EVEN16, ODD16)
+DEFINE_ADJOINT_PADDED(adjoint_padded32, v32u, v16u, 32, padded_row32, EVEN32, ODD32)
+
+static int input_padded(const float *x, size_t plane_stride, int images, int h, int w, float *v, size_t v_stride) {
+    if (w >= 5 && w <= 8) input_padded8(x, plane_stride, images, h, w, v, v_stride);
+    else if (w > 8 && w <= 16) input_padded16(x, plane_stride, images, h, w, v, v_stride);
+    else if (w > 16 && w <= 32) input_padded32(x, plane_stride, images, h, w, v, v_stride);
+    else return 0;
+    return 1;
+}
+
+static int output_padded(const float *m, size_t m_stride, int images, int h, int w, float bias, float *dst,
+                         size_t plane_stride) {
+    if (w >= 5 && w <= 8) output_padded8(m, m_stride, images, h, w, bias, dst, plane_stride);
+    else if (w > 8 && w <= 16) output_padded16(m, m_stride, images, h, w, bias, dst, plane_stride);
+    else if (w > 16 && w <= 32) output_padded32(m, m_stride, images, h, w, bias, dst, plane_stride);
+    else return 0;
+    return 1;
+}
+
+static int adjoint_padded(const float *dy, size_t plane_stride, int images, int h, int w, float *dm,
+                          size_t dm_stride) {
+    if (w >= 5 && w <= 8) adjoint_padded8(dy, plane_stride, images, h, w, dm, dm_stride);
+    else if (w > 8 && w <= 16) adjoint_padded16(dy, plane_stride, images, h, w, dm, dm_stride);
+    else if (w > 16 && w <= 32) adjoint_padded32(dy, plane_stride, images, h, w, dm, dm_stride);
+    else return 0;
+    return 1;
 }

@@ -44,10 +44,12 @@ enum WinogradConv {
     }
 
     /// Plane widths with row-vectorised tile kernels (`sad_winograd_input_planes`,
-    /// `sad_winograd_output_planes`, `sad_winograd_output_adjoint_planes`: the U-Net's 16×16,
-    /// 8×8 and 4×4 levels); other widths use the plane-by-plane kernels. The C kernels decline
-    /// (return 0, write nothing) for any other width.
-    static func hasRowKernels(width: Int) -> Bool { width == 4 || width == 8 || width == 16 }
+    /// `sad_winograd_output_planes`, `sad_winograd_output_adjoint_planes`): 4, 8 and 16 with
+    /// several tile rows per vector (the U-Net 1x16x16's levels), 5…32 one tile row at a time in
+    /// zero-padded 8-, 16- or 32-lane vectors (28, 14, 7 of the 1x28x28, 32 of the 3x32x32).
+    /// Narrower and wider planes use the plane-by-plane kernels; the C kernels decline (return 0,
+    /// write nothing) for them.
+    static func hasRowKernels(width: Int) -> Bool { (4...32).contains(width) }
 
     /// Images per chunk of the forward pass (one set of 16 GEMMs). Fixed, so results do not
     /// depend on the thread count; a forward output does not depend on it at all (each element

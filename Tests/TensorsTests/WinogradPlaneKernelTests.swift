@@ -9,8 +9,13 @@ import XCTest
 /// against the plane-by-plane kernels: bitwise the same, for odd heights (half tiles), image
 /// counts that leave a partial group of tile rows, and one-row planes.
 final class WinogradPlaneKernelTests: XCTestCase {
-    /// (images, h, w) cases: every fast width, even and odd heights, group remainders.
-    let cases = [(5, 16, 16), (3, 7, 16), (3, 8, 8), (1, 5, 8), (7, 4, 4), (5, 3, 4), (3, 1, 4), (2, 1, 8)]
+    /// (images, h, w) cases: the grouped widths 4, 8, 16 with even and odd heights and group
+    /// remainders; the padded ones (5…7 in 8 lanes, 9…15 in 16, 17…32 in 32).
+    let cases = [
+        (5, 16, 16), (3, 7, 16), (3, 8, 8), (1, 5, 8), (7, 4, 4), (5, 3, 4), (3, 1, 4), (2, 1, 8),
+        (3, 28, 28), (2, 14, 14), (3, 7, 7), (2, 32, 32), (3, 5, 5), (1, 1, 6), (2, 9, 9), (2, 3, 15),
+        (2, 17, 17), (3, 6, 31), (1, 2, 20),
+    ]
 
     /// A row kernel over the planes of one channel: (x, plane stride, images, h, w, out, out stride).
     typealias PlanesKernel =
@@ -28,7 +33,7 @@ final class WinogradPlaneKernelTests: XCTestCase {
     /// (image j at column j·T), into NaN-filled buffers compared bit for bit (padding included).
     func assertPlanesMatchPerPlane(_ planes: PlanesKernel, _ perPlane: PlaneKernel, _ label: String, seed: UInt64) {
         for (images, h, w) in cases {
-            let channels = 3, th = (h + 1) / 2, tw = w / 2, tiles = th * tw
+            let channels = 3, th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw
             let x = RandomStream(seed: seed, purpose: .test, index: 0).normalTensor([images, channels, h, w]).data
             let stride = images * tiles + 5
             for ch in 0..<channels {
@@ -66,7 +71,7 @@ final class WinogradPlaneKernelTests: XCTestCase {
 
     func testOutputPlanesMatchPlaneByPlane() {
         for (images, h, w) in cases {
-            let th = (h + 1) / 2, tw = w / 2, tiles = th * tw, outChannels = 2
+            let th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw, outChannels = 2
             let mStride = images * tiles + 3
             let m = RandomStream(seed: 4, purpose: .test, index: 0).normalTensor([16 * mStride]).data
             for oc in 0..<outChannels {
@@ -110,10 +115,14 @@ final class WinogradPlaneKernelTests: XCTestCase {
     }
 
     func testOtherWidthsAreDeclined() {
-        var v = [Float](repeating: 0, count: 64)
-        let x = [Float](repeating: 1, count: 36)
-        XCTAssertEqual(sad_winograd_input_planes(x, 36, 1, 6, 6, &v, 4), 0)
-        XCTAssertEqual(sad_winograd_output_planes(x, 2, 1, 6, 6, 0, &v, 36), 0)
-        XCTAssertEqual(sad_winograd_output_adjoint_planes(x, 36, 1, 6, 6, &v, 2), 0)
+        for w in [1, 2, 3, 33, 40] {
+            var v = [Float](repeating: .nan, count: 16 * 2 * 21)
+            let x = [Float](repeating: 1, count: 2 * w)
+            XCTAssertEqual(sad_winograd_input_planes(x, 2 * w, 1, 2, Int32(w), &v, 21), 0)
+            XCTAssertEqual(sad_winograd_output_planes(x, 1, 1, 2, Int32(w), 0, &v, 2 * w), 0)
+            XCTAssertEqual(sad_winograd_output_adjoint_planes(x, 2 * w, 1, 2, Int32(w), &v, 21), 0)
+            XCTAssertTrue(v.allSatisfy(\.isNaN), "width \(w): nothing written")
+            XCTAssertFalse(WinogradConv.hasRowKernels(width: w))
+        }
     }
 }

@@ -70,7 +70,7 @@ void sad_sort_floats(float *values, size_t n, uint32_t *scratch);
 void sad_winograd_input(const float *plane, int h, int w, float *v, size_t v_stride, float *scratch);
 
 /// The same transform for one channel of `images` planes plane_stride floats apart, when w is
-/// 4, 8 or 16 (bitwise the same as sad_winograd_input plane by plane): flat tile row
+/// 4 … 32 (bitwise the same as sad_winograd_input plane by plane): flat tile row
 /// s = j th + ty of plane j gets element xi at v[xi * v_stride + s tw + tx]. Returns 0 (and
 /// writes nothing) for other widths.
 int sad_winograd_input_planes(const float *x, size_t plane_stride, int images, int h, int w, float *v,
@@ -80,8 +80,8 @@ int sad_winograd_input_planes(const float *x, size_t plane_stride, int images, i
 /// writes A^T M A + bias to the (h, w) plane dst. scratch: 4 tw floats.
 void sad_winograd_output(const float *m, size_t m_stride, int h, int w, float bias, float *dst, float *scratch);
 
-/// The same for one output channel of `images` planes plane_stride floats apart, when w is 4, 8
-/// or 16 (bitwise the same as sad_winograd_output plane by plane): flat tile row s = j th + ty
+/// The same for one output channel of `images` planes plane_stride floats apart, when w is 4 …
+/// 32 (bitwise the same as sad_winograd_output plane by plane): flat tile row s = j th + ty
 /// reads m[xi * m_stride + s tw + tx] and writes plane j. Returns 0 (and writes nothing) for
 /// other widths.
 int sad_winograd_output_planes(const float *m, size_t m_stride, int images, int h, int w, float bias, float *dst,
@@ -92,8 +92,8 @@ int sad_winograd_output_planes(const float *m, size_t m_stride, int images, int 
 /// past the edge of odd sizes). scratch: 4 (tw + 8) floats.
 void sad_winograd_output_adjoint(const float *dy, int h, int w, float *dm, size_t dm_stride, float *scratch);
 
-/// The same for one output channel of `images` planes plane_stride floats apart, when w is 4, 8
-/// or 16 (bitwise the same as sad_winograd_output_adjoint plane by plane): flat tile row
+/// The same for one output channel of `images` planes plane_stride floats apart, when w is 4 …
+/// 32 (bitwise the same as sad_winograd_output_adjoint plane by plane): flat tile row
 /// s = j th + ty writes dm[xi * dm_stride + s tw + tx]. Returns 0 (and writes nothing) for
 /// other widths.
 int sad_winograd_output_adjoint_planes(const float *dy, size_t plane_stride, int images, int h, int w, float *dm,
