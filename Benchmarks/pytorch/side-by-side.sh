@@ -16,14 +16,16 @@ mkdir -p "$out"
 export OPENBLAS_NUM_THREADS=1
 # PyTorch's CPU allocator takes every tensor from glibc malloc, which maps each allocation
 # above its mmap threshold afresh and unmaps it when freed: a U-Net 1x16x16 evaluation at
-# batch 1000 then takes ~210,000 page faults, a third of its time on this virtual machine.
+# batch 1000 then takes ~210,000 page faults, a third or more of its time on this machine.
 # Keeping freed memory in the heap (PyTorch's own tuning advice is jemalloc or tcmalloc, to
 # the same end) is the stronger baseline, so both engines run with it unless
 # SIDE_BY_SIDE_MALLOC=default asks for glibc as shipped. (Ours reuses its micro-batch
-# buffers either way: ~1,200 faults per evaluation.)
-if [ "${SIDE_BY_SIDE_MALLOC:-tuned}" != default ]; then
-    export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
-fi
+# buffers either way: at most ~1,200 faults per evaluation.)
+case "${SIDE_BY_SIDE_MALLOC:-tuned}" in
+    tuned) export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824 ;;
+    default) ;;
+    *) echo "SIDE_BY_SIDE_MALLOC: expected 'tuned' or 'default', found '$SIDE_BY_SIDE_MALLOC'" >&2; exit 2 ;;
+esac
 {
     echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; threads $threads"
     echo "glibc malloc: ${SIDE_BY_SIDE_MALLOC:-tuned} (MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-unset})"

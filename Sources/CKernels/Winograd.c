@@ -527,28 +527,34 @@ DEFINE_ADJOINT_PADDED(adjoint_padded8, v8u, v4u, 8, padded_row8, EVEN8, ODD8)
 DEFINE_ADJOINT_PADDED(adjoint_padded16, v16u, v8u, 16, padded_row16, EVEN16, ODD16)
 DEFINE_ADJOINT_PADDED(adjoint_padded32, v32u, v16u, 32, padded_row32, EVEN32, ODD32)
 
+// Lanes of the padded row vector for width w: 8, 16 or 32; 0 where there is no padded kernel.
+static int padded_lanes(int w) { return w < 5 || w > 32 ? 0 : w <= 8 ? 8 : w <= 16 ? 16 : 32; }
+
 static int input_padded(const float *x, size_t plane_stride, int images, int h, int w, float *v, size_t v_stride) {
-    if (w >= 5 && w <= 8) input_padded8(x, plane_stride, images, h, w, v, v_stride);
-    else if (w > 8 && w <= 16) input_padded16(x, plane_stride, images, h, w, v, v_stride);
-    else if (w > 16 && w <= 32) input_padded32(x, plane_stride, images, h, w, v, v_stride);
-    else return 0;
-    return 1;
+    switch (padded_lanes(w)) {
+    case 8: input_padded8(x, plane_stride, images, h, w, v, v_stride); return 1;
+    case 16: input_padded16(x, plane_stride, images, h, w, v, v_stride); return 1;
+    case 32: input_padded32(x, plane_stride, images, h, w, v, v_stride); return 1;
+    default: return 0;
+    }
 }
 
 static int output_padded(const float *m, size_t m_stride, int images, int h, int w, float bias, float *dst,
                          size_t plane_stride) {
-    if (w >= 5 && w <= 8) output_padded8(m, m_stride, images, h, w, bias, dst, plane_stride);
-    else if (w > 8 && w <= 16) output_padded16(m, m_stride, images, h, w, bias, dst, plane_stride);
-    else if (w > 16 && w <= 32) output_padded32(m, m_stride, images, h, w, bias, dst, plane_stride);
-    else return 0;
-    return 1;
+    switch (padded_lanes(w)) {
+    case 8: output_padded8(m, m_stride, images, h, w, bias, dst, plane_stride); return 1;
+    case 16: output_padded16(m, m_stride, images, h, w, bias, dst, plane_stride); return 1;
+    case 32: output_padded32(m, m_stride, images, h, w, bias, dst, plane_stride); return 1;
+    default: return 0;
+    }
 }
 
 static int adjoint_padded(const float *dy, size_t plane_stride, int images, int h, int w, float *dm,
                           size_t dm_stride) {
-    if (w >= 5 && w <= 8) adjoint_padded8(dy, plane_stride, images, h, w, dm, dm_stride);
-    else if (w > 8 && w <= 16) adjoint_padded16(dy, plane_stride, images, h, w, dm, dm_stride);
-    else if (w > 16 && w <= 32) adjoint_padded32(dy, plane_stride, images, h, w, dm, dm_stride);
-    else return 0;
-    return 1;
+    switch (padded_lanes(w)) {
+    case 8: adjoint_padded8(dy, plane_stride, images, h, w, dm, dm_stride); return 1;
+    case 16: adjoint_padded16(dy, plane_stride, images, h, w, dm, dm_stride); return 1;
+    case 32: adjoint_padded32(dy, plane_stride, images, h, w, dm, dm_stride); return 1;
+    default: return 0;
+    }
 }
