@@ -186,10 +186,15 @@ enum WinogradConv {
         let m = images.count, ld = m * tiles
         let vStride = blockStride(c * ld), pStride = blockStride(o * ld)
         transformInputs(x: x, images: images, g, v: v)
+        // Column blocks keep each GEMM on BLAS's small-matrix kernel (``gemmColumns(m:n:k:)``);
+        // every output column is the same in-order sum of C products whichever block it is in.
+        let columns = gemmColumns(m: o, n: ld, k: c)
         for xi in 0..<16 {
-            BLAS.sgemm(
-                .none, .none, m: o, n: ld, k: c, a: u + xi * o * c, lda: c,
-                b: UnsafePointer(v + xi * vStride), ldb: ld, c: prod + xi * pStride, ldc: ld)
+            for first in stride(from: 0, to: ld, by: columns) {
+                BLAS.sgemm(
+                    .none, .none, m: o, n: min(columns, ld - first), k: c, a: u + xi * o * c, lda: c,
+                    b: UnsafePointer(v + xi * vStride + first), ldb: ld, c: prod + xi * pStride + first, ldc: ld)
+            }
         }
         if hasRowKernels(width: w) {
             for oc in 0..<o {
@@ -211,10 +216,39 @@ enum WinogradConv {
         }
     }
 
+    /// Products m·n·k up to which OpenBLAS (0.3.x, x86-64 with AVX-512) runs a single-precision
+    /// GEMM on its small-matrix kernel, straight from the operands. Above it the GEMM goes
+    /// through the packed path, whose operand copies are not repaid on Winograd's short sums
+    /// (k = C ≤ 128): measured alone, (32, 32)·(32, 1024) ran at 44–53 GFLOP/s whole and at
+    /// 76–86 in column blocks of 256–512, (32, 64)·(64, 784) at 78 whole and 101 in blocks.
+    static let smallGEMMProducts = 1_000_000
+
+    /// GEMM columns per call for the forward GEMMs (O, C)·(C, n): the whole n when m·n·k stays
+    /// within ``smallGEMMProducts``, else the fewest equal blocks (rounded up to whole 16-float
+    /// vectors) that do. Splitting the columns of C ← A·B does not change any element's sum.
+    static func gemmColumns(m: Int, n: Int, k: Int) -> Int {
+        let widest = max(16, smallGEMMProducts / max(1, m * k) / 16 * 16)
+        if n <= widest { return n }
+        let blocks = (n + widest - 1) / widest
+        return ((n + blocks - 1) / blocks + 15) / 16 * 16  // ≤ widest, a multiple of 16
+    }
+
     /// Images whose weight-gradient contributions share one partial sum (``Parallel/sumOverChunks``):
     /// each chunk is transformed ``imagesPerGradientGEMM`` images at a time into the same partial, so
     /// that the partials (16·O·C floats each) stay few at batch 1000.
     static let imagesPerGradientChunk = 32
+
+    /// Whether the ∂W GEMMs C (m, n) += A (m, k) · B (n, k)ᵀ use `sad_sgemm_nt_accumulate` (CKernels/
+    /// GemmNT.c) rather than BLAS: when the product is past ``smallGEMMProducts`` (BLAS's packed
+    /// path) over long sums (k ≥ 512) and both sides are at least one 4-wide block. Measured alone
+    /// (one thread, AVX-512), GFLOP/s BLAS → direct: (32, 64, 512) 78 → 103, (32, 32, 1568) 76 → 104,
+    /// (64, 64, 2048) 69 → 94, (128, 128, 512) 98 → 103; below it BLAS's small kernel is the faster
+    /// ((32, 32, 512) 108 vs 103, and (64, 64, 128) 89 vs 76: the direct kernel's lane sums are
+    /// not repaid on short sums). The choice depends on the shape only, so it is part of the
+    /// gradient's rounding like ``imagesPerGradientGEMM``.
+    static func usesDirectGradientGEMM(m: Int, n: Int, k: Int) -> Bool {
+        m >= 4 && n >= 4 && k >= 512 && m * n * k > smallGEMMProducts
+    }
 
     /// (∂W (O, C, 3, 3), ∂b (O) when `hasBias`) of the convolution y = conv3×3(x) + b, given
     /// ∂y (N, O, H, W): the adjoint of the forward pass. With M_ξ = U_ξ V_ξ (the 16 GEMMs of
@@ -274,11 +308,17 @@ enum WinogradConv {
                                         }
                                     }
                                     // ∂U_ξ (O, C) += ∂M_ξ (O, m·T) · V_ξᵀ (m·T, C)
+                                    let direct = usesDirectGradientGEMM(m: o, n: c, k: ld)
                                     for xi in 0..<16 {
-                                        BLAS.sgemm(
-                                            .none, .transpose, m: o, n: c, k: ld, a: pm.baseAddress! + xi * mStride,
-                                            lda: ld, b: pv.baseAddress! + xi * vStride, ldb: ld, beta: 1,
-                                            c: partial + xi * o * c, ldc: c)
+                                        let dmXi = pm.baseAddress! + xi * mStride, vXi = pv.baseAddress! + xi * vStride
+                                        if direct {
+                                            sad_sgemm_nt_accumulate(
+                                                o, c, ld, dmXi, ld, vXi, ld, partial + xi * o * c, c)
+                                        } else {
+                                            BLAS.sgemm(
+                                                .none, .transpose, m: o, n: c, k: ld, a: dmXi, lda: ld, b: vXi,
+                                                ldb: ld, beta: 1, c: partial + xi * o * c, ldc: c)
+                                        }
                                     }
                                 }
                             }

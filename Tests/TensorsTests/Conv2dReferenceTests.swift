@@ -109,6 +109,11 @@ final class Conv2dReferenceTests: XCTestCase {
         check(stride: 1, pad: 1, tolerance: 1e-5, n: 37, c: 3, o: 5, h: 7, wd: 5)
         check(stride: 1, pad: 1, tolerance: 1e-5, n: 1030, c: 2, o: 3, h: 1, wd: 1)
         check(stride: 1, pad: 1, tolerance: 1e-5, n: 70, c: 4, o: 2, h: 2, wd: 8)
+        // ∂W sums long enough for the direct GEMM (``WinogradConv/usesDirectGradientGEMM``): 8 images
+        // of 143 tiles (L = 1,144, a tail of 8 past the 16-float groups), O and C not multiples of 4,
+        // and a remainder image through BLAS.
+        XCTAssertTrue(WinogradConv.usesDirectGradientGEMM(m: 34, n: 30, k: 8 * 11 * 13))
+        check(stride: 1, pad: 1, tolerance: 1e-5, n: 9, c: 30, o: 34, h: 22, wd: 26)
     }
 
     func testBitwiseIndependentOfThreadCount() {

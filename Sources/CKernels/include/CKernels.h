@@ -128,4 +128,10 @@ void sad_im2col(const float *x, int channels, int h, int w, int kh, int kw, int 
 /// Its adjoint: dx (channels, h, w) = the sum over patches of cols (rows ho wo apart), overwriting dx.
 void sad_col2im(const float *cols, int channels, int h, int w, int kh, int kw, int stride, int pad, float *dx);
 
+/// C (m, n) += A (m, l) · B (n, l)ᵀ, row-major with leading dimensions lda, ldb, ldc (GemmNT.c).
+/// Each element is one fixed-order sum (16 fused lanes, a fixed lane tree, an in-order tail),
+/// independent of m, n and of the element's position.
+void sad_sgemm_nt_accumulate(size_t m, size_t n, size_t l, const float *a, size_t lda, const float *b,
+                             size_t ldb, float *c, size_t ldc);
+
 #endif
