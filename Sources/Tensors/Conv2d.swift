@@ -123,9 +123,10 @@ public enum Conv2d {
         out: UnsafeMutablePointer<Float>, ldo: Int, _ g: Geometry
     ) {
         if let bias {
-            for oc in 0..<g.outChannels {
-                let v = bias.data[oc]
-                for p in 0..<columns { out[oc * ldo + p] = v }
+            // One vectorised fill per row (the element loop compiled to scalar stores with
+            // overflow checks: 2% of a U-Net 1x16x16 sampling step).
+            bias.data.withUnsafeBufferPointer { pb in
+                for oc in 0..<g.outChannels { (out + oc * ldo).update(repeating: pb[oc], count: columns) }
             }
         }
         BLAS.sgemm(
