@@ -81,6 +81,13 @@ public enum Conv2d {
                         }
                         if g.isPointwise {
                             for i in images {
+                                // The next image's input (64 KiB for the U-Net's 64 → 32 skip connections)
+                                // into the caches while this image's GEMM runs: BLAS's small kernel reads
+                                // it a channel row at a time, 1 KiB apart, from L3 otherwise (its share
+                                // of a 1x16x16 sampling profile fell from 6.2–6.4% to 5.4%).
+                                if i + 1 < images.upperBound {
+                                    sad_prefetch(px.baseAddress! + (i + 1) * inSize, inSize)
+                                }
                                 forwardImage(
                                     b: px.baseAddress! + i * inSize, ldb: g.positions, columns: g.positions,
                                     weight: pw.baseAddress!, bias: bias, out: o.base + i * outSize, ldo: g.positions, g)

@@ -119,6 +119,9 @@ void sad_layernorm_backward(const float *xhat, const float *dy, const float *inv
 /// (rank <= SAD_MAX_GATHER_RANK; rank 0 copies one element).
 void sad_strided_gather(float *dst, const float *src, int rank, const int64_t *shape, const int64_t *strides);
 
+/// A hint to bring n floats at p into the caches (StridedCopy.c); changes no result.
+void sad_prefetch(const float *p, size_t n);
+
 /// im2col of one image x (channels, h, w): cols[(c kh + ki) kw + kj][oy wo + ox] (rows ld apart)
 /// = x[c][oy stride + ki - pad][ox stride + kj - pad], 0 outside; `padded` holds
 /// (h + 2 pad)(w + 2 pad) floats of scratch.
