@@ -87,17 +87,11 @@ enum WinogradConv {
                         Parallel.forEachChunk(total: n, chunkSize: imagesPerChunk) { _, images in
                             let ld = images.count * tiles
                             // (16, C, m·T) and (16, O, m·T), both fully written before they are read.
-                            var v = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.channels * ld)) {
-                                $1 = $0.count
-                            }
-                            var prod = [Float](unsafeUninitializedCapacity: 16 * blockStride(g.outChannels * ld)) {
-                                $1 = $0.count
-                            }
-                            v.withUnsafeMutableBufferPointer { pv in
-                                prod.withUnsafeMutableBufferPointer { pp in
+                            AlignedScratch.withFloats(16 * blockStride(g.channels * ld)) { v in
+                                AlignedScratch.withFloats(16 * blockStride(g.outChannels * ld)) { prod in
                                     forwardChunk(
                                         x: px.baseAddress!, images: images, u: pu.baseAddress!, bias: pb.baseAddress!,
-                                        out: o.base, g, v: pv.baseAddress!, prod: pp.baseAddress!)
+                                        out: o.base, g, v: v, prod: prod)
                                 }
                             }
                             addend?.add(to: o.base, images: images, channels: g.outChannels, positions: g.positions)
@@ -268,10 +262,8 @@ enum WinogradConv {
                 ) { _, images, partial in
                     let most = min(imagesPerGradientGEMM, images.count) * tiles
                     // (16, C, m·T) and (16, O, m·T), fully written before they are read.
-                    var v = [Float](unsafeUninitializedCapacity: 16 * blockStride(c * most)) { $1 = $0.count }
-                    var dm = [Float](unsafeUninitializedCapacity: 16 * blockStride(o * most)) { $1 = $0.count }
-                    v.withUnsafeMutableBufferPointer { pv in
-                        dm.withUnsafeMutableBufferPointer { pm in
+                    AlignedScratch.withFloats(16 * blockStride(c * most)) { pv in
+                        AlignedScratch.withFloats(16 * blockStride(o * most)) { pm in
                             withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * (tw + 8) + o) { scratch in
                                 let planeSums = scratch.baseAddress! + 4 * (tw + 8)  // (O) per image
                                 for start in stride(
@@ -280,14 +272,14 @@ enum WinogradConv {
                                     let part = start..<min(start + imagesPerGradientGEMM, images.upperBound)
                                     let ld = part.count * tiles
                                     let vStride = blockStride(c * ld), mStride = blockStride(o * ld)
-                                    transformInputs(x: px.baseAddress!, images: part, g, v: pv.baseAddress!)
+                                    transformInputs(x: px.baseAddress!, images: part, g, v: pv)
                                     let first = pg.baseAddress! + part.lowerBound * o * h * w
                                     if hasRowKernels(width: w) {
                                         // One call per channel over the part's images (bitwise the same).
                                         for oc in 0..<o {
                                             let done = sad_winograd_output_adjoint_planes(
                                                 first + oc * h * w, o * h * w, Int32(part.count), Int32(h), Int32(w),
-                                                pm.baseAddress! + oc * ld, mStride)
+                                                pm + oc * ld, mStride)
                                             precondition(done == 1, "no row kernel for width \(w)")
                                         }
                                     } else {
@@ -295,7 +287,7 @@ enum WinogradConv {
                                             for oc in 0..<o {
                                                 sad_winograd_output_adjoint(
                                                     first + (j * o + oc) * h * w, Int32(h), Int32(w),
-                                                    pm.baseAddress! + oc * ld + j * tiles, mStride, scratch.baseAddress!
+                                                    pm + oc * ld + j * tiles, mStride, scratch.baseAddress!
                                                 )
                                             }
                                         }
@@ -310,7 +302,7 @@ enum WinogradConv {
                                     // ∂U_ξ (O, C) += ∂M_ξ (O, m·T) · V_ξᵀ (m·T, C)
                                     let direct = usesDirectGradientGEMM(m: o, n: c, k: ld)
                                     for xi in 0..<16 {
-                                        let dmXi = pm.baseAddress! + xi * mStride, vXi = pv.baseAddress! + xi * vStride
+                                        let dmXi = pm + xi * mStride, vXi = pv + xi * vStride
                                         if direct {
                                             sad_sgemm_nt_accumulate(
                                                 o, c, ld, dmXi, ld, vXi, ld, partial + xi * o * c, c)

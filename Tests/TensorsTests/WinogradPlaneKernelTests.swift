@@ -10,9 +10,12 @@ import XCTest
 /// counts that leave a partial group of tile rows, and one-row planes.
 final class WinogradPlaneKernelTests: XCTestCase {
     /// (images, h, w) cases: the grouped widths 4, 8, 16 with even and odd heights and group
-    /// remainders; the padded ones (5…7 in 8 lanes, 9…15 in 16, 17…32 in 32).
+    /// remainders (w = 16 in pairs of tile rows, w = 8 in fours, then the rest row by row:
+    /// 3×5×16 leaves one tile row, 3×5×8 one, 2×6×8 two); the padded ones (5…7 in 8 lanes,
+    /// 9…15 in 16, 17…32 in 32).
     let cases = [
-        (5, 16, 16), (3, 7, 16), (3, 8, 8), (1, 5, 8), (7, 4, 4), (5, 3, 4), (3, 1, 4), (2, 1, 8),
+        (5, 16, 16), (3, 7, 16), (3, 5, 16), (3, 8, 8), (1, 5, 8), (3, 5, 8), (2, 6, 8),
+        (7, 4, 4), (5, 3, 4), (3, 1, 4), (2, 1, 8),
         (3, 28, 28), (2, 14, 14), (3, 7, 7), (2, 32, 32), (3, 5, 5), (1, 1, 6), (2, 9, 9), (2, 3, 15),
         (2, 17, 17), (3, 6, 31), (1, 2, 20),
     ]
