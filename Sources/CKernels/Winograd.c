@@ -119,13 +119,13 @@ static int output_padded(const float *m, size_t m_stride, int images, int h, int
 static int adjoint_padded(const float *dy, size_t plane_stride, int images, int h, int w, float *dm,
                           size_t dm_stride);
 
-// ---- 16 tiles at a time for w = 16 (two tile rows) and w = 8 (four): every store of V is a
+// ---- 16 tiles at a time for w = 16 (two tile rows), 8 (four) and 4 (eight): every store of V is a
 // whole 16-lane vector, and the tile rows are walked with an (image, tile row) counter instead
 // of a division per row. The row combinations R_k of a tile row (as WINOGRAD_INPUT_ROW_LOADED)
 // are formed on its image rows; the column combinations of the 16 tiles come from R_k of two
-// (w = 16) or four (w = 8, paired into 16 lanes) tile rows by one two-source permute each for
-// the even lanes, the odd lanes, and the odd / even lanes shifted by one tile (zero past the
-// plane's edge). The same operations on the same operands as WINOGRAD_INPUT_ROW_LOADED, so the
+// (w = 16), four (w = 8, paired into 16 lanes) or eight (w = 4, four to 16 lanes) tile rows by
+// one two-source permute each for the even lanes, the odd lanes, and the odd / even lanes
+// shifted by one tile (zero past the plane's edge). The same operations on the same operands as WINOGRAD_INPUT_ROW_LOADED, so the
 // results are bitwise the same (measured alone, one core, 4 images of 32 channels: a 16x16
 // plane 77 -> 57 ns).
 
@@ -170,11 +170,13 @@ typedef int32_t v16i __attribute__((ext_vector_type(16)));
     } while (0)
 
 // Odd lanes shifted right and even lanes shifted left by one tile within tile rows of 8 tiles
-// (w = 16) or 4 (w = 8); the lanes that take the padding read lane 0 and are masked to zero.
+// (w = 16), 4 (w = 8) or 2 (w = 4); the lanes that take the padding read lane 0 and are masked to zero.
 #define PREV_OF_8 0, 1, 3, 5, 7, 9, 11, 13, 0, 17, 19, 21, 23, 25, 27, 29
 #define NEXT_OF_8 2, 4, 6, 8, 10, 12, 14, 0, 18, 20, 22, 24, 26, 28, 30, 0
 #define PREV_OF_4 0, 1, 3, 5, 0, 9, 11, 13, 0, 17, 19, 21, 0, 25, 27, 29
 #define NEXT_OF_4 2, 4, 6, 0, 10, 12, 14, 0, 18, 20, 22, 0, 26, 28, 30, 0
+#define PREV_OF_2 0, 1, 0, 5, 0, 9, 0, 13, 0, 17, 0, 21, 0, 25, 0, 29
+#define NEXT_OF_2 2, 0, 6, 0, 10, 0, 14, 0, 18, 0, 22, 0, 26, 0, 30, 0
 
 // Lanes not at the first (last) tile of a tile row of `tiles` tiles: all ones, else zero.
 static inline v16i not_first_tile(int tiles) {
@@ -234,6 +236,35 @@ __attribute__((noinline)) static int input_quads8(const float *restrict x, size_
     return s;
 }
 
+// Tile rows 0 .. 8 * (rows / 8) - 1 of w = 4 planes (two tiles per tile row, so 16 tiles are
+// eight tile rows: one whole 4x4 plane is two); returns the first tile row not done.
+__attribute__((noinline)) static int input_octets4(const float *restrict x, size_t plane_stride, int images, int h,
+                                                   float *const dst[16]) {
+    const int w = 4, th = (h + 1) / 2, rows = images * th;
+    const v16i first = not_first_tile(2), last = not_last_tile(2);
+    int s = 0, j = 0, ty = 0;
+    for (; s + 8 <= rows; s += 8) {
+        v4u r[8][4];
+        for (int g = 0; g < 8; g++) {
+            ROW_COMBINATIONS(v4u, j, ty, r[g]);
+            NEXT_TILE_ROW(j, ty);
+        }
+        for (int k = 0; k < 4; k++) {
+            // R_k of tile rows 0 .. 3 (p) and 4 .. 7 (q), four columns each.
+            const v8u p01 = __builtin_shufflevector(r[0][k], r[1][k], 0, 1, 2, 3, 4, 5, 6, 7);
+            const v8u p23 = __builtin_shufflevector(r[2][k], r[3][k], 0, 1, 2, 3, 4, 5, 6, 7);
+            const v8u q01 = __builtin_shufflevector(r[4][k], r[5][k], 0, 1, 2, 3, 4, 5, 6, 7);
+            const v8u q23 = __builtin_shufflevector(r[6][k], r[7][k], 0, 1, 2, 3, 4, 5, 6, 7);
+            const v16u p = __builtin_shufflevector(p01, p23, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            const v16u q = __builtin_shufflevector(q01, q23, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            v16u out[4];
+            INPUT_COLUMNS16(p, q, PREV_OF_2, NEXT_OF_2, first, last, out);
+            for (int c = 0; c < 4; c++) *(v16u *)(dst[4 * k + c] + (size_t)s * 2) = out[c];
+        }
+    }
+    return s;
+}
+
 int sad_winograd_input_planes(const float *restrict x, size_t plane_stride, int images, int h, int w,
                               float *restrict v, size_t v_stride) {
     const int th = (h + 1) / 2, rows = images * th;
@@ -260,7 +291,7 @@ int sad_winograd_input_planes(const float *restrict x, size_t plane_stride, int 
             for (int xi = 0; xi < 16; xi++) *(v4u *)(dst[xi] + (size_t)s * 4) = p[xi];
         }
     } else if (w == 4) {
-        int s = 0;
+        int s = input_octets4(x, plane_stride, images, h, dst);
         for (; s + 4 <= rows; s += 4) {
             v2f p[16], q[16], r2[16], t[16];
             WINOGRAD_INPUT_ROW(v4u, v2f, EVEN4, ODD4, RIGHT2, LEFT2, s, p);
@@ -345,7 +376,7 @@ static inline float *output_row(float *dst, size_t plane_stride, int th, int h, 
     return y < h ? dst + (size_t)j * plane_stride + (size_t)y * w : 0;
 }
 
-// 16 tiles at a time for w = 16 (two tile rows) and w = 8 (four), the tile rows walked with an
+// 16 tiles at a time for w = 16 (two tile rows), 8 (four) and 4 (eight), the tile rows walked with an
 // (image, tile row) counter: the 16 products of the 16 tiles are whole-vector loads, and each
 // pair of output rows is one two-source permute of (y00, y01) or (y10, y11). The arithmetic is
 // WINOGRAD_OUTPUT_TILES on the same operands: bitwise the same. Returns the first tile row
@@ -375,13 +406,24 @@ __attribute__((noinline)) static int output_groups(const float *restrict m, size
                 if (2 * ty + 1 < h) *(v16u *)(row + w) = bottoms[g];
                 NEXT_TILE_ROW(j, ty);
             }
-        } else {
+        } else if (w == 8) {
             const v8u tops[4] = {top01.lo, top01.hi, top23.lo, top23.hi};
             const v8u bottoms[4] = {bottom01.lo, bottom01.hi, bottom23.lo, bottom23.hi};
             for (int g = 0; g < 4; g++) {
                 float *row = dst + (size_t)j * plane_stride + (size_t)(2 * ty) * w;
                 *(v8u *)row = tops[g];
                 if (2 * ty + 1 < h) *(v8u *)(row + w) = bottoms[g];
+                NEXT_TILE_ROW(j, ty);
+            }
+        } else {
+            const v4u tops[8] = {top01.lo.lo, top01.lo.hi, top01.hi.lo, top01.hi.hi,
+                                 top23.lo.lo, top23.lo.hi, top23.hi.lo, top23.hi.hi};
+            const v4u bottoms[8] = {bottom01.lo.lo, bottom01.lo.hi, bottom01.hi.lo, bottom01.hi.hi,
+                                    bottom23.lo.lo, bottom23.lo.hi, bottom23.hi.lo, bottom23.hi.hi};
+            for (int g = 0; g < 8; g++) {
+                float *row = dst + (size_t)j * plane_stride + (size_t)(2 * ty) * w;
+                *(v4u *)row = tops[g];
+                if (2 * ty + 1 < h) *(v4u *)(row + w) = bottoms[g];
                 NEXT_TILE_ROW(j, ty);
             }
         }
@@ -394,7 +436,7 @@ int sad_winograd_output_planes(const float *restrict m, size_t m_stride, int ima
     if (w != 4 && w != 8 && w != 16) return output_padded(m, m_stride, images, h, w, bias, dst, plane_stride);
     const int th = (h + 1) / 2, tw = w / 2, rows = images * th;
     const int per = 8 / tw;  // tile rows per group of 8 tiles
-    int s = w == 4 ? 0 : output_groups(m, m_stride, images, h, w, bias, dst, plane_stride);
+    int s = output_groups(m, m_stride, images, h, w, bias, dst, plane_stride);
     for (; s + per <= rows; s += per) {
         const float *src[16];
         for (int xi = 0; xi < 16; xi++) src[xi] = m + (size_t)xi * m_stride + (size_t)s * tw;
@@ -498,11 +540,11 @@ static inline const float *adjoint_row(const float *dy, size_t plane_stride, int
     return y < h ? dy + (size_t)j * plane_stride + (size_t)y * w : 0;
 }
 
-// 16 tiles at a time for w = 16 (two tile rows) and w = 8 (four), the tile rows walked with an
+// 16 tiles at a time for w = 16 (two tile rows), 8 (four) and 4 (eight), the tile rows walked with an
 // (image, tile row) counter: the even and odd columns of the tiles' top and bottom rows are
-// one two-source permute each of whole image rows (w = 8: two rows side by side), and every
-// store of dM is a whole 16-lane vector. The arithmetic is WINOGRAD_OUTPUT_ADJOINT_RUN on the
-// same operands: bitwise the same. Returns the first tile row not done.
+// one two-source permute each of whole image rows (w = 8: two rows side by side; w = 4: four),
+// and every store of dM is a whole 16-lane vector. The arithmetic is
+// WINOGRAD_OUTPUT_ADJOINT_RUN on the same operands: bitwise the same. Returns the first tile row not done.
 __attribute__((noinline)) static int adjoint_groups(const float *restrict dy, size_t plane_stride, int images, int h,
                                                     int w, float *restrict dm, size_t dm_stride) {
     const int th = (h + 1) / 2, tw = w / 2, rows = images * th, per = 16 / tw;
@@ -518,6 +560,22 @@ __attribute__((noinline)) static int adjoint_groups(const float *restrict dy, si
                 top[g] = *(const v16u *)row;
                 bottom[g] = 2 * ty + 1 < h ? *(const v16u *)(row + w) : (v16u)0;
                 NEXT_TILE_ROW(j, ty);
+            }
+        } else if (w == 4) {
+            v4u t4[8], b4[8];
+            for (int g = 0; g < 8; g++) {
+                const float *row = dy + (size_t)j * plane_stride + (size_t)(2 * ty) * w;
+                t4[g] = *(const v4u *)row;
+                b4[g] = 2 * ty + 1 < h ? *(const v4u *)(row + w) : (v4u)0;
+                NEXT_TILE_ROW(j, ty);
+            }
+            for (int g = 0; g < 2; g++) {
+                const v8u t01 = __builtin_shufflevector(t4[4 * g], t4[4 * g + 1], 0, 1, 2, 3, 4, 5, 6, 7);
+                const v8u t23 = __builtin_shufflevector(t4[4 * g + 2], t4[4 * g + 3], 0, 1, 2, 3, 4, 5, 6, 7);
+                const v8u b01 = __builtin_shufflevector(b4[4 * g], b4[4 * g + 1], 0, 1, 2, 3, 4, 5, 6, 7);
+                const v8u b23 = __builtin_shufflevector(b4[4 * g + 2], b4[4 * g + 3], 0, 1, 2, 3, 4, 5, 6, 7);
+                top[g] = __builtin_shufflevector(t01, t23, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                bottom[g] = __builtin_shufflevector(b01, b23, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
             }
         } else {
             v8u t8[4], b8[4];
@@ -553,7 +611,7 @@ int sad_winograd_output_adjoint_planes(const float *restrict dy, size_t plane_st
     if (w != 4 && w != 8 && w != 16) return adjoint_padded(dy, plane_stride, images, h, w, dm, dm_stride);
     const int th = (h + 1) / 2, tw = w / 2, rows = images * th;
     const int per = 8 / tw;
-    int s = w == 4 ? 0 : adjoint_groups(dy, plane_stride, images, h, w, dm, dm_stride);
+    int s = adjoint_groups(dy, plane_stride, images, h, w, dm, dm_stride);
     for (; s + per <= rows; s += per) {
         float te[8], to[8], be[8], bo[8];
         for (int g = 0; g < per; g++) {

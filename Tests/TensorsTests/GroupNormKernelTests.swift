@@ -8,8 +8,10 @@ import XCTest
 final class GroupNormKernelTests: XCTestCase {
     func testMomentsMatchTheSwiftLoop() {
         // Group sizes with and without a tail of n mod 4, group counts with and without a
-        // remainder of four-group blocks; an offset mean so that the two passes matter.
-        for (count, groups) in [(256, 8), (256, 32), (16, 5), (64, 13), (7, 3), (1, 6), (13, 4), (4, 21)] {
+        // remainder of eight- and four-group blocks (eight go in pairs); an offset mean so that
+        // the two passes matter.
+        let cases = [(256, 8), (256, 32), (16, 5), (64, 13), (7, 3), (1, 6), (13, 4), (4, 21), (7, 9), (6, 17)]
+        for (count, groups) in cases {
             let x = RandomStream(seed: 9, purpose: .test, index: UInt64(count)).normalTensor(
                 [groups * count], mean: 3, std: 2
             ).data
@@ -26,7 +28,7 @@ final class GroupNormKernelTests: XCTestCase {
     }
 
     func testGradientSumsAndDxMatchTheSwiftLoops() {
-        for (n, planes) in [(256, 9), (6, 4), (3, 2), (17, 5)] {
+        for (n, planes) in [(256, 9), (6, 4), (3, 2), (17, 5), (6, 8), (17, 13), (1, 16)] {
             let g = RandomStream(seed: 10, purpose: .test, index: 0).normalTensor([planes * n]).data
             let h = RandomStream(seed: 10, purpose: .test, index: 1).normalTensor([planes * n]).data
             var sumG = [Double](repeating: 0, count: planes), sumGH = sumG
@@ -47,6 +49,19 @@ final class GroupNormKernelTests: XCTestCase {
             for i in 0..<(planes * n) {
                 let expected = Float((Double(g[i]) * gamma - meanG - Double(h[i]) * meanGH) * inv)
                 XCTAssertEqual(dx[i].bitPattern, expected.bitPattern)
+            }
+        }
+    }
+
+    func testNormalizeIsTheScalarFormula() {
+        // Lengths on and off the 8-lane grid.
+        for n in [1, 7, 8, 23, 256] {
+            let x = RandomStream(seed: 11, purpose: .test, index: UInt64(n)).normalTensor([n], mean: 2, std: 3).data
+            let (mean, inv) = (1.75, 0.37)
+            var xHat = [Float](repeating: .nan, count: n)
+            sad_group_normalize(x, n, mean, inv, &xHat)
+            for i in 0..<n {
+                XCTAssertEqual(xHat[i].bitPattern, Float((Double(x[i]) - mean) * inv).bitPattern, "\(n) element \(i)")
             }
         }
     }
