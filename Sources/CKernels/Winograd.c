@@ -119,15 +119,15 @@ static int output_padded(const float *m, size_t m_stride, int images, int h, int
 static int adjoint_padded(const float *dy, size_t plane_stride, int images, int h, int w, float *dm,
                           size_t dm_stride);
 
-// ---- 16 tiles at a time for w = 16 (two tile rows), 8 (four) and 4 (eight): every store of V is a
-// whole 16-lane vector, and the tile rows are walked with an (image, tile row) counter instead
-// of a division per row. The row combinations R_k of a tile row (as WINOGRAD_INPUT_ROW_LOADED)
-// are formed on its image rows; the column combinations of the 16 tiles come from R_k of two
-// (w = 16), four (w = 8, paired into 16 lanes) or eight (w = 4, four to 16 lanes) tile rows by
-// one two-source permute each for the even lanes, the odd lanes, and the odd / even lanes
-// shifted by one tile (zero past the plane's edge). The same operations on the same operands as WINOGRAD_INPUT_ROW_LOADED, so the
-// results are bitwise the same (measured alone, one core, 4 images of 32 channels: a 16x16
-// plane 77 -> 57 ns).
+// ---- 16 tiles at a time for w = 16 (two tile rows), 8 (four) and 4 (eight): every store of V
+// is a whole 16-lane vector, and the tile rows are walked with an (image, tile row) counter
+// instead of a division per row. The row combinations R_k of a tile row (as
+// WINOGRAD_INPUT_ROW_LOADED) are formed on its image rows; the column combinations of the 16
+// tiles come from R_k of two (w = 16), four (w = 8, paired into 16 lanes) or eight (w = 4, four
+// to 16 lanes) tile rows by one two-source permute each for the even lanes, the odd lanes, and
+// the odd / even lanes shifted by one tile (zero past the plane's edge). The same operations on
+// the same operands as WINOGRAD_INPUT_ROW_LOADED, so the results are bitwise the same (measured
+// alone, one core, 4 images of 32 channels: a 16x16 plane 77 -> 57 ns).
 
 // Advances the flat tile row (j, ty) by one.
 #define NEXT_TILE_ROW(j, ty)                                                                 \
@@ -703,34 +703,46 @@ DEFINE_PADDED_ROW(padded_row8, v8u, v8iu, 8)
 DEFINE_PADDED_ROW(padded_row16, v16u, v16iu, 16)
 DEFINE_PADDED_ROW(padded_row32, v32u, v32iu, 32)
 
-#define PADDED_LOAD(LOADER, T, j, r)                                                          \
-    ((r) >= 0 && (r) < h ? LOADER(x + (size_t)(j) * plane_stride + (size_t)(r) * w, w, (r) == h - 1) : (T)0)
-#define PADDED_LOAD8(T, j, r) PADDED_LOAD(padded_row8, T, j, r)
-#define PADDED_LOAD16(T, j, r) PADDED_LOAD(padded_row16, T, j, r)
-#define PADDED_LOAD32(T, j, r) PADDED_LOAD(padded_row32, T, j, r)
-
 #define EVEN32(v) __builtin_shufflevector(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
 #define ODD32(v) __builtin_shufflevector(v, v, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
 #define RIGHT16(v) __builtin_shufflevector(v, (v16u)0, 16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
 #define LEFT16(v) __builtin_shufflevector(v, (v16u)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 
-#define DEFINE_INPUT_PADDED(NAME, P, HALF, EVEN, ODD, RIGHT, LEFT, LOAD)                      \
+// Plane by plane, tile row by tile row: rows 2ty + 1 and 2ty + 2 of tile row ty are rows 2ty' - 1
+// and 2ty' of the next one (ty' = ty + 1), so each image row is loaded (and masked) once, and
+// no tile row needs a division to find its plane. The combinations are those of
+// WINOGRAD_INPUT_ROW_LOADED on the same operands.
+#define DEFINE_INPUT_PADDED(NAME, P, HALF, EVEN, ODD, RIGHT, LEFT, LOADER)                    \
     static void NAME(const float *restrict x, size_t plane_stride, int images, int h, int w, \
                      float *restrict v, size_t v_stride) {                                   \
         const int th = (h + 1) / 2, tw = (w + 1) / 2, rows = images * th;                    \
-        for (int s = 0; s < rows; s++) {                                                     \
-            HALF out[16];                                                                    \
-            WINOGRAD_INPUT_ROW_LOADED(P, HALF, EVEN, ODD, RIGHT, LEFT, s, out, LOAD);        \
-            for (int xi = 0; xi < 16; xi++) {                                                \
-                float *o = v + (size_t)xi * v_stride + (size_t)s * tw;                       \
-                if (s + 1 < rows) *(HALF *)o = out[xi];                                      \
-                else memcpy(o, &out[xi], (size_t)tw * sizeof(float));                        \
+        int s = 0;                                                                           \
+        for (int j = 0; j < images; j++) {                                                  \
+            const float *plane = x + (size_t)j * plane_stride;                               \
+            P a = (P)0, b = LOADER(plane, w, h == 1); /* rows -1 and 0 */                    \
+            for (int ty = 0; ty < th; ty++, s++) {                                           \
+                const int y = 2 * ty + 1;                                                    \
+                const P c = y < h ? LOADER(plane + (size_t)y * w, w, y == h - 1) : (P)0;      \
+                const P d = y + 1 < h ? LOADER(plane + (size_t)(y + 1) * w, w, y + 1 == h - 1) : (P)0; \
+                const P r[4] = {a - c, b + c, c - b, b - d};                                 \
+                for (int k = 0; k < 4; k++) {                                                \
+                    const HALF e = EVEN(r[k]), o = ODD(r[k]);                                \
+                    const HALF o_prev = RIGHT(o), e_next = LEFT(e);                          \
+                    const HALF out[4] = {o_prev - o, e + o, o - e, e - e_next};              \
+                    for (int q = 0; q < 4; q++) {                                            \
+                        float *dst = v + (size_t)(4 * k + q) * v_stride + (size_t)s * tw;    \
+                        if (s + 1 < rows) *(HALF *)dst = out[q];                             \
+                        else memcpy(dst, &out[q], (size_t)tw * sizeof(float));               \
+                    }                                                                        \
+                }                                                                            \
+                a = c;                                                                       \
+                b = d;                                                                       \
             }                                                                                \
         }                                                                                    \
     }
-DEFINE_INPUT_PADDED(input_padded8, v8u, v4u, EVEN8, ODD8, RIGHT4, LEFT4, PADDED_LOAD8)
-DEFINE_INPUT_PADDED(input_padded16, v16u, v8u, EVEN16, ODD16, RIGHT8, LEFT8, PADDED_LOAD16)
-DEFINE_INPUT_PADDED(input_padded32, v32u, v16u, EVEN32, ODD32, RIGHT16, LEFT16, PADDED_LOAD32)
+DEFINE_INPUT_PADDED(input_padded8, v8u, v4u, EVEN8, ODD8, RIGHT4, LEFT4, padded_row8)
+DEFINE_INPUT_PADDED(input_padded16, v16u, v8u, EVEN16, ODD16, RIGHT8, LEFT8, padded_row16)
+DEFINE_INPUT_PADDED(input_padded32, v32u, v16u, EVEN32, ODD32, RIGHT16, LEFT16, padded_row32)
 
 #define INTERLEAVE4(a, b) __builtin_shufflevector(a, b, 0, 4, 1, 5, 2, 6, 3, 7)
 #define INTERLEAVE8(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)
