@@ -52,8 +52,11 @@ enum WinogradConv {
     static func hasRowKernels(width: Int) -> Bool { (4...32).contains(width) }
 
     /// Images per chunk of the forward pass (one set of 16 GEMMs). Fixed, so results do not
-    /// depend on the thread count; a forward output does not depend on it at all (each element
-    /// is one image's transforms and GEMM columns). 4 since the row-vectorised transforms: a
+    /// depend on the thread count. An output element is one image's transforms and one GEMM
+    /// column, and OpenBLAS forms every column alike except the last n mod 16 of a call (its
+    /// tail kernel rounds them differently: measured, (32, 32)·(32, 196) against the first 196
+    /// columns of (32, 32)·(32, 784)), so the chunk size is part of the rounding wherever
+    /// m·T is not a multiple of 16. 4 since the row-vectorised transforms: a
     /// chunk's V (16, C, m·T) for the U-Net's 32 channels at 16×16 is then 512 KiB and stays in
     /// L2 between the input transform and the GEMMs (8 images: 1 MiB; `sad sample` 10 steps at
     /// batch 1000, alternating builds: 4.60–5.07 s against 4.71–5.55 s, the samples identical).
