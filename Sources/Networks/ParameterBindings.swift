@@ -43,6 +43,17 @@ public struct ParameterBindings {
         conv2d(x, weight: self[prefix + ".weight"], bias: self[prefix + ".bias"], padding: padding, adding: addend)
     }
 
+    /// `GroupNorm32` (`norm`), SiLU and the conv `conv` (+ `addend`) as one op: bitwise
+    /// `conv(groupNorm32SiLU(x, norm), conv, …)`, without writing the activation at inference
+    /// (``Tensors/conv2dOfGroupNormSiLU(_:groups:normWeight:normBias:eps:weight:bias:padding:adding:)``).
+    func convOfGroupNorm32SiLU(
+        _ x: Variable, norm: String, conv: String, padding: Int, adding addend: Variable? = nil
+    ) -> Variable {
+        conv2dOfGroupNormSiLU(
+            x, groups: 32, normWeight: self[norm + ".weight"], normBias: self[norm + ".bias"], eps: 1e-5,
+            weight: self[conv + ".weight"], bias: self[conv + ".bias"], padding: padding, adding: addend)
+    }
+
     /// `nn.Linear` with `prefix.weight` and `prefix.bias`.
     func linear(_ x: Variable, _ prefix: String) -> Variable {
         Tensors.linear(x, weight: self[prefix + ".weight"], bias: self[prefix + ".bias"])

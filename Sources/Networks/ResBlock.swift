@@ -32,10 +32,12 @@ struct ResBlock {
         // The embedding and the residual are added inside the convolutions (bitwise the same as
         // the separate adds, without another pass over the activations).
         let embOut = p.linear(emb.silu(), prefix + ".emb_layers.1").reshaped([n, outChannels, 1, 1])
-        let h = p.conv(
-            p.groupNorm32SiLU(x, prefix + ".in_layers.0"), prefix + ".in_layers.2", padding: 1, adding: embOut)
+        // At inference the SiLU(GroupNorm) activations are formed inside the convolutions too
+        // (``ParameterBindings/convOfGroupNorm32SiLU(_:norm:conv:padding:adding:)``; bitwise the same).
+        let h = p.convOfGroupNorm32SiLU(
+            x, norm: prefix + ".in_layers.0", conv: prefix + ".in_layers.2", padding: 1, adding: embOut)
         let skip = inChannels == outChannels ? x : p.conv(x, prefix + ".skip_connection")
-        return p.conv(
-            p.groupNorm32SiLU(h, prefix + ".out_layers.0"), prefix + ".out_layers.3", padding: 1, adding: skip)
+        return p.convOfGroupNorm32SiLU(
+            h, norm: prefix + ".out_layers.0", conv: prefix + ".out_layers.3", padding: 1, adding: skip)
     }
 }

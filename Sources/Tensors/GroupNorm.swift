@@ -24,6 +24,48 @@ public enum GroupNorm {
         var preActivation: Tensor? = nil
     }
 
+    /// The reference's Float32 affine step of one channel (see the type's note): y = fma(scale,
+    /// x, shift) with rstd = 1/√(max(var, 0) + eps) in Float64, rounded, scale = rstd·γ and
+    /// shift = fma(−scale, μ, β).
+    @inline(__always)
+    static func affineStep(
+        mean: Double, variance: Double, gamma: Float, beta: Float, eps: Double
+    )
+        -> (scale: Float, shift: Float)
+    {
+        let rstd = Float(1 / (Double(max(Float(variance), 0)) + eps).squareRoot())
+        let scale = rstd * gamma
+        return (scale, beta.addingProduct(-scale, Float(mean)))
+    }
+
+    /// Per (sample, channel) (scale, shift) of GroupNorm(x): the values
+    /// ``forward(_:groups:weight:bias:eps:saving:fusedSiLU:)`` forms its output with (the same
+    /// moments kernel and ``affineStep(mean:variance:gamma:beta:eps:)``), so that
+    /// SiLU(fma(scale, x, shift)) of a plane is bitwise that op's fused output. Each array
+    /// holds N·C values, sample-major.
+    public static func affineCoefficients(
+        _ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Double = 1e-5
+    ) -> (scale: [Float], shift: [Float]) {
+        precondition(x.rank >= 2, "groupNorm expects (N, C, …), got \(x.shape)")
+        let n = x.shape[0], c = x.shape[1]
+        precondition(groups > 0 && c % groups == 0, "groupNorm: \(c) channels not divisible by \(groups) groups")
+        let spatial = x.count / max(n * c, 1), channelsPerGroup = c / groups
+        var means = [Double](repeating: 0, count: n * groups), variances = means
+        x.data.withUnsafeBufferPointer { px in
+            sad_group_moments(px.baseAddress!, channelsPerGroup * spatial, n * groups, &means, &variances)
+        }
+        var scale = [Float](repeating: 0, count: n * c), shift = scale
+        for s in 0..<(n * groups) {
+            for k in 0..<channelsPerGroup {
+                let channel = (s % groups) * channelsPerGroup + k
+                (scale[s * channelsPerGroup + k], shift[s * channelsPerGroup + k]) = affineStep(
+                    mean: means[s], variance: variances[s], gamma: weight?.data[channel] ?? 1,
+                    beta: bias?.data[channel] ?? 0, eps: eps)
+            }
+        }
+        return (scale, shift)
+    }
+
     /// - Parameters:
     ///   - saving: whether to keep x̂ (and, fused, the pre-activation) for a backward pass
     ///     (skipped for inference).
@@ -70,14 +112,12 @@ public enum GroupNorm {
                                     let mean = means[s - range.lowerBound], variance = variances[s - range.lowerBound]
                                     let inv = 1 / (variance + eps).squareRoot()
                                     invOut.base[s] = Float(inv)
-                                    // The reference's Float32 affine step (see the type's note).
-                                    let meanF = Float(mean)
-                                    let rstd = Float(1 / (Double(max(Float(variance), 0)) + eps).squareRoot())
                                     let group = s % groups
                                     for k in 0..<channelsPerGroup {
                                         let channel = group * channelsPerGroup + k
-                                        let scale = rstd * gammas[channel]
-                                        let shift = betas[channel].addingProduct(-scale, meanF)
+                                        let (scale, shift) = affineStep(
+                                            mean: mean, variance: variance, gamma: gammas[channel],
+                                            beta: betas[channel], eps: eps)
                                         let offset = base + k * spatial
                                         let src = px.baseAddress! + offset, dst = yOut.base + offset
                                         if fusedSiLU {

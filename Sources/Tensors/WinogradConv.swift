@@ -71,11 +71,13 @@ enum WinogradConv {
     /// With `flippedKernel`, `weight` is (C, O, 3, 3) and the kernel used is its flipped, channel-
     /// swapped one (``Conv2d/flippedTransposedKernel(_:)``: ∂x of a convolution with `weight`).
     /// The transformed kernels come from ``WinogradKernelCache`` (the same values as computing them).
+    /// With `input`, the convolution is of SiLU(scale · x + shift) per plane (``AffineSiLUInput``).
     static func forward(
         _ x: Tensor, weight: Tensor, flippedKernel: Bool = false, bias: Tensor?, _ g: Conv2d.Geometry,
-        adding addend: ConvAddend? = nil
+        adding addend: ConvAddend? = nil, input prologue: AffineSiLUInput? = nil
     ) -> Tensor {
         precondition(applies(g))
+        if let prologue { precondition(prologue.scale.count == x.shape[0] * g.channels, "prologue for \(x.shape)") }
         let n = x.shape[0], tiles = ((g.height + 1) / 2) * ((g.width + 1) / 2)
         let u = WinogradKernelCache.shared.kernels(weight, flipped: flippedKernel)
         precondition(u.count == 16 * g.outChannels * g.channels, "Winograd kernels \(u.count) for \(g)")
@@ -94,7 +96,7 @@ enum WinogradConv {
                                 AlignedScratch.withFloats(16 * blockStride(g.outChannels * ld)) { prod in
                                     forwardChunk(
                                         x: px.baseAddress!, images: images, u: pu.baseAddress!, bias: pb.baseAddress!,
-                                        out: o.base, g, v: v, prod: prod)
+                                        out: o.base, g, v: v, prod: prod, input: prologue)
                                 }
                             }
                             addend?.add(to: o.base, images: images, channels: g.outChannels, positions: g.positions)
@@ -137,32 +139,47 @@ enum WinogradConv {
         return u
     }
 
-    /// V (16, C, m·T) ← Bᵀ d B of every tile of the m images `images` of x (N, C, H, W); tile t
-    /// of image j is column j·T + t, the 16 blocks ``blockStride(_:)`` apart.
+    /// V (16, C, m·T) ← Bᵀ d B of every tile of the m images `images` of x (N, C, H, W) — of
+    /// SiLU(scale · x + shift) with `input` — ; tile t of image j is column j·T + t, the 16 blocks
+    /// ``blockStride(_:)`` apart.
     static func transformInputs(
-        x: UnsafePointer<Float>, images: Range<Int>, _ g: Conv2d.Geometry, v: UnsafeMutablePointer<Float>
+        x: UnsafePointer<Float>, images: Range<Int>, _ g: Conv2d.Geometry, v: UnsafeMutablePointer<Float>,
+        input prologue: AffineSiLUInput? = nil
     ) {
-        let c = g.channels, h = g.height, w = g.width
+        let c = g.channels, h = g.height, w = g.width, planeSize = h * w
         let th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw
         let ld = images.count * tiles, vStride = blockStride(c * ld)
-        // One call per channel over the chunk's images, vectorised over whole rows (bitwise the
-        // same as the plane-by-plane kernel below).
-        if hasRowKernels(width: w) {
-            for ch in 0..<c {
-                let done = sad_winograd_input_planes(
-                    x + (images.lowerBound * c + ch) * h * w, c * h * w, Int32(images.count), Int32(h), Int32(w),
-                    v + ch * ld, vStride)
-                precondition(done == 1, "no row kernel for width \(w)")
-            }
-            return
-        }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (2 * th + 2) * (tw + 1)) { scratch in
-            scratch.initialize(repeating: 0)
-            for (j, i) in images.enumerated() {
+        // (m, H, W): one channel's planes of the chunk, formed by the prologue (L1-sized).
+        AlignedScratch.withFloats(prologue == nil ? 0 : images.count * planeSize) { stage in
+            // One call per channel over the chunk's images, vectorised over whole rows (bitwise the
+            // same as the plane-by-plane kernel below).
+            if hasRowKernels(width: w) {
                 for ch in 0..<c {
-                    sad_winograd_input(
-                        x + (i * c + ch) * h * w, Int32(h), Int32(w), v + ch * ld + j * tiles, vStride,
-                        scratch.baseAddress!)
+                    var planes = UnsafePointer(x + (images.lowerBound * c + ch) * planeSize)
+                    var planeStride = c * planeSize
+                    if let prologue {
+                        prologue.stage(x, images: images, channel: ch, channels: c, planeSize: planeSize, into: stage)
+                        (planes, planeStride) = (UnsafePointer(stage), planeSize)
+                    }
+                    let done = sad_winograd_input_planes(
+                        planes, planeStride, Int32(images.count), Int32(h), Int32(w), v + ch * ld, vStride)
+                    precondition(done == 1, "no row kernel for width \(w)")
+                }
+                return
+            }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * (2 * th + 2) * (tw + 1)) { scratch in
+                scratch.initialize(repeating: 0)
+                for (j, i) in images.enumerated() {
+                    for ch in 0..<c {
+                        var plane = UnsafePointer(x + (i * c + ch) * planeSize)
+                        if let prologue {
+                            prologue.stage(
+                                x, images: i..<(i + 1), channel: ch, channels: c, planeSize: planeSize, into: stage)
+                            plane = UnsafePointer(stage)
+                        }
+                        sad_winograd_input(
+                            plane, Int32(h), Int32(w), v + ch * ld + j * tiles, vStride, scratch.baseAddress!)
+                    }
                 }
             }
         }
@@ -176,13 +193,13 @@ enum WinogradConv {
     static func forwardChunk(
         x: UnsafePointer<Float>, images: Range<Int>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, _ g: Conv2d.Geometry,
-        v: UnsafeMutablePointer<Float>, prod: UnsafeMutablePointer<Float>
+        v: UnsafeMutablePointer<Float>, prod: UnsafeMutablePointer<Float>, input prologue: AffineSiLUInput? = nil
     ) {
         let c = g.channels, o = g.outChannels, h = g.height, w = g.width
         let th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw
         let m = images.count, ld = m * tiles
         let vStride = blockStride(c * ld), pStride = blockStride(o * ld)
-        transformInputs(x: x, images: images, g, v: v)
+        transformInputs(x: x, images: images, g, v: v, input: prologue)
         // Column blocks keep each GEMM on BLAS's small-matrix kernel (``gemmColumns(m:n:k:)``);
         // every output column is the same in-order sum of C products whichever block it is in.
         let columns = gemmColumns(m: o, n: ld, k: c)
