@@ -189,8 +189,9 @@ static inline v16i not_last_tile(int tiles) {
 }
 
 // Tile rows 0 .. 2 * (rows / 2) - 1 of w = 16 planes; returns the first tile row not done.
-// noinline here and below: inlined into its caller, the w = 4 adjoint's loop ran 2.5x slower (measured
-// alone, one core), the compiler's register allocation of the merged function being the likely cause.
+// noinline here and below: inlined into their callers, they slowed the callers' other loops (the
+// 4-wide adjoint's, before it was grouped too, ran 2.5x slower alone, one core), the register
+// allocation of the merged function being the likely cause.
 __attribute__((noinline)) static int input_pairs16(const float *restrict x, size_t plane_stride, int images, int h,
                                                    float *const dst[16]) {
     const int w = 16, th = (h + 1) / 2, rows = images * th;

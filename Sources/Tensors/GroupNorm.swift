@@ -49,18 +49,28 @@ public enum GroupNorm {
         precondition(x.rank >= 2, "groupNorm expects (N, C, …), got \(x.shape)")
         let n = x.shape[0], c = x.shape[1]
         precondition(groups > 0 && c % groups == 0, "groupNorm: \(c) channels not divisible by \(groups) groups")
-        let spatial = x.count / max(n * c, 1), channelsPerGroup = c / groups
-        var means = [Double](repeating: 0, count: n * groups), variances = means
-        x.data.withUnsafeBufferPointer { px in
-            sad_group_moments(px.baseAddress!, channelsPerGroup * spatial, n * groups, &means, &variances)
-        }
+        let spatial = x.count / max(n * c, 1), channelsPerGroup = c / groups, perGroup = channelsPerGroup * spatial
+        let gammas = (0..<c).map { weight?.data[$0] ?? 1 }, betas = (0..<c).map { bias?.data[$0] ?? 0 }
         var scale = [Float](repeating: 0, count: n * c), shift = scale
-        for s in 0..<(n * groups) {
-            for k in 0..<channelsPerGroup {
-                let channel = (s % groups) * channelsPerGroup + k
-                (scale[s * channelsPerGroup + k], shift[s * channelsPerGroup + k]) = affineStep(
-                    mean: means[s], variance: variances[s], gamma: weight?.data[channel] ?? 1,
-                    beta: bias?.data[channel] ?? 0, eps: eps)
+        x.data.withUnsafeBufferPointer { px in
+            scale.withUnsafeMutableBufferPointer { ps in
+                shift.withUnsafeMutableBufferPointer { pt in
+                    let scaleOut = SharedPointer(ps.baseAddress!), shiftOut = SharedPointer(pt.baseAddress!)
+                    // (sample, group) pairs in the same fixed chunks as the forward pass, in parallel.
+                    Parallel.forEachChunk(total: n * groups, chunkSize: 8 * groups) { _, range in
+                        var means = [Double](repeating: 0, count: range.count), variances = means
+                        sad_group_moments(
+                            px.baseAddress! + range.lowerBound * perGroup, perGroup, range.count, &means, &variances)
+                        for s in range {
+                            for k in 0..<channelsPerGroup {
+                                let channel = (s % groups) * channelsPerGroup + k, i = s * channelsPerGroup + k
+                                (scaleOut.base[i], shiftOut.base[i]) = affineStep(
+                                    mean: means[s - range.lowerBound], variance: variances[s - range.lowerBound],
+                                    gamma: gammas[channel], beta: betas[channel], eps: eps)
+                            }
+                        }
+                    }
+                }
             }
         }
         return (scale, shift)

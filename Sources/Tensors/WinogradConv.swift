@@ -149,15 +149,15 @@ enum WinogradConv {
         let c = g.channels, h = g.height, w = g.width, planeSize = h * w
         let th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw
         let ld = images.count * tiles, vStride = blockStride(c * ld)
-        // (m, H, W): one channel's planes of the chunk, formed by the prologue (L1-sized).
-        AlignedScratch.withFloats(prologue == nil ? 0 : images.count * planeSize) { stage in
+        // `stage` (m, H, W): one channel's planes of the chunk, formed by the prologue (L1-sized).
+        func transform(stage: UnsafeMutablePointer<Float>?) {
             // One call per channel over the chunk's images, vectorised over whole rows (bitwise the
             // same as the plane-by-plane kernel below).
             if hasRowKernels(width: w) {
                 for ch in 0..<c {
                     var planes = UnsafePointer(x + (images.lowerBound * c + ch) * planeSize)
                     var planeStride = c * planeSize
-                    if let prologue {
+                    if let prologue, let stage {
                         prologue.stage(x, images: images, channel: ch, channels: c, planeSize: planeSize, into: stage)
                         (planes, planeStride) = (UnsafePointer(stage), planeSize)
                     }
@@ -172,7 +172,7 @@ enum WinogradConv {
                 for (j, i) in images.enumerated() {
                     for ch in 0..<c {
                         var plane = UnsafePointer(x + (i * c + ch) * planeSize)
-                        if let prologue {
+                        if let prologue, let stage {
                             prologue.stage(
                                 x, images: i..<(i + 1), channel: ch, channels: c, planeSize: planeSize, into: stage)
                             plane = UnsafePointer(stage)
@@ -182,6 +182,11 @@ enum WinogradConv {
                     }
                 }
             }
+        }
+        if prologue == nil {
+            transform(stage: nil)
+        } else {
+            AlignedScratch.withFloats(images.count * planeSize) { transform(stage: $0) }
         }
     }
 
